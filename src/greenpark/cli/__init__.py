@@ -1,0 +1,14 @@
+"""Command-line interface: thin wrappers that parse arguments, call the core and render."""
+
+from __future__ import annotations
+
+from .app import app
+
+# Command modules register themselves on `app` when imported.
+from . import setup  # noqa: E402,F401  (init, demo)
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    app()

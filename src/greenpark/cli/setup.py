@@ -1,0 +1,1 @@
+"""`greenpark init` and `greenpark demo`."""

@@ -1,0 +1,313 @@
+"""The park description (``park.toml``): park, enterprises, buildings, meters, products, stations.
+
+``load(path)`` validates the file and returns a :class:`Park`; errors name the file, the entry
+(by its id where it has one) and what to fix. ``find_park_file`` implements the CLI rule: the
+``--park PATH`` option, else ``park.toml`` in the current directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import reference, units
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+
+
+class ParkError(ValueError):
+    """park.toml is missing or invalid; the message says where and what to fix."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParkInfo(_Model):
+    id: Id
+    name_zh: str
+    name_en: str
+    timezone: str = "Asia/Shanghai"
+    grid_region: str = "east_china"
+    province: str | None = None
+    #: DuckDB file (relative to park.toml) or a database URL
+    db: str = "greenpark.duckdb"
+    #: whether a reading's timestamp labels the end (default) or the start of its interval
+    interval_label: Literal["end", "start"] = "end"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone '{v}'; use an IANA name such as 'Asia/Shanghai'") from None
+        return v
+
+
+class Accounting(_Model):
+    """Choices that change accounts; each choice that is not from a standard records its source."""
+
+    #: coefficient id per carrier, overriding carriers.csv (e.g. natural_gas = "natural_gas_gasfield")
+    coefficients: dict[str, str] = {}
+    #: coal rate for electricity at equal value [gce/kWh]; None = not reported
+    equal_value_coal_rate_gce_per_kwh: float | None = Field(default=None, gt=0, lt=1000)
+    equal_value_coal_rate_source: str | None = None
+    equal_value_coal_rate_status: Literal["C2+", "C1", "UNVERIFIED", "USER"] = "USER"
+    #: count energy-consuming working media (water, compressed air) in comprehensive consumption
+    include_working_media: bool = False
+
+    @model_validator(mode="after")
+    def _rate_source(self) -> Accounting:
+        if self.equal_value_coal_rate_gce_per_kwh is not None and not self.equal_value_coal_rate_source:
+            raise ValueError("equal_value_coal_rate_source is required when equal_value_coal_rate_gce_per_kwh is set "
+                             "(name the statistic and year the coal rate comes from)")
+        return self
+
+
+class Economics(_Model):
+    year: int = Field(ge=2000, le=2100)
+    output_value_10k_cny: float | None = Field(default=None, ge=0)
+    value_added_10k_cny: float | None = Field(default=None, ge=0)
+
+
+class Enterprise(_Model):
+    id: Id
+    name_zh: str
+    name_en: str
+    industry: str
+    economics: list[Economics] = []
+
+
+class Building(_Model):
+    id: Id
+    name_zh: str
+    name_en: str
+    owner: str
+    floor_area_m2: float = Field(gt=0)
+    type: Literal["factory", "office", "warehouse", "public", "datacenter", "laboratory", "other"]
+
+
+class MeterEvent(_Model):
+    """A meter replacement or reset at ``at`` (park time unless an offset is given)."""
+
+    kind: Literal["replacement"]
+    at: dt.datetime
+    #: last register value of the old meter [register units]
+    old_final: float
+    #: first register value of the new meter [register units]
+    new_initial: float = 0.0
+    note: str = ""
+
+
+class Meter(_Model):
+    id: Id
+    owner: str
+    carrier: str
+    unit: str
+    kind: Literal["interval", "cumulative"] = "interval"
+    interval_minutes: int = Field(default=15, ge=1, le=44640)
+    multiplier: float = Field(default=1.0, gt=0)
+    parent: str | None = None
+    end_use: str | None = None
+    building: str | None = None
+    renewable_generation: bool = False
+    export: bool = False
+    #: largest value the register shows before it rolls over to zero (cumulative meters)
+    register_max: float | None = Field(default=None, gt=0)
+    events: list[MeterEvent] = []
+    name: str = ""
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, v: str) -> str:
+        if not units.is_known(v):
+            raise ValueError(f"unknown unit '{v}'; use a pint unit such as kWh, MWh, m3, t, kg, GJ")
+        return v
+
+
+class Product(_Model):
+    id: Id
+    enterprise: str
+    name_zh: str
+    name_en: str
+    unit: str
+    year: int
+    monthly_output: list[float] = Field(min_length=12, max_length=12)
+
+
+class Station(_Model):
+    id: Id
+    name_zh: str
+    name_en: str
+    kind: Literal["air", "water", "weather"]
+    water_body: Literal["river", "lake"] | None = None
+
+    @model_validator(mode="after")
+    def _water(self) -> Station:
+        if self.kind == "water" and self.water_body is None:
+            raise ValueError("water stations need water_body = \"river\" or \"lake\" (lakes and reservoirs)")
+        return self
+
+
+class Park(_Model):
+    park: ParkInfo
+    accounting: Accounting = Accounting()
+    enterprises: list[Enterprise] = []
+    buildings: list[Building] = []
+    meters: list[Meter] = []
+    products: list[Product] = []
+    stations: list[Station] = []
+
+    #: the file this park was read from (None when built in code)
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _references(self) -> Park:
+        problems: list[str] = []
+        for kind in ("enterprises", "buildings", "meters", "products", "stations"):
+            ids = [x.id for x in getattr(self, kind)]
+            for dup in sorted({i for i in ids if ids.count(i) > 1}):
+                problems.append(f"{kind}: id '{dup}' is used more than once; ids must be unique")
+        owners = {e.id for e in self.enterprises} | {self.park.id}
+        carriers = set(reference.load("carriers").ids)
+        meters = {m.id: m for m in self.meters}
+        buildings = {b.id for b in self.buildings}
+        for b in self.buildings:
+            if b.owner not in owners:
+                problems.append(f"buildings '{b.id}': owner '{b.owner}' is neither an enterprise id nor the park id "
+                                f"'{self.park.id}'")
+        for m in self.meters:
+            where = f"meters '{m.id}'"
+            if m.owner not in owners:
+                problems.append(f"{where}: owner '{m.owner}' is neither an enterprise id nor the park id '{self.park.id}'")
+            if m.carrier not in carriers:
+                problems.append(f"{where}: carrier '{m.carrier}' is unknown; valid carriers: {', '.join(sorted(carriers))}")
+            else:
+                cunit = reference.load("carriers").get(m.carrier)["unit"]
+                try:
+                    units.conversion_factor(m.unit, cunit)
+                except units.UnitError:
+                    problems.append(f"{where}: unit '{m.unit}' cannot be converted into '{cunit}' for carrier {m.carrier}")
+            if m.building and m.building not in buildings:
+                problems.append(f"{where}: building '{m.building}' is not a building id")
+            if m.parent is not None:
+                p = meters.get(m.parent)
+                if p is None:
+                    problems.append(f"{where}: parent '{m.parent}' is not a meter id")
+                elif p.carrier != m.carrier:
+                    problems.append(f"{where}: parent '{m.parent}' measures {p.carrier}, not {m.carrier}")
+                elif p.owner != m.owner:
+                    problems.append(f"{where}: parent '{m.parent}' belongs to {p.owner}, not {m.owner}")
+            if m.events and m.kind != "cumulative":
+                problems.append(f"{where}: events (replacements) apply to cumulative meters only")
+            if m.renewable_generation and m.export:
+                problems.append(f"{where}: a meter is either renewable_generation or export, not both")
+        for m in self.meters:  # cycles in the sub-meter tree
+            seen, cur = {m.id}, m.parent
+            while cur is not None and cur in meters:
+                if cur in seen:
+                    problems.append(f"meters '{m.id}': parent chain loops back ({' -> '.join(seen)})")
+                    break
+                seen.add(cur)
+                cur = meters[cur].parent
+        ents = {e.id for e in self.enterprises}
+        for p in self.products:
+            if p.enterprise not in ents:
+                problems.append(f"products '{p.id}': enterprise '{p.enterprise}' is not an enterprise id")
+        for carrier, cid in self.accounting.coefficients.items():
+            try:
+                row = reference.load("gbt2589_coefficients").get(cid)
+            except reference.ReferenceError as exc:
+                problems.append(f"accounting.coefficients.{carrier}: {exc}")
+                continue
+            if row["carrier"] != carrier:
+                problems.append(f"accounting.coefficients.{carrier}: coefficient '{cid}' is for {row['carrier']}")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    # -- helpers ---------------------------------------------------------------------------
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.park.timezone)
+
+    def meter(self, meter_id: str) -> Meter:
+        for m in self.meters:
+            if m.id == meter_id:
+                return m
+        raise KeyError(meter_id)
+
+    def enterprise(self, enterprise_id: str) -> Enterprise:
+        for e in self.enterprises:
+            if e.id == enterprise_id:
+                return e
+        valid = ", ".join(e.id for e in self.enterprises)
+        raise ParkError(f"no enterprise '{enterprise_id}' in the park; valid ids: {valid}")
+
+    @property
+    def db_path(self) -> str:
+        """The store location: a URL as given, or a file path resolved against park.toml's folder."""
+        if "://" in self.park.db:
+            return self.park.db
+        base = self.source_path.parent if self.source_path else Path.cwd()
+        return str((base / self.park.db).resolve())
+
+
+def _entry_name(data: dict, loc: tuple) -> str:
+    """'meters[3] (id E01-EL)' for a pydantic error location."""
+    if not loc:
+        return "(top level)"
+    head = str(loc[0])
+    if len(loc) > 1 and isinstance(loc[1], int):
+        items = data.get(head, [])
+        ident = items[loc[1]].get("id") if loc[1] < len(items) and isinstance(items[loc[1]], dict) else None
+        entry = f"{head}[{loc[1]}]" + (f" (id '{ident}')" if ident else "")
+        rest = ".".join(str(x) for x in loc[2:])
+        return entry + (f" field '{rest}'" if rest else "")
+    return ".".join(str(x) for x in loc)
+
+
+def parse(text: str, source: str = "park.toml", path: Path | None = None) -> Park:
+    """Validate park.toml text; ParkError lists every problem with file and entry."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ParkError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        park = Park.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field (check the spelling; see the README's park.toml reference)"
+            elif err["type"] == "missing":
+                msg = "required field is missing"
+            loc = err["loc"]
+            where = _entry_name(data, loc) if loc else "(cross-references)"
+            for line in msg.splitlines():
+                lines.append(f"{source}: {where}: {line}")
+        raise ParkError("\n".join(lines)) from None
+    return park.model_copy(update={"source_path": path})
+
+
+def load(path: str | Path) -> Park:
+    path = Path(path)
+    if not path.is_file():
+        raise ParkError(f"{path}: no such file. Run 'greenpark init DIR' to write one, or pass --park PATH.")
+    return parse(path.read_text(encoding="utf-8"), source=str(path), path=path.resolve())
+
+
+def find_park_file(explicit: str | Path | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    here = Path.cwd() / "park.toml"
+    if here.is_file():
+        return here
+    raise ParkError("no park.toml in the current directory; pass --park PATH or run 'greenpark init DIR'")
