@@ -119,7 +119,10 @@ class Meter(_Model):
     renewable_generation: bool = False
     export: bool = False
     #: largest value the register shows before it rolls over to zero (cumulative meters)
-    register_max: float | None = Field(default=None, gt=0)
+    #: the value at which the register wraps to zero (its modulus, e.g. 100000000 for 8 digits)
+    register_rollover: float | None = Field(default=None, gt=0)
+    #: override of the park's interval_label for this meter (e.g. "start" for daily fuel logs)
+    interval_label: Literal["end", "start"] | None = None
     events: list[MeterEvent] = []
     name: str = ""
 

@@ -1,0 +1,232 @@
+"""The store: readings, registers, corrections, quarantine, imports and rollups.
+
+One DuckDB file by default. DuckDB allows one writing process, so one process owns writes (the
+CLI command while it runs, or the server). Every write that belongs to one import happens in one
+transaction: a crash at any point leaves the store as it was before that import.
+
+Relational logic here is plain SQL over the tables of ``migrations/``; ``rollup_*`` tables are
+kept consistent with ``readings`` by :meth:`Store.refresh_rollups`, which every write path calls
+for exactly the (meter, hour) buckets it touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from .. import __version__
+
+SCHEMA_VERSION = 1
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or is of an unknown schema version."""
+
+
+def _migrations() -> list[tuple[int, str]]:
+    files = resources.files(__package__).joinpath("migrations")
+    out = []
+    for f in files.iterdir():
+        if f.name.endswith(".sql"):
+            out.append((int(f.name.split("_", 1)[0]), f.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+def fixed_utc_offset(tz: str) -> dt.timedelta | None:
+    """The zone's UTC offset if it has been constant since 2000 (no DST), else None."""
+    zone = zoneinfo.ZoneInfo(tz)
+    offsets = {dt.datetime(y, m, 15, 12, tzinfo=zone).utcoffset() for y in range(2000, 2041) for m in (1, 7)}
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+class Store:
+    """A greenpark store in one DuckDB file (``path``) or in memory (``":memory:"``)."""
+
+    def __init__(self, path: str, timezone: str = "Asia/Shanghai", read_only: bool = False):
+        if path.startswith("postgresql://"):
+            raise StoreError("PostgreSQL stores are not available yet in this release; use a DuckDB file path")
+        self.path = path
+        self.timezone = timezone
+        self.read_only = read_only
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if read_only and not Path(path).exists():
+                raise StoreError(f"{path}: no store yet. Import data first with 'greenpark ingest FILE' or 'greenpark demo'.")
+        try:
+            self.con = duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreError(f"{path}: cannot open the store ({exc}). Another greenpark process may be writing "
+                             "to it: only one process writes at a time.") from None
+        self.con.execute(f"SET TimeZone = '{timezone}'")
+        if not read_only:
+            self.migrate()
+        else:
+            v = self.schema_version()
+            if v != SCHEMA_VERSION:
+                raise StoreError(f"{path}: schema version {v}, this greenpark needs {SCHEMA_VERSION}; open it once "
+                                 "for writing (e.g. 'greenpark ingest') to migrate")
+
+    # -- schema --------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        has = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'").fetchone()[0]
+        if not has:
+            return 0
+        return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+    def migrate(self) -> int:
+        """Apply pending migrations, each in its own transaction; returns the schema version."""
+        current = self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: schema version {current} is newer than this greenpark ({SCHEMA_VERSION})")
+        for version, sql in _migrations():
+            if version <= current:
+                continue
+            with self.transaction():
+                if version == 1:
+                    self.con.execute("CREATE TABLE IF NOT EXISTS schema_version "
+                                     "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL, greenpark_version VARCHAR)")
+                self.con.execute(sql)
+                self.con.execute("INSERT INTO schema_version VALUES (?, now(), ?)", [version, __version__])
+        return self.schema_version()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- park metadata -------------------------------------------------------------------
+    def sync_park(self, park) -> None:
+        """Mirror park.toml's meters and meter events into the store (inside the caller's transaction)."""
+        import pyarrow as pa
+
+        rows = [{
+            "meter_id": m.id, "owner": m.owner, "carrier": m.carrier, "unit": m.unit, "kind": m.kind,
+            "interval_minutes": m.interval_minutes, "interval_label": m.interval_label or park.park.interval_label,
+            "multiplier": m.multiplier, "parent": m.parent, "end_use": m.end_use, "building": m.building,
+            "renewable_generation": m.renewable_generation, "export": m.export, "register_rollover": m.register_rollover,
+        } for m in park.meters]
+        schema = pa.schema([("meter_id", pa.string()), ("owner", pa.string()), ("carrier", pa.string()),
+                            ("unit", pa.string()), ("kind", pa.string()), ("interval_minutes", pa.int32()),
+                            ("interval_label", pa.string()), ("multiplier", pa.float64()), ("parent", pa.string()),
+                            ("end_use", pa.string()), ("building", pa.string()),
+                            ("renewable_generation", pa.bool_()), ("export", pa.bool_()),
+                            ("register_rollover", pa.float64())])
+        meters_tbl = pa.Table.from_pylist(rows, schema=schema)  # noqa: F841 (read by DuckDB below)
+        tz = park.tz
+        ev = [{"meter_id": m.id, "kind": e.kind,
+               "event_at": (e.at if e.at.tzinfo else e.at.replace(tzinfo=tz)).astimezone(dt.UTC),
+               "old_final": e.old_final, "new_initial": e.new_initial, "note": e.note}
+              for m in park.meters for e in m.events]
+        ev_schema = pa.schema([("meter_id", pa.string()), ("kind", pa.string()), ("event_at", pa.timestamp("us", tz="UTC")),
+                               ("old_final", pa.float64()), ("new_initial", pa.float64()), ("note", pa.string())])
+        events_tbl = pa.Table.from_pylist(ev, schema=ev_schema)  # noqa: F841
+        self.con.execute("DELETE FROM meters")
+        self.con.execute("INSERT INTO meters SELECT * FROM meters_tbl")
+        self.con.execute("DELETE FROM meter_events")
+        self.con.execute("INSERT INTO meter_events SELECT * FROM events_tbl")
+
+    # -- rollups -------------------------------------------------------------------------
+    def _local(self, ts_expr: str, adj_expr: str, unit: str) -> str:
+        """SQL for the park-time period (hour or day) a reading belongs to.
+
+        ``adj_expr`` is 1 microsecond for timestamps that label the *end* of their interval (the
+        reading stamped 01:00 belongs to hour 00:00) and 0 for those that label the start.
+        """
+        off = fixed_utc_offset(self.timezone)
+        step = {"hour": 3_600_000_000, "day": 86_400_000_000}[unit]
+        if off is not None:  # no DST: integer arithmetic on epoch microseconds (fast)
+            us = int(off.total_seconds()) * 1_000_000
+            expr = f"make_timestamp(((epoch_us({ts_expr}) + {us} - {adj_expr}) // {step}) * {step})"
+        else:
+            expr = (f"date_trunc('{unit}', timezone('{self.timezone}', {ts_expr}) "
+                    f"- to_microseconds({adj_expr}))")
+        return expr if unit == "hour" else f"CAST({expr} AS DATE)"
+
+    def refresh_rollups(self, touched: str) -> None:
+        """Recompute the rollups for the readings named by the relation ``touched(meter_id, ts)``.
+
+        Hourly buckets touched are recomputed from ``readings``; daily from hourly; monthly from
+        daily. Runs inside the caller's transaction.
+        """
+        con = self.con
+        adj = "(CASE m.interval_label WHEN 'end' THEN 1 ELSE 0 END)"
+        hour = self._local("t.ts", adj, "hour")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _touched_hours AS
+            SELECT DISTINCT t.meter_id, {hour} AS hour
+            FROM {touched} t JOIN meters m USING (meter_id)""")
+        span = con.execute("SELECT min(hour), max(hour) FROM _touched_hours").fetchone()
+        if span[0] is None:
+            return
+        lo = span[0] - dt.timedelta(hours=30)
+        hi = span[1] + dt.timedelta(hours=30)
+        rhour = self._local("r.ts", adj, "hour")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _new_hourly AS
+            SELECT r.meter_id, {rhour} AS hour, sum(r.value) AS quantity, count(*) AS n_readings
+            FROM readings r JOIN meters m USING (meter_id)
+            WHERE r.ts BETWEEN CAST(? AS TIMESTAMP) AT TIME ZONE '{self.timezone}'
+                           AND CAST(? AS TIMESTAMP) AT TIME ZONE '{self.timezone}'
+              AND r.meter_id IN (SELECT DISTINCT meter_id FROM _touched_hours)
+            GROUP BY ALL""", [lo, hi])
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _new_hourly_t AS
+            SELECT n.* FROM _new_hourly n SEMI JOIN _touched_hours t USING (meter_id, hour)""")
+        con.execute("DELETE FROM rollup_hourly h USING _touched_hours t WHERE h.meter_id = t.meter_id AND h.hour = t.hour")
+        con.execute("INSERT INTO rollup_hourly SELECT * FROM _new_hourly_t")
+        # daily from hourly, monthly from daily, for the touched days/months only
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _touched_days AS
+            SELECT DISTINCT meter_id, CAST(hour AS DATE) AS day FROM _touched_hours""")
+        con.execute("DELETE FROM rollup_daily d USING _touched_days t WHERE d.meter_id = t.meter_id AND d.day = t.day")
+        con.execute("""
+            INSERT INTO rollup_daily
+            SELECT h.meter_id, CAST(h.hour AS DATE) AS day, sum(h.quantity), sum(h.n_readings)
+            FROM rollup_hourly h SEMI JOIN _touched_days t ON h.meter_id = t.meter_id AND CAST(h.hour AS DATE) = t.day
+            WHERE h.hour >= (SELECT min(day) FROM _touched_days)
+              AND h.hour < (SELECT max(day) FROM _touched_days) + INTERVAL 1 DAY
+            GROUP BY ALL""")
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _touched_months AS
+            SELECT DISTINCT meter_id, CAST(date_trunc('month', day) AS DATE) AS month FROM _touched_days""")
+        con.execute("DELETE FROM rollup_monthly x USING _touched_months t WHERE x.meter_id = t.meter_id AND x.month = t.month")
+        con.execute("""
+            INSERT INTO rollup_monthly
+            SELECT d.meter_id, CAST(date_trunc('month', d.day) AS DATE) AS month, sum(d.quantity), sum(d.n_readings)
+            FROM rollup_daily d SEMI JOIN _touched_months t
+                 ON d.meter_id = t.meter_id AND CAST(date_trunc('month', d.day) AS DATE) = t.month
+            GROUP BY ALL""")
+        for t in ("_touched_hours", "_new_hourly", "_new_hourly_t", "_touched_days", "_touched_months"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+
+    # -- queries ---------------------------------------------------------------------------
+    def imports(self, limit: int = 50) -> list[dict]:
+        cur = self.con.execute("SELECT * FROM imports ORDER BY import_id DESC LIMIT ?", [limit])
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def find_import(self, checksum: str) -> int | None:
+        row = self.con.execute("SELECT min(import_id) FROM imports WHERE checksum = ? AND status = 'complete'",
+                               [checksum]).fetchone()
+        return row[0]
