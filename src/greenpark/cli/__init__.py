@@ -5,7 +5,7 @@ from __future__ import annotations
 from .app import app
 
 # Command modules register themselves on `app` when imported.
-from . import setup  # noqa: E402,F401  (init, demo)
+from . import data, energy, setup  # noqa: E402,F401
 from . import air  # noqa: E402,F401
 
 __all__ = ["app", "main"]
