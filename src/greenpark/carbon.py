@@ -231,6 +231,20 @@ def _fuels_long(wide: pd.DataFrame) -> pd.DataFrame:
     return out[out["value"].notna() | (out["status"] == "UNVERIFIED")]
 
 
+def _key(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """One text key per row over ``cols`` (missing values as '', years as integers)."""
+    parts = []
+    for c in cols:
+        v = df[c]
+        if c == "data_year":
+            v = pd.to_numeric(v).astype("Int64")
+        parts.append(v.astype(object).where(v.notna(), "").astype(str))
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + "/" + p
+    return out
+
+
 def factor_library(user_fuels: Any = None, user_electricity: Any = None, user_heat: Any = None,
                    user_rules: Any = None) -> FactorLibrary:
     """Default factors plus USER rows with provenance; a USER row overrides the default with its key.
@@ -284,8 +298,7 @@ def factor_library(user_fuels: Any = None, user_electricity: Any = None, user_he
             if c not in ue.columns:
                 ue[c] = None
         ue["unit"] = ue["unit"].fillna("tCO2/MWh")
-        keyf = elec[k].astype(str).agg("/".join, axis=1)
-        keyu = ue[k].astype(str).agg("/".join, axis=1)
+        keyf, keyu = _key(elec, k), _key(ue, k)
         elec = pd.concat([elec[~keyf.isin(keyu)], ue], ignore_index=True)
 
     heat = ds("carbon_heat_factors")
@@ -719,13 +732,12 @@ def validate_certificates(certificates: Any, matching: str | None = None,
     if len(s):
         a = s["serial_start"].astype(str).str.strip().str.extract(_SERIAL)
         b = s["serial_end"].astype(str).str.strip().str.extract(_SERIAL)
-        bad = s[a[1].isna() | b[1].isna() | (a[0] != b[0])
-                | (s["serial_start"].astype(str).str.len() != s["serial_end"].astype(str).str.len())]
-        problems += [f"certificate '{i}': serial range must be two serials of equal length that differ only in "
-                     "their trailing digits" for i in bad["id"]]
+        bad = s[a[1].isna() | b[1].isna() | (a[0] != b[0])]
+        problems += [f"certificate '{i}': serial range must be two serials with the same prefix that differ only "
+                     "in their trailing digits (at most 18)" for i in bad["id"]]
         ok = ~s.index.isin(bad.index)
         s, a, b = s[ok], a[ok], b[ok]
-        s["head"] = a[0] + "#" + s["serial_start"].astype(str).str.len().astype(str)
+        s["head"] = a[0]
         s["lo"], s["hi"] = a[1].astype("int64"), b[1].astype("int64")
         problems += [f"certificate '{i}': serial_end is before serial_start" for i in s.loc[s["hi"] < s["lo"], "id"]]
         s["pos"] = range(len(s))
@@ -989,10 +1001,12 @@ def account(activity: Any, period: int, *, method: str = "both", level: str = "n
     for f in factors:
         uniq.setdefault(f["id"], f)
     flags = _merge_flags(flags)
-    rules_used = lib.rules.set_index("id")
+    year_rule = _rule(lib, "electricity_factor_year", rule)
+    if lineage_rule == "pinned":
+        year_rule = {"id": "pinned", "source": "factor ids pinned to an earlier result (not restated)"}
     lineage = {
-        "factor_year_rule": lineage_rule or _rule(lib, "electricity_factor_year", rule)["id"],
-        "factor_year_rule_source": str(rules_used.loc[lineage_rule or _rule(lib, "electricity_factor_year", rule)["id"], "source"]),
+        "factor_year_rule": year_rule["id"],
+        "factor_year_rule_source": str(year_rule["source"]),
         "certificate_matching": _rule(lib, "certificate_matching", matching)["id"],
         "selections": selections,
         "formula": {
