@@ -107,7 +107,7 @@ def day_types(dates: pd.DatetimeIndex | pd.Series | list) -> tuple[pd.Series, li
         idx = idx.tz_localize(None)
     idx = idx.normalize()
     holidays, makeups = _calendar_sets()
-    weekend = idx.dayofweek >= 5
+    weekend = idx.day_of_week >= 5
     out = np.where(weekend, "weekend", "weekday").astype(object)
     out[idx.isin(makeups)] = "makeup_workday"
     out[idx.isin(holidays)] = "holiday"

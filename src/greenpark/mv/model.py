@@ -9,8 +9,8 @@ References
 [1] CalTRACK Methods 2.0, section 3 (daily change-point models: candidate forms intercept-only,
     heating, cooling, heating+cooling; balance-point grid search; selection by adjusted R2;
     positive degree-day coefficients).
-[2] ASHRAE Guideline 14-2014, Annex D? / clause 5.2 (regression models for whole-building M&V);
-    ASHRAE RP-1050 Inverse Modeling Toolkit (change-point model forms 3P/4P/5P).
+[2] ASHRAE Guideline 14-2014, whole-building regression models (change-point forms of the
+    ASHRAE RP-1050 Inverse Modeling Toolkit: 3P heating/cooling, 5P heating+cooling).
 [3] Mathieu, J. L., Price, P. N., Kiliccote, S., Piette, M. A. (2011), Quantifying changes in
     building electricity use, with application to demand response, IEEE Trans. Smart Grid 2(3)
     (LBNL-4944E): the time-of-week-and-temperature (TOWT) model.
@@ -23,31 +23,41 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as _t_dist
 
 from .data import DailyData, Flag, HourlyData, ModelError
 from .stats import check_sufficiency, criterion_value, goodness_of_fit
 
 FORMS = ("intercept_only", "heating", "cooling", "heating_cooling")
 DAY_EFFECTS = ("holiday", "weekend", "makeup_workday")
+N_TOW = 8 * 24  # 7 weekdays + a public-holiday profile
 
 
 # --------------------------------------------------------------------------------------------
 # batched least squares over candidate designs
 
 
-def _batch_solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve ``gram[k] @ beta[k] = rhs[k]`` for every candidate k (normal equations, batched)."""
+def _batch_fit(gram: np.ndarray, rhs: np.ndarray, yy: float, sst: float, n: int,
+               slopes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least squares for every candidate design k from its normal equations, batched.
+
+    ``gram[k] = X_k'X_k``, ``rhs[k] = X_k'y``. Returns the coefficients (K x p), the adjusted R2
+    of each candidate (SSE = y'y - beta'X'y) and the two-sided p-values of the last ``slopes``
+    coefficients (t = beta / se, se = sqrt(sigma2 * diag((X'X)^-1)), n - p degrees of freedom).
+    """
+    p = gram.shape[-1]
     try:
-        return np.linalg.solve(gram, rhs[..., None])[..., 0]
+        inv = np.linalg.inv(gram)
     except np.linalg.LinAlgError:
-        return np.einsum("kij,kj->ki", np.linalg.pinv(gram), rhs)
-
-
-def _fit_stats(beta: np.ndarray, rhs: np.ndarray, yy: float, sst: float, n: int, p: int) -> np.ndarray:
-    """Adjusted R2 of each candidate from its normal-equation solution (SSE = y'y - beta'X'y)."""
-    sse = yy - np.einsum("kp,kp->k", beta, rhs)
-    sse = np.maximum(sse, 0.0)
-    return 1.0 - (sse / (n - p)) / (sst / (n - 1))
+        inv = np.linalg.pinv(gram)
+    beta = np.einsum("kij,kj->ki", inv, rhs)
+    sse = np.maximum(yy - np.einsum("kp,kp->k", beta, rhs), 0.0)
+    adj = 1.0 - (sse / (n - p)) / (sst / (n - 1))
+    sigma2 = sse / (n - p)
+    diag = np.diagonal(inv, axis1=1, axis2=2)[:, p - slopes:]
+    se = np.sqrt(np.maximum(sigma2[:, None] * diag, 1e-300))
+    pval = 2.0 * _t_dist.sf(np.abs(beta[:, p - slopes:] / se), n - p)
+    return beta, adj, pval
 
 
 @dataclass
@@ -60,8 +70,9 @@ class DailyChangePointModel:
     [product unit/d], HDD/CDD degree days [degC d] at balance points T_h <= T_c [degC].
     The four candidate forms of CalTRACK 2.0 [1] section 3 (intercept-only, heating, cooling,
     heating+cooling) are fitted for every balance point on the grid at once (batched normal
-    equations), candidates with a non-positive degree-day slope or fewer than
-    ``caltrack_min_nonzero_dd_days`` days with non-zero degree days are discarded [1], and the
+    equations), candidates with a non-positive degree-day slope, a slope p-value above
+    ``caltrack_max_slope_p_value`` or fewer than ``caltrack_min_nonzero_dd_days`` days with
+    non-zero degree days are discarded [1], and the
     candidate with the highest adjusted R2 is kept [1] 3.4. The winner is refitted with
     ``numpy.linalg.lstsq`` for exact coefficients.
 
@@ -184,6 +195,7 @@ class DailyChangePointModel:
         hi = criterion_value("caltrack_bp_max") if self.bp_max is None else self.bp_max
         grid = np.round(np.arange(np.ceil(lo / self.bp_step) * self.bp_step, hi + 1e-9, self.bp_step), 6)
         min_dd = criterion_value("caltrack_min_nonzero_dd_days")
+        max_p = criterion_value("caltrack_max_slope_p_value")
         hdd = np.maximum(grid[None, :] - t[:, None], 0.0)   # n x K
         cdd = np.maximum(t[:, None] - grid[None, :], 0.0)
         h_ok = (hdd > 0).sum(axis=0) >= min_dd
@@ -196,8 +208,8 @@ class DailyChangePointModel:
 
         best: dict[str, tuple[float, float | None, float | None]] = {}
         if "intercept_only" in self.forms:
-            beta = _batch_solve(zz[None], zy[None])
-            best["intercept_only"] = (float(_fit_stats(beta, zy[None], yy, sst, n, q)[0]), None, None)
+            _, adj, _ = _batch_fit(zz[None], zy[None], yy, sst, n, 0)
+            best["intercept_only"] = (float(adj[0]), None, None)
         zh, zc = zsc.T @ hsc, zsc.T @ csc                    # q x Kh, q x Kc
         hy, cy = hsc.T @ ysc, csc.T @ ysc
         for form, blk, bps, yblk, zblk in (("heating", hsc, bh, hy, zh), ("cooling", csc, bc, cy, zc)):
@@ -210,9 +222,9 @@ class DailyChangePointModel:
             g[:, q, :q] = zblk.T
             g[:, q, q] = np.sum(blk**2, axis=0)
             rhs = np.column_stack([np.broadcast_to(zy, (k, q)), yblk])
-            beta = _batch_solve(g, rhs)
-            adj = _fit_stats(beta, rhs, yy, sst, n, q + 1)
-            adj[beta[:, q] <= 0] = -np.inf                    # CalTRACK 3.2: slopes must be positive
+            beta, adj, pval = _batch_fit(g, rhs, yy, sst, n, 1)
+            # CalTRACK 2.0 section 3: degree-day slopes must be positive and significant
+            adj[(beta[:, q] <= 0) | (pval[:, 0] > max_p)] = -np.inf
             i = int(np.argmax(adj))
             if np.isfinite(adj[i]):
                 best[form] = (float(adj[i]), bps[i] if form == "heating" else None,
@@ -233,9 +245,8 @@ class DailyChangePointModel:
                 g[:, q, q + 1] = hc
                 g[:, q + 1, q] = hc
                 rhs = np.column_stack([np.broadcast_to(zy, (k, q)), hy[ih], cy[ic]])
-                beta = _batch_solve(g, rhs)
-                adj = _fit_stats(beta, rhs, yy, sst, n, q + 2)
-                adj[(beta[:, q] <= 0) | (beta[:, q + 1] <= 0)] = -np.inf
+                beta, adj, pval = _batch_fit(g, rhs, yy, sst, n, 2)
+                adj[(beta[:, q] <= 0) | (beta[:, q + 1] <= 0) | (pval > max_p).any(axis=1)] = -np.inf
                 i = int(np.argmax(adj))
                 if np.isfinite(adj[i]):
                     best["heating_cooling"] = (float(adj[i]), float(bh[ih[i]]), float(bc[ic[i]]))
@@ -335,14 +346,15 @@ class DailyChangePointModel:
 
 
 def _effective_tow(df: pd.DataFrame) -> np.ndarray:
-    """Time-of-week index 0..167 (Monday 00h = 0) with Chinese calendar day types mapped.
+    """Time-of-week index 0..191 (Monday 00h = 0) with Chinese calendar day types mapped.
 
-    Public holidays take Sunday's profile and make-up working days take Wednesday's (a plain
-    working day), so a holiday Monday is not fitted as a working Monday.
+    Public holidays get their own 24-hour profile (indices 168..191: factories stop for Spring
+    Festival and National Day far more than on a weekend) and make-up working days take
+    Wednesday's profile (a plain working day), so a holiday Monday is not fitted as a working Monday.
     """
-    dow = df.index.dayofweek.to_numpy().copy()
+    dow = df.index.day_of_week.to_numpy().copy()
     dt_ = df["day_type"].to_numpy()
-    dow[dt_ == "holiday"] = 6
+    dow[dt_ == "holiday"] = 7
     dow[dt_ == "makeup_workday"] = 2
     return dow * 24 + df.index.hour.to_numpy()
 
@@ -361,7 +373,7 @@ class HourlyTOWTModel:
     """Time-of-week-and-temperature model for hourly data (LBNL TOWT, Mathieu et al. 2011 [3]).
 
     ``E_h = a_tow(h) + sum_j b_j^occ T_j(h)  (occupied)`` or ``... + sum_j b_j^unocc T_j(h)`` with 168
-    time-of-week intercepts (holidays mapped to Sunday, make-up working days to Wednesday),
+    time-of-week intercepts plus 24 for public holidays (make-up working days take Wednesday's),
     piecewise-linear temperature components ``T_j`` at the knots ``lbnl_towt_knot_1..5`` [degC]
     and separate temperature slopes for occupied and unoccupied times of week. A time of week is
     occupied when more than ``lbnl_towt_occupancy_share`` of the residuals of a temperature-only
@@ -422,13 +434,13 @@ class HourlyTOWTModel:
         # occupancy detection [3]: share of positive residuals of a temperature-only fit per time of week
         a = np.column_stack([np.ones_like(t), t])
         c, *_ = np.linalg.lstsq(a, y, rcond=None)
-        pos = np.bincount(tow, weights=(y - a @ c > 0).astype(float), minlength=168)
-        cnt = np.bincount(tow, minlength=168)
-        share = np.divide(pos, cnt, out=np.zeros(168), where=cnt > 0)
+        pos = np.bincount(tow, weights=(y - a @ c > 0).astype(float), minlength=N_TOW)
+        cnt = np.bincount(tow, minlength=N_TOW)
+        share = np.divide(pos, cnt, out=np.zeros(N_TOW), where=cnt > 0)
         self.occupied = [bool(v) for v in share > criterion_value("lbnl_towt_occupancy_share")]
         seg = _segments(t, np.asarray(self.knots))
         occ = np.asarray(self.occupied)[tow]
-        cols = [f"tow_{i}" for i in range(168) if cnt[i] > 0]
+        cols = [f"tow_{i}" for i in range(N_TOW) if cnt[i] > 0]
         for prefix, m in (("occ", occ), ("unocc", ~occ)):
             for j in range(seg.shape[1]):
                 col = seg[:, j] * m

@@ -39,7 +39,7 @@ def temperature_daily(dates: pd.DatetimeIndex, seed: int = 0, mean: float = 16.5
                       sigma: float = 2.5, phi: float = 0.7) -> np.ndarray:
     """Daily mean temperature [degC]: annual cosine (coldest mid-January) plus AR(1) noise."""
     rng = np.random.default_rng(seed)
-    doy = dates.dayofyear.to_numpy()
+    doy = dates.day_of_year.to_numpy()
     shocks = rng.normal(0.0, sigma * np.sqrt(1 - phi**2), len(dates))
     return mean - amplitude * np.cos(2 * np.pi * (doy - 15) / 365.25) + lfilter([1.0], [1.0, -phi], shocks)
 
