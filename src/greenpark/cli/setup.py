@@ -1,1 +1,58 @@
 """`greenpark init` and `greenpark demo`."""
+
+from __future__ import annotations
+
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import demo as demo_mod
+from .. import energy as energy_mod
+from .. import park as park_mod
+from .app import app
+from .common import UserError, console, friendly_errors
+from .data import open_store, reasons_table, run_ingest, summary_table
+from .energy import scorecard
+
+
+@app.command()
+@friendly_errors
+def init(directory: Annotated[Path, typer.Argument(help="Folder to write park.toml into (created if missing).")],
+         force: Annotated[bool, typer.Option(help="Overwrite an existing park.toml.")] = False) -> None:
+    """Write a documented example park.toml to start from."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / "park.toml"
+    if target.exists() and not force:
+        raise UserError(f"{target} exists; pass --force to overwrite it")
+    text = resources.files("greenpark").joinpath("templates/park.toml").read_text(encoding="utf-8")
+    park_mod.parse(text, source="template")  # the template must always be valid
+    target.write_text(text, encoding="utf-8")
+    console.print(f"wrote {target}: edit it, then import readings with [bold]greenpark ingest FILE --park {target}[/]")
+
+
+@app.command()
+@friendly_errors
+def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo park (park.toml, data/, store).")] = Path("demo-park"),
+         seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same park.")] = 2025,
+         year: Annotated[int, typer.Option(help="Year of data (chinese-calendar covers 2004-2026).")] = 2025) -> None:
+    """Generate a realistic demo park, import a year of its data and print its energy scorecard."""
+    t0 = time.perf_counter()
+    with console.status("generating the demo park (about 30 enterprises, one year of 15-minute data)..."):
+        files = demo_mod.generate(directory, seed=seed, year=year)
+    console.print(f"wrote {files.park_toml} and {len(files.data_files)} data files in {directory / 'data'}")
+    p = park_mod.load(files.park_toml)
+    for suffix in ("", ".wal"):
+        Path(p.db_path + suffix).unlink(missing_ok=True)  # the demo store is rebuilt from its files
+    store = open_store(p, None)
+    results = run_ingest(store, p, files.data_files)
+    console.print(summary_table(results))
+    if (rt := reasons_table(results)) is not None:
+        console.print(rt)
+    result = energy_mod.compute(store.con, p, energy_mod.parse_period(str(year)))
+    store.close()
+    console.print(scorecard(result))
+    console.print(f"[dim]demo ready in {time.perf_counter() - t0:.1f} s. Try: cd {directory} && greenpark energy "
+                  f"--period {year}-Q3 --by end-use; greenpark quarantine; greenpark energy --period {year} --format json[/]")
