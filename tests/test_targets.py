@@ -1,0 +1,129 @@
+"""Golden tests of greenpark.targets (dual control): hand-computed projections and statuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from greenpark import carbon, targets
+from greenpark.targets import TargetsError
+
+REL = 1e-12
+
+
+def months(year, values, ent, key="co2_t"):
+    return pd.DataFrame({"enterprise_id": ent, "month": pd.date_range(f"{year}-01-01", periods=len(values), freq="MS"),
+                         key: values})
+
+
+# E01 2024: Jan-Jun 50 t/month, Jul-Dec 100 t/month -> 900 t; share of Jan-Jun = 300/900 = 1/3
+# E01 2025 Jan-Jun: 60 t/month -> to date 360 t; projection = 360 / (1/3) = 1080 t
+# E02: no 2024 data; 2025 Jan-Jun 1 t per day of the month (31, 28, 31, 30, 31, 30) -> 181 t in 181 days;
+#      linear projection = 181 x 365 / 181 = 365 t
+MONTHLY = pd.concat([
+    months(2024, [50] * 6 + [100] * 6, "E01"),
+    months(2025, [60] * 6, "E01"),
+    months(2025, [31, 28, 31, 30, 31, 30], "E02"),
+], ignore_index=True)
+ECON = pd.DataFrame({"enterprise_id": ["E01", "E02"], "year": [2025, 2025], "value_added_10k_cny": [100.0, 50.0]})
+
+
+def run(rows, monthly=MONTHLY, **kw):
+    t = pd.DataFrame(rows, columns=["entity_id", "year", "metric", "cap"])
+    return targets.dual_control(t, monthly, 2025, economics=ECON, **kw).table.set_index(["entity_id", "metric"])
+
+
+@pytest.mark.parametrize(("cap", "status", "margin"), [
+    (1200, "on_track", 120.0),   # 1080 <= 0.95 x 1200 = 1140
+    (1100, "at_risk", 20.0),     # 1080 >  0.95 x 1100 = 1045
+    (350, "exceeded", -730.0),   # to date 360 > 350 already
+])
+def test_total_co2_cap_seasonal_projection(cap, status, margin):
+    r = run([("E01", 2025, "co2_t", cap)]).loc[("E01", "co2_t")]
+    assert r["to_date"] == 360 and r["months_to_date"] == 6
+    assert r["share_last_year"] == pytest.approx(1 / 3, rel=REL)
+    assert r["projection"] == pytest.approx(1080.0, rel=REL)
+    assert r["projection_method"] == "seasonal_last_year"
+    assert r["status"] == status
+    assert r["margin"] == pytest.approx(margin, rel=REL)
+    assert r["margin_pct"] == pytest.approx(100 * margin / cap, rel=REL)
+
+
+def test_linear_fallback_without_last_year_is_flagged():
+    t = pd.DataFrame([("E02", 2025, "co2_t", 380.0)], columns=["entity_id", "year", "metric", "cap"])
+    res = targets.dual_control(t, MONTHLY, 2025)
+    r = res.table.iloc[0]
+    assert r["projection"] == pytest.approx(365.0, rel=REL)   # 181 x 365 / 181
+    assert r["projection_method"] == "linear_days"
+    assert r["status"] == "at_risk"                           # 365 > 0.95 x 380 = 361
+    assert r["margin"] == pytest.approx(15.0, rel=REL)
+    assert "targets.projection.linear_fallback" in r["flags"]
+    assert any(f["code"] == "targets.projection.linear_fallback" and f["ids"] == ["E02"] for f in res.flags)
+
+
+def test_intensity_cap_uses_value_added():
+    # E01 projected 1080 t / 100 x 10^4 CNY = 10.8 tCO2/10^4 CNY; cap 12 -> 0.95 x 12 = 11.4 -> on_track, margin 1.2
+    r = run([("E01", 2025, "co2_intensity", 12.0)]).loc[("E01", "co2_intensity")]
+    assert r["projection"] == pytest.approx(10.8, rel=REL)
+    assert r["unit"] == "tCO2/10^4 CNY"
+    assert pd.isna(r["to_date"])  # the year is not complete: no actual intensity yet
+    assert r["status"] == "on_track" and r["margin"] == pytest.approx(1.2, rel=1e-9)
+
+
+def test_park_total_and_energy_targets():
+    # park = E01 + E02: to date 360 + 181 = 541 t; last year only E01 (12 months, 900 t, Jan-Jun 300):
+    # share 1/3, projection 541 x 3 = 1623 t. Park value added = 100 + 50 = 150 -> 10.82 tCO2/10^4 CNY
+    # energy: E01 2024 120 tce/month (1440, Jan-Jun 720 -> share 1/2), 2025 Jan-Jun 130 -> 780 / 0.5 = 1560 tce
+    energy = pd.concat([months(2024, [120] * 12, "E01", "energy_tce"), months(2025, [130] * 6, "E01", "energy_tce")])
+    monthly = MONTHLY.merge(energy, on=["enterprise_id", "month"], how="outer")
+    r = run([("P", 2025, "co2_t", 2000), ("P", 2025, "co2_intensity", 11.0), ("E01", 2025, "energy_tce", 1600)],
+            monthly=monthly, park_id="P")
+    assert r.loc[("P", "co2_t"), "to_date"] == 541
+    assert r.loc[("P", "co2_t"), "projection"] == pytest.approx(1623.0, rel=REL)
+    assert r.loc[("P", "co2_t"), "status"] == "on_track"          # 1623 <= 1900
+    assert r.loc[("P", "co2_intensity"), "projection"] == pytest.approx(10.82, rel=REL)
+    assert r.loc[("P", "co2_intensity"), "status"] == "at_risk"   # 10.82 > 0.95 x 11 = 10.45
+    assert r.loc[("E01", "energy_tce"), "projection"] == pytest.approx(1560.0, rel=REL)
+    assert r.loc[("E01", "energy_tce"), "status"] == "at_risk"    # 1560 > 0.95 x 1600 = 1520
+
+
+def test_complete_year_intensity_exceeded():
+    # E03 2025: 100 t/month -> 1200 t; value added 100 -> 12 tCO2/10^4 CNY > cap 10
+    monthly = months(2025, [100] * 12, "E03")
+    econ = pd.DataFrame({"enterprise_id": ["E03"], "year": [2025], "value_added_10k_cny": [100.0]})
+    t = pd.DataFrame([("E03", 2025, "co2_intensity", 10.0)], columns=["entity_id", "year", "metric", "cap"])
+    r = targets.dual_control(t, monthly, 2025, economics=econ).table.iloc[0]
+    assert r["to_date"] == pytest.approx(12.0, rel=REL) and r["projection"] == pytest.approx(12.0, rel=REL)
+    assert r["status"] == "exceeded" and r["margin"] == pytest.approx(-2.0, rel=REL)
+
+
+def test_user_threshold_overrides_default():
+    # cap 1150: default 0.95 x 1150 = 1092.5 >= 1080 -> on_track; USER 0.90 x 1150 = 1035 < 1080 -> at_risk
+    assert run([("E01", 2025, "co2_t", 1150)]).loc[("E01", "co2_t"), "status"] == "on_track"
+    lib = carbon.factor_library(user_rules=pd.DataFrame([dict(
+        id="at_risk_share", topic="dual_control_status", kind="projection_share_of_cap", value=0.90,
+        default=True, status="USER", source="park management committee decision 2025-03")]))
+    assert run([("E01", 2025, "co2_t", 1150)], library=lib).loc[("E01", "co2_t"), "status"] == "at_risk"
+
+
+def test_as_of_earlier_month_and_missing_value_added():
+    # as of March: E01 to date 180; share last year Jan-Mar = 150/900 = 1/6 -> 1080
+    t = pd.DataFrame([("E01", 2025, "co2_t", 2000.0), ("E09", 2025, "co2_intensity", 1.0)],
+                     columns=["entity_id", "year", "metric", "cap"])
+    res = targets.dual_control(t, MONTHLY, 2025, economics=ECON, as_of=dt.date(2025, 3, 1))
+    r = res.table.set_index("entity_id")
+    assert r.loc["E01", "to_date"] == 180 and r.loc["E01", "projection"] == pytest.approx(1080.0, rel=REL)
+    assert r.loc["E09", "status"] == "unknown"
+    codes = {f["code"] for f in res.flags}
+    assert {"targets.intensity.no_value_added", "targets.data.no_monthly_data"} <= codes
+    js = targets.to_json_dict(res)
+    assert js["as_of"] == "2025-03" and js["thresholds"]["at_risk_share"] == 0.95
+    assert {x["entity_id"] for x in js["targets"]} == {"E01", "E09"}
+
+
+def test_unknown_metric_lists_valid():
+    t = pd.DataFrame([("E01", 2025, "co2", 1.0)], columns=["entity_id", "year", "metric", "cap"])
+    with pytest.raises(TargetsError, match="valid metrics: co2_t, co2_intensity, energy_tce, energy_intensity"):
+        targets.dual_control(t, MONTHLY, 2025)
