@@ -173,3 +173,20 @@ def test_from_hourly_table():
 def test_bad_edition():
     with pytest.raises(ae.EvaluationError):
         ae.evaluate_year_hj663(year_table(2025), 2025, edition="2013")
+
+
+def test_demo_year_is_deterministic_and_evaluates():
+    from greenpark import demo_env
+
+    h1, h2 = demo_env.air_hourly(2025), demo_env.air_hourly(2025)
+    pd.testing.assert_frame_equal(h1, h2)
+    assert set(h1["station_id"]) == {"AQ01", "AQ02", "AQ03"}
+    assert str(h1["timestamp"].dt.tz) == "Asia/Shanghai"
+    assert len(h1) < 3 * 6 * 8760  # some hours missing
+    ev = ae.evaluate_hourly_hj663(h1, dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    assert ev.n_days == 365 and 60 < ev.good_days_ratio < 100
+    # Yangtze delta shape: winter PM2.5 above summer, summer O3 peaks above winter
+    d = h1.assign(m=h1["timestamp"].dt.month)
+    pm = d[d["pollutant"] == "pm25"].groupby("m")["value"].mean()
+    o3 = d[d["pollutant"] == "o3"].groupby("m")["value"].max()
+    assert pm[1] > 1.5 * pm[7] and o3[6] > o3[1]

@@ -94,3 +94,16 @@ def test_section_class_from_period_means_worst_wins():
 def test_empty_period_is_an_error():
     with pytest.raises(water.WaterInputError):
         water.evaluate_sections_gb3838(one("R1", "cod", 10.0), SECTIONS, dt.date(2030, 1, 1), dt.date(2030, 12, 31))
+
+
+def test_demo_water_samples():
+    from greenpark import demo_env
+
+    s, secs = demo_env.water_samples(2025)
+    s2, _ = demo_env.water_samples(2025)
+    pd.testing.assert_frame_equal(s, s2)
+    assert set(secs["water_body"]) == {"river", "lake"} and len(secs) == 5
+    assert s.groupby("section_id")["date"].nunique().eq(12).all()
+    assert not ((s["parameter"] == "tn") & s["section_id"].isin(secs.loc[secs["water_body"] == "river", "section_id"])).any()
+    ev = water.evaluate_sections_gb3838(s, secs, dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    assert len(ev.sections) == 5 and ev.good_share_pct is not None
