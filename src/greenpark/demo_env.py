@@ -33,7 +33,7 @@ def air_hourly(year: int = 2025, stations=AIR_STATIONS, seed: int = 20250101) ->
     ts = pd.date_range(f"{year}-01-01 01:00", f"{year + 1}-01-01 00:00", freq="h", tz=TZ)
     n, k = len(ts), len(stations)
     start = ts - pd.Timedelta(hours=1)
-    doy = start.dayofyear.to_numpy()
+    doy = start.day_of_year.to_numpy()
     hour = start.hour.to_numpy()
     winter = 0.5 * (1 + np.cos(2 * np.pi * (doy - 15) / 365.25))  # 1 mid-January, 0 mid-July
     summer = 1 - winter
