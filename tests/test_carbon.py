@@ -7,6 +7,7 @@ floating point, so results agree to ~1e-12 relative; ``rel=1e-12`` is used throu
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -268,6 +269,7 @@ def test_scope2_market_golden():
     assert js["certificates"]["unapplied_mwh"] == 300.0
     assert {f["id"] for f in js["factors"]} >= {"cn_avg_2023", "cn_residual_2023", "certified_zero"}
     assert js["lineage"]["selections"]["electricity_residual"]["id"] == "cn_residual_2023"
+    assert json.loads(json.dumps(js, ensure_ascii=False))["park"] == js["park"]  # plain JSON types only
 
 
 def test_market_without_certificates_is_all_residual():
@@ -285,6 +287,13 @@ def test_gec_serial_used_twice_names_both_uses():
     msg = str(exc.value)
     assert "registered twice" in msg and "'G1'" in msg and "'G2'" in msg
     assert "enterprise E01" in msg and "enterprise E02" in msg and "1050..1099" in msg
+
+
+def test_double_registration_rejected_even_without_electricity():
+    certs = pd.DataFrame([cert("G1", "E01", 1, "2025-01-01", "2025-01-31", serial_start="GEC5", serial_end="GEC5"),
+                          cert("G2", "E02", 1, "2025-01-01", "2025-01-31", serial_start="GEC5", serial_end="GEC5")])
+    with pytest.raises(CertificateError, match="'G1'.*'G2'"):
+        carbon.account(act(("E01", "2025-01-01", "diesel", "delivered", 1, "t")), 2025, certificates=certs)
 
 
 def test_same_serial_and_same_id_twice_rejected():

@@ -104,6 +104,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -476,17 +477,21 @@ def _activity(activity: Any, period: int | None) -> pd.DataFrame:
     return act.reset_index(drop=True)
 
 
+@cache
+def _factor(from_unit: str, to_unit: str) -> float:
+    """Multiplier from ``from_unit`` into ``to_unit`` [1]; ``to_unit`` may be scaled (``10^4 Nm3``)."""
+    try:
+        if "^" in to_unit or " " in to_unit.strip():
+            ureg = units.registry()
+            return float((ureg.Quantity(1.0, from_unit) / ureg.parse_expression(to_unit)).to("dimensionless").magnitude)
+        return units.conversion_factor(from_unit, to_unit)
+    except Exception as exc:
+        raise CarbonError(f"cannot convert unit '{from_unit}' into '{to_unit}': {exc}") from None
+
+
 def _conv(series_units: pd.Series, to_unit: str) -> pd.Series:
     """Per-row multiplier from each row's unit into ``to_unit`` (one pint lookup per distinct unit)."""
-    def one(u: str) -> float:
-        try:
-            if "^" in to_unit or " " in to_unit.strip():
-                ureg = units.registry()
-                return float((ureg.Quantity(1.0, u) / ureg.parse_expression(to_unit)).to("dimensionless").magnitude)
-            return units.conversion_factor(u, to_unit)
-        except Exception as exc:
-            raise CarbonError(f"cannot convert unit '{u}' into '{to_unit}': {exc}") from None
-    return series_units.map({u: one(u) for u in series_units.unique()})
+    return series_units.map({u: _factor(u, to_unit) for u in series_units.unique()})
 
 
 def _split_unit(unit: str) -> tuple[str, str]:
@@ -546,8 +551,7 @@ def fuel_combustion(fuel_activity: pd.DataFrame, library: FactorLibrary,
     f["heat_gj"] = f["ad"] * f["ncv"]
     # E = AD x NCV x CC x OF x 44/12, GB/T 32151.22-2024 (standards.md 2.2); heat_to_cc: GJ -> TJ
     f["co2_t"] = f["heat_gj"] * f["fuel"].map(heat_to_cc) * f["cc"] * f["of"] * co2_per_c
-    f["factor_ids"] = f["fuel"].map(lambda x: ",".join([ids.loc[x, "ncv"], ids.loc[x, "cc"], ids.loc[x, "of"],
-                                                       "co2_per_c"]))
+    f["factor_ids"] = f["fuel"].map(ids["ncv"] + "," + ids["cc"] + "," + ids["of"] + ",co2_per_c")
     f["scope"], f["category"], f["method"] = 1, "fuel_combustion", "all"
     rows = used.assign(value=used["value"].astype(float)).to_dict("records")
     cites = []
@@ -783,12 +787,14 @@ def allocate_certificates(certificates: pd.DataFrame, grid: pd.DataFrame, matchi
     remaining = g["grid_mwh"].to_numpy(dtype=float).copy()
     month_start = g["month"].to_numpy()
     month_end = (g["month"] + pd.offsets.MonthEnd(0)).to_numpy()
+    ent = g["enterprise_id"].to_numpy()
+    year = g["month"].dt.year.to_numpy()
     c = certificates.sort_values(["generation_start", "generation_end", "id"]).reset_index(drop=True)
     applied_parts, applied_total = [], []
     for cert in c.itertuples():  # certificate registrations, not readings
-        eligible = (g["enterprise_id"] == cert.enterprise_id).to_numpy()
+        eligible = ent == cert.enterprise_id
         if rule["kind"] == "calendar_year":
-            eligible = eligible & (g["month"].dt.year == cert.generation_start.year).to_numpy()
+            eligible = eligible & (year == cert.generation_start.year)
         else:  # generation_month: the month overlaps the generation period
             eligible = eligible & (month_start <= np.datetime64(cert.generation_end)) & (month_end >= np.datetime64(cert.generation_start))
         idx = np.flatnonzero(eligible)
@@ -798,11 +804,14 @@ def allocate_certificates(certificates: pd.DataFrame, grid: pd.DataFrame, matchi
         remaining[idx] -= take
         applied_total.append(float(take.sum()))
         nz = take > 0
-        applied_parts.append(pd.DataFrame({"certificate_id": cert.id, "kind": cert.kind,
-                                           "enterprise_id": cert.enterprise_id,
-                                           "month": g["month"].to_numpy()[idx][nz], "mwh": take[nz]}))
+        applied_parts.append((np.full(nz.sum(), cert.Index), idx[nz], take[nz]))
     cols = ["certificate_id", "kind", "enterprise_id", "month", "mwh"]
-    applied = pd.concat(applied_parts, ignore_index=True) if applied_parts else pd.DataFrame(columns=cols)
+    if applied_parts:
+        ci, mi, mwh = (np.concatenate(x) for x in zip(*applied_parts, strict=True))
+        applied = pd.DataFrame({"certificate_id": c["id"].to_numpy()[ci], "kind": c["kind"].to_numpy()[ci],
+                                "enterprise_id": ent[mi], "month": month_start[mi], "mwh": mwh})
+    else:
+        applied = pd.DataFrame(columns=cols)
     summary = c[["id", "kind", "enterprise_id", "mwh", "generation_start", "generation_end", "project", "province"]].copy()
     summary["applied_mwh"] = applied_total
     summary["unapplied_mwh"] = summary["mwh"] - summary["applied_mwh"]
@@ -925,6 +934,9 @@ def account(activity: Any, period: int, *, method: str = "both", level: str = "n
                            "energy-consuming working media carry no Scope 1/2 CO2 in these accounts",
                            sorted(act.loc[medium, "carrier"].unique()), "info"))
     fuel_act = act[~is_scope2 & ~medium]
+    # certificates are checked whenever given, so that a double registration is never silently ignored
+    certs, cfl = validate_certificates(certificates, matching, lib)
+    flags += cfl
 
     lines, cites, fl = fuel_combustion(fuel_act, lib, fuel_map)
     parts.append(lines)
@@ -966,8 +978,6 @@ def account(activity: Any, period: int, *, method: str = "both", level: str = "n
         zero = _certified_zero(lib)
         grid = elec[elec["flow"] == "grid_import"].assign(grid_mwh=lambda d: d["quantity"] * _conv(d["unit"], "MWh"))
         grid = grid.groupby(["enterprise_id", "month"], as_index=False)["grid_mwh"].sum()
-        certs, cfl = validate_certificates(certificates, matching, lib)
-        flags += cfl
         if len(certs):
             certs = certs[certs["generation_start"].dt.year <= period]
             certs = certs[certs["generation_end"].dt.year >= period]
