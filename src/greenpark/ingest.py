@@ -96,7 +96,7 @@ def _read_csv(con, path: Path) -> None:
     col = {name: f"c{i}" for i, name in enumerate(cols)}
     unit = col.get("unit")
     p = str(path).replace("'", "''")
-    fields = ", ".join(col[c] for c in (*REQUIRED, *OPTIONAL) if c in col)
+    fields = ", ".join(f"coalesce({col[c]}, '')" for c in (*REQUIRED, *OPTIONAL) if c in col)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _raw AS
         SELECT row_number() OVER () + 1 AS line_no,
@@ -124,7 +124,8 @@ def _read_arrow(con, table: pa.Table, source: str) -> None:
         CREATE OR REPLACE TEMP TABLE _raw AS
         SELECT line_no, trim(meter_id) AS meter_id, trim("timestamp") AS ts_text, trim("value") AS value_text,
                nullif(trim(unit), '') AS unit,
-               concat_ws(',', meter_id, "timestamp", "value", unit) AS raw
+               concat_ws(',', coalesce(meter_id, ''), coalesce("timestamp", ''), coalesce("value", ''),
+                         coalesce(unit, '')) AS raw
         FROM staged""")
     con.execute("CREATE OR REPLACE TEMP TABLE _malformed AS SELECT 0::BIGINT AS line_no, ''::VARCHAR AS raw, "
                 "''::VARCHAR AS detail WHERE false")

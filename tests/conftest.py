@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from greenpark import park as park_mod
+from greenpark.store import Store
+
+SMALL_PARK = """
+[park]
+id = "tp"
+name_zh = "测试园区"
+name_en = "Test park"
+
+[accounting]
+equal_value_coal_rate_gce_per_kwh = 300.0
+equal_value_coal_rate_source = "test value"
+
+[[enterprises]]
+id = "E1"
+name_zh = "甲厂"
+name_en = "Plant A"
+industry = "die_casting"
+economics = [{ year = 2025, output_value_10k_cny = 1000.0, value_added_10k_cny = 250.0 }]
+
+[[enterprises]]
+id = "E2"
+name_zh = "乙厂"
+name_en = "Plant B"
+industry = "electronics"
+
+[[meters]]
+id = "E1-EL"
+owner = "E1"
+carrier = "electricity"
+unit = "kWh"
+
+[[meters]]
+id = "E1-EL-AIR"
+owner = "E1"
+carrier = "electricity"
+unit = "kWh"
+parent = "E1-EL"
+end_use = "compressed air"
+
+[[meters]]
+id = "E1-PV"
+owner = "E1"
+carrier = "electricity"
+unit = "kWh"
+renewable_generation = true
+
+[[meters]]
+id = "E1-EXP"
+owner = "E1"
+carrier = "electricity"
+unit = "kWh"
+export = true
+
+[[meters]]
+id = "E1-NG"
+owner = "E1"
+carrier = "natural_gas"
+unit = "m3"
+interval_minutes = 60
+
+[[meters]]
+id = "E1-ST"
+owner = "E1"
+carrier = "steam"
+unit = "t"
+interval_minutes = 60
+
+[[meters]]
+id = "E1-DSL"
+owner = "E1"
+carrier = "diesel"
+unit = "kg"
+interval_minutes = 1440
+interval_label = "start"
+
+[[meters]]
+id = "E1-WA"
+owner = "E1"
+carrier = "water"
+unit = "t"
+interval_minutes = 60
+
+[[meters]]
+id = "E2-EL"
+owner = "E2"
+carrier = "electricity"
+unit = "kWh"
+kind = "cumulative"
+multiplier = 2.0
+register_rollover = 1000
+events = [{ kind = "replacement", at = 2025-01-01T03:00:00, old_final = 12, new_initial = 5 }]
+
+[[products]]
+id = "E1-P"
+enterprise = "E1"
+name_zh = "铸件"
+name_en = "castings"
+unit = "t"
+year = 2025
+monthly_output = [10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10]
+"""
+
+NOW = dt.datetime(2026, 1, 15, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def park_dir(tmp_path: Path) -> Path:
+    (tmp_path / "park.toml").write_text(textwrap.dedent(SMALL_PARK), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture
+def park(park_dir: Path) -> park_mod.Park:
+    return park_mod.load(park_dir / "park.toml")
+
+
+@pytest.fixture
+def store(park) -> Store:
+    s = Store(":memory:", park.park.timezone)
+    with s.transaction():
+        s.sync_park(park)
+    yield s
+    s.close()
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
