@@ -408,3 +408,13 @@ def test_restatement_changes_exactly_the_affected_figures():
     assert d[("park", "scope2_market_t")] == pytest.approx(8.4, rel=1e-9)
     assert {f["role"]: (f["before_value"], f["after_value"]) for f in diff.attrs["factors"]} == {
         "electricity_location": (0.5366, 0.5306), "electricity_residual": (0.5856, 0.6096)}
+
+
+def test_monthly_co2_feeds_targets():
+    # E01 Jan: 100 MWh x 0.5306 = 53.06; Feb: 50 x 0.5306 = 26.53 (location); market all residual x 0.6096
+    r = carbon.account(ELEC, 2025)
+    m = carbon.monthly_co2(r).set_index(["enterprise_id", "month"])["co2_t"]
+    assert m[("E01", pd.Timestamp("2025-01-01"))] == pytest.approx(53.06, rel=REL)
+    assert m[("E01", pd.Timestamp("2025-02-01"))] == pytest.approx(26.53, rel=REL)
+    mk = carbon.monthly_co2(r, "market").set_index(["enterprise_id", "month"])["co2_t"]
+    assert mk[("E02", pd.Timestamp("2025-01-01"))] == pytest.approx(200 * 0.6096, rel=REL)

@@ -51,6 +51,8 @@ matching="calendar_year") -> CarbonResult``
     The whole account of one calendar year. ``factor_ids`` pins factors by role
     (``electricity_location``, ``electricity_residual``) to the ids of an earlier result
     (``result.selection``): results are restated with newer factors only when the caller asks.
+``monthly_co2(result, method="location") -> pd.DataFrame``
+    ``enterprise_id, month, co2_t`` per month: the monthly input of ``greenpark.targets.dual_control``.
 ``to_json_dict(result, ndigits=4) -> dict``
     The dict ``greenpark carbon --format json`` prints (shape below).
 ``restatement(before, after) -> pd.DataFrame`` and ``restate(previous, activity, **kw)``
@@ -1068,6 +1070,17 @@ def to_json_dict(result: CarbonResult, ndigits: int = 4) -> dict[str, Any]:
     return {"period": result.period, "method": result.method, "level": result.level, "region": result.region,
             "park": {k: _num(v, ndigits) for k, v in result.park.items()}, "enterprises": ents,
             "certificates": certs, "factors": result.factors, "flags": result.flags, "lineage": result.lineage}
+
+
+def monthly_co2(result: CarbonResult, method: str = "location") -> pd.DataFrame:
+    """Scope 1 + Scope 2 of ``method`` per enterprise and month [tCO2]: the ``monthly`` input of
+    :func:`greenpark.targets.dual_control` (columns ``enterprise_id, month, co2_t``)."""
+    if method not in ("location", "market"):
+        raise CarbonError(f"monthly_co2: method must be location or market, not '{method}'")
+    if method == "location" and result.method == "market" or method == "market" and result.method == "location":
+        raise CarbonError(f"monthly_co2: the result was computed with method '{result.method}' only")
+    ln = result.lines[result.lines["method"].isin(["all", method])]
+    return ln.groupby(["enterprise_id", "month"], as_index=False)["co2_t"].sum()
 
 
 # ---------------------------------------------------------------------------------------------
