@@ -305,7 +305,7 @@ def evaluate_period_hj663(daily: pd.DataFrame, start: dt.date, end: dt.date, edi
 
     editions = {
         "rule": edition,
-        "daily_aqi": {f"HJ 633-{k}": int(v) for k, v in day_editions.items()},
+        "daily_aqi": {f"HJ 633-{k}": int(v) for k, v in day_editions.items() if v > 0},
         "evaluation": f"HJ 663-{e663}, GB 3095-{e3095} class 2"
                       + (f" ({limits[('pm25', 'annual')]['phase']} phase)" if e3095 == "2026" else ""),
         "note": ("daily AQI uses the HJ 633 edition in force on each day; the period evaluation uses the "

@@ -231,16 +231,37 @@ def resolve_editions(table: pd.DataFrame, report: str, edition) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- AQI
-def _add_flag(flags: np.ndarray, mask: np.ndarray, code: str) -> np.ndarray:
-    if not mask.any():
-        return flags
-    return np.where(mask, np.where(flags == "", code, flags + ";" + code), flags)
+class RowFlags:
+    """Per-row data-quality flags kept as bit masks (fast); rendered as ";"-joined codes."""
+
+    def __init__(self, n: int):
+        self.bits = np.zeros(n, dtype=np.int64)
+        self.codes: list[str] = []
+
+    def add(self, mask: np.ndarray, code: str) -> None:
+        if not mask.any():
+            return
+        if code not in self.codes:
+            if len(self.codes) >= 63:
+                raise ValueError("too many distinct flag codes")
+            self.codes.append(code)
+        self.bits |= mask.astype(np.int64) << self.codes.index(code)
+
+    def labels(self) -> pd.Categorical:
+        """The flags of every row as a categorical of ";"-joined codes ("" = none)."""
+        uniq, inv = np.unique(self.bits, return_inverse=True)
+        names = [";".join(c for i, c in enumerate(self.codes) if (int(u) >> i) & 1) for u in uniq]
+        return pd.Categorical.from_codes(inv.ravel(), pd.Index(names, dtype=object)) if len(set(names)) == len(names) \
+            else pd.Categorical(np.asarray(names, dtype=object)[inv.ravel()])
+
+    def summary(self) -> list[dict[str, Any]]:
+        out = [{"code": c, "rows": int(((self.bits >> i) & 1).sum())} for i, c in enumerate(self.codes)]
+        return sorted(out, key=lambda f: f["code"])
 
 
-def _summarise_flags(row_flags: np.ndarray) -> list[dict[str, Any]]:
-    s = pd.Series(row_flags)
-    s = s[s != ""].str.split(";").explode()
-    return [{"code": code, "rows": int(n)} for code, n in s.value_counts().sort_index().items()]
+def _int_array(v: np.ndarray) -> pd.arrays.IntegerArray:
+    nan = np.isnan(v)
+    return pd.arrays.IntegerArray(np.where(nan, 0, v).astype(np.int64), nan)
 
 
 def _reference_flags(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -279,7 +300,7 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
         raise AQIInputError(f"report must be 'daily' or 'hourly', not {report!r}")
     n = len(table)
     eds = resolve_editions(table, report, edition)
-    row_flags = np.full(n, "", dtype=object)
+    flags = RowFlags(n)
     used: list[dict[str, Any]] = []
     columns: dict[str, np.ndarray] = {}
     pollutant_of: dict[str, str] = {}
@@ -319,7 +340,7 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
                 code = f"aqi.{it['pollutant']}_{it['averaging']}_above_{int(rule['threshold'])}"
                 sub = np.zeros(n, bool)
                 sub[np.flatnonzero(m)[hit]] = True
-                row_flags = _add_flag(row_flags, sub, code)
+                flags.add(sub, code)
                 above = above & ~hit
                 if rule["action"] == "fixed":
                     iaqi = np.where(hit, float(rule["fixed_iaqi"]), iaqi)
@@ -334,13 +355,13 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
                     above = above | (hit & fb_above)
                     miss = np.zeros(n, bool)
                     miss[np.flatnonzero(m)[hit & np.isnan(fb_iaqi)]] = True
-                    row_flags = _add_flag(row_flags, miss, "aqi.fallback_missing")
+                    flags.add(miss, "aqi.fallback_missing")
                 else:
                     raise reference.ReferenceError(f"{rule['id']}: unknown action {rule['action']!r}")
             col[m] = iaqi
             top = np.zeros(n, bool)
             top[np.flatnonzero(m)[above]] = True
-            row_flags = _add_flag(row_flags, top, "aqi.above_top_breakpoint")
+            flags.add(top, "aqi.above_top_breakpoint")
 
     names = list(columns)
     mat = np.column_stack([columns[k] for k in names]) if names else np.full((n, 0), np.nan)
@@ -348,51 +369,54 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
     aqi = np.where(have.any(axis=1), np.nanmax(np.where(have, mat, -1.0), axis=1), np.nan)
     required = [k for k in names if k in REQUIRED_ITEMS[report]]
     missing = ~have[:, [names.index(k) for k in required]].all(axis=1) if required else np.zeros(n, bool)
-    row_flags = _add_flag(row_flags, missing & ~np.isnan(aqi), "aqi.missing_pollutant")
-    row_flags = _add_flag(row_flags, np.isnan(aqi), "aqi.no_pollutant")
+    flags.add(missing & ~np.isnan(aqi), "aqi.missing_pollutant")
+    flags.add(np.isnan(aqi), "aqi.no_pollutant")
 
-    # levels, categories, colours (per edition)
+    # levels, categories, colours (per edition), as categorical codes
     level = np.full(n, np.nan)
-    cat_zh = np.full(n, "", dtype=object)
-    cat_en = np.full(n, "", dtype=object)
-    colour = np.full(n, "", dtype=object)
+    texts = {"category": "category_zh", "category_en": "category_en", "colour": "rgb_hex"}
+    cats: dict[str, list[str]] = {k: [""] for k in texts}
+    codes = {k: np.zeros(n, dtype=np.int64) for k in texts}
     good_max = np.zeros(n)
     for e in sorted(set(eds)):
-        m = (eds == e) & ~np.isnan(aqi)
+        me = eds == e
+        m = me & ~np.isnan(aqi)
         lv = levels(e)
         used += [r for r in reference.load("hj633_levels").rows if r["edition"] == e]
         k = np.clip(np.searchsorted(lv["aqi_hi"].to_numpy(), aqi[m], side="left"), 0, len(lv) - 1)
         level[m] = lv["level"].to_numpy()[k]
-        cat_zh[m] = lv["category_zh"].to_numpy()[k]
-        cat_en[m] = lv["category_en"].to_numpy()[k]
-        colour[m] = lv["rgb_hex"].to_numpy()[k]
-        good_max[eds == e] = lv["aqi_hi"].iloc[0]
+        for key, col in texts.items():
+            lookup = []
+            for label in lv[col]:
+                if label not in cats[key]:
+                    cats[key].append(label)
+                lookup.append(cats[key].index(label))
+            codes[key][m] = np.asarray(lookup)[k]
+        good_max[me] = lv["aqi_hi"].iloc[0]
 
-    # primary pollutant(s): IAQI == AQI, when the AQI is above level 1
-    primary = np.full(n, "", dtype=object)
+    # primary pollutant(s): IAQI == AQI, when the AQI is above level 1 (bit mask per pollutant)
+    labels = list(POLLUTANT_NAMES.values())
+    pbits = np.zeros(n, dtype=np.int64)
     show = ~np.isnan(aqi) & (aqi > good_max)
-    for p, label in POLLUTANT_NAMES.items():
+    for bit, p in enumerate(POLLUTANT_NAMES):
         ks = [i for i, k in enumerate(names) if pollutant_of[k] == p]
-        if not ks:
-            continue
-        is_max = show & (mat[:, ks] == aqi[:, None]).any(axis=1)
-        primary = np.where(is_max, np.where(primary == "", label, primary + ";" + label), primary)
+        if ks:
+            is_max = show & (mat[:, ks] == aqi[:, None]).any(axis=1)
+            pbits |= is_max.astype(np.int64) << bit
+    combos = [";".join(lab for i, lab in enumerate(labels) if (c >> i) & 1) for c in range(1 << len(labels))]
 
-    out = table.copy()
-    for k in names:
-        out[f"iaqi_{k}"] = columns[k]
-    out["aqi"] = aqi
-    out["primary_pollutant"] = primary
-    out["level"] = level
-    out["category"] = cat_zh
-    out["category_en"] = cat_en
-    out["colour"] = colour
-    out["edition"] = eds
-    out["flags"] = row_flags
-    for c in [f"iaqi_{k}" for k in names] + ["aqi", "level"]:
-        out[c] = out[c].astype("Int64")
+    new = {f"iaqi_{k}": _int_array(columns[k]) for k in names}
+    new["aqi"] = _int_array(aqi)
+    new["primary_pollutant"] = pd.Categorical.from_codes(pbits, pd.Index(combos, dtype=object))
+    new["level"] = _int_array(level)
+    for key in texts:
+        new[key] = pd.Categorical.from_codes(codes[key], pd.Index(cats[key], dtype=object))
+    new["edition"] = pd.Categorical(eds, categories=list(EDITIONS))
+    new["flags"] = flags.labels()
+    out = pd.concat([table.drop(columns=[c for c in new if c in table.columns]),
+                     pd.DataFrame(new, index=table.index)], axis=1)
     ref_flags, refs = _reference_flags(used)
-    return AQIResult(out, _summarise_flags(row_flags) + ref_flags, refs)
+    return AQIResult(out, flags.summary() + ref_flags, refs)
 
 
 # --------------------------------------------------------------------------- daily statistics
@@ -500,22 +524,22 @@ def daily_means_gb3095(hourly: pd.DataFrame, edition: str | None = None, label: 
     out["n_o3_8h"] = agg["o3_8h"].count()
     out["edition"] = agg["edition"].first()
     mh = out["edition"].map(min_h)
-    flags = np.full(len(out), "", dtype=object)
+    flags = RowFlags(len(out))
     for p in POLLUTANT_NAMES:
         short = (n[p] < mh).to_numpy()
         out[p] = out[p].where(~short)
         out[f"n_{p}"] = n[p]
-        flags = _add_flag(flags, short & (n[p] > 0).to_numpy(), f"air.daily_insufficient_hours.{p}")
-        flags = _add_flag(flags, (n[p] == 0).to_numpy(), f"air.daily_no_data.{p}")
+        flags.add(short & (n[p] > 0).to_numpy(), f"air.daily_insufficient_hours.{p}")
+        flags.add((n[p] == 0).to_numpy(), f"air.daily_no_data.{p}")
     out["o3_1h"] = out["o3_1h"].where(n["o3"] >= mh)
     # MDA8 validity: >= 14 valid 8 h means, or fewer when the MDA8 exceeds the class-2 limit
     lim = _mda8_limits_vec(out)
     few = (out["n_o3_8h"] < out["edition"].map(min_d8)).to_numpy()
     keep = ~few | (out["o3_8h"].to_numpy() > lim)
-    flags = _add_flag(flags, few & ~keep & (out["n_o3_8h"] > 0).to_numpy(), "air.mda8_insufficient_values")
-    flags = _add_flag(flags, few & keep & ~np.isnan(out["o3_8h"].to_numpy()), "air.mda8_few_values_exceeds_limit")
+    flags.add(few & ~keep & (out["n_o3_8h"] > 0).to_numpy(), "air.mda8_insufficient_values")
+    flags.add(few & keep & ~np.isnan(out["o3_8h"].to_numpy()), "air.mda8_few_values_exceeds_limit")
     out["o3_8h"] = out["o3_8h"].where(keep)
-    out["flags"] = flags
+    out["flags"] = flags.labels().astype(object)
     out = out.reset_index()
     out["date"] = out["date"].dt.date
     return out
