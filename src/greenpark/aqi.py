@@ -185,21 +185,31 @@ def iaqi_hj633(concentration, pollutant: str, averaging: str, edition: str) -> t
 
 
 # --------------------------------------------------------------------------- editions
-def editions_hj633(dates) -> np.ndarray:
-    """The HJ 633 edition in force on each date (``editions`` dataset); raises for dates no edition covers."""
+def edition_codes_hj633(dates) -> np.ndarray:
+    """Index into ``EDITIONS`` of the HJ 633 edition in force on each date (``editions`` dataset).
+
+    Raises ReferenceError for a date no edition covers (before 2016-01-01).
+    """
     d = pd.to_datetime(pd.Series(dates)).dt.normalize().to_numpy()
-    out = np.full(len(d), None, dtype=object)
+    out = np.full(len(d), -1, dtype=np.int8)
     for r in reference.load("editions").rows:
         if r["standard"] != "HJ 633":
             continue
+        if r["edition"] not in EDITIONS:
+            raise reference.ReferenceError(f"HJ 633 edition {r['edition']} is not implemented (known: {EDITIONS})")
         lo = np.datetime64(r["valid_from"], "ns") if r["valid_from"] else np.datetime64("1677-09-22")
         hi = np.datetime64(r["valid_to"], "ns") if r["valid_to"] else np.datetime64("2262-04-11")
-        out[(d >= lo) & (d <= hi)] = r["edition"]
-    missing = pd.isna(out)
+        out[(d >= lo) & (d <= hi)] = EDITIONS.index(r["edition"])
+    missing = out < 0
     if missing.any():
         first = pd.Timestamp(d[np.flatnonzero(missing)[0]]).date()
         raise reference.ReferenceError(f"no edition of HJ 633 in force on {first}: choose one with edition='2012' or '2026'")
-    return out.astype(str)
+    return out
+
+
+def editions_hj633(dates) -> np.ndarray:
+    """The HJ 633 edition ("2012", "2026") in force on each date."""
+    return np.asarray(EDITIONS)[edition_codes_hj633(dates)]
 
 
 def _local_dates(ts: pd.Series) -> pd.Series:
@@ -210,24 +220,25 @@ def _local_dates(ts: pd.Series) -> pd.Series:
 
 
 def resolve_editions(table: pd.DataFrame, report: str, edition) -> np.ndarray:
-    """Edition per row: forced ("2012"/"2026"), per-row array, or from the date column (None/"auto")."""
+    """Edition code per row (index into ``EDITIONS``): forced ("2012"/"2026"), a per-row array of
+    editions, or from the ``date``/``timestamp`` column (None/"auto")."""
     n = len(table)
     if edition is None or (isinstance(edition, str) and edition == "auto"):
         col = "date" if report == "daily" else "timestamp"
         if col not in table.columns:
             raise AQIInputError(f"edition 'auto' needs a '{col}' column (or force edition='2012' or '2026')")
         dates = _local_dates(table[col]) if report == "hourly" else pd.to_datetime(table[col])
-        return editions_hj633(dates)
+        return edition_codes_hj633(dates)
     if isinstance(edition, str | int):
         e = str(edition)
         if e not in EDITIONS:
             raise reference.ReferenceError(f"unknown HJ 633 edition {e!r}; valid: {', '.join(EDITIONS)}, auto")
-        return np.full(n, e, dtype=object).astype(str)
+        return np.full(n, EDITIONS.index(e), dtype=np.int8)
     arr = np.asarray(edition).astype(str)
     bad = sorted(set(arr) - set(EDITIONS))
     if bad:
         raise reference.ReferenceError(f"unknown HJ 633 edition(s) {bad}; valid: {', '.join(EDITIONS)}")
-    return arr
+    return np.searchsorted(np.asarray(EDITIONS), arr).astype(np.int8)
 
 
 # --------------------------------------------------------------------------- AQI
@@ -299,7 +310,8 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
     if report not in REQUIRED_ITEMS:
         raise AQIInputError(f"report must be 'daily' or 'hourly', not {report!r}")
     n = len(table)
-    eds = resolve_editions(table, report, edition)
+    codes_ed = resolve_editions(table, report, edition)
+    present = [EDITIONS[i] for i in np.unique(codes_ed)]
     flags = RowFlags(n)
     used: list[dict[str, Any]] = []
     columns: dict[str, np.ndarray] = {}
@@ -315,8 +327,8 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
         _check_concentrations(v, f"column '{item}'")
         return v
 
-    for e in sorted(set(eds)):
-        m = eds == e
+    for e in present:
+        m = codes_ed == EDITIONS.index(e)
         items = report_items(e, report)
         used.append(_rounding_rule(e))
         by_table = {(r["pollutant"], r["averaging"]): r for r in items}
@@ -378,8 +390,8 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
     cats: dict[str, list[str]] = {k: [""] for k in texts}
     codes = {k: np.zeros(n, dtype=np.int64) for k in texts}
     good_max = np.zeros(n)
-    for e in sorted(set(eds)):
-        me = eds == e
+    for e in present:
+        me = codes_ed == EDITIONS.index(e)
         m = me & ~np.isnan(aqi)
         lv = levels(e)
         used += [r for r in reference.load("hj633_levels").rows if r["edition"] == e]
@@ -411,7 +423,7 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
     new["level"] = _int_array(level)
     for key in texts:
         new[key] = pd.Categorical.from_codes(codes[key], pd.Index(cats[key], dtype=object))
-    new["edition"] = pd.Categorical(eds, categories=list(EDITIONS))
+    new["edition"] = pd.Categorical.from_codes(codes_ed, list(EDITIONS))
     new["flags"] = flags.labels()
     out = pd.concat([table.drop(columns=[c for c in new if c in table.columns]),
                      pd.DataFrame(new, index=table.index)], axis=1)
