@@ -248,6 +248,14 @@ def daily_mean_temperature(temperature: pd.Series, tz: str = "Asia/Shanghai") ->
 # Containers
 
 
+def _local_bound(x, tz: str):
+    """A slice bound in naive park time (aware timestamps are converted to ``tz``)."""
+    if x is None:
+        return None
+    ts = pd.Timestamp(x)
+    return ts.tz_convert(tz).tz_localize(None) if ts.tz is not None else ts
+
+
 @dataclass
 class DailyData:
     """A validated daily M&V frame in park time.
@@ -324,8 +332,11 @@ class DailyData:
         return "production" in self.df.columns
 
     def between(self, start: str | dt.date | None = None, end: str | dt.date | None = None) -> DailyData:
-        """The days from ``start`` to ``end`` (inclusive) as a new container (flags kept)."""
-        sub = self.df.loc[start:end]
+        """The days from ``start`` to ``end`` (inclusive local dates) as a new container (flags kept).
+
+        Timezone-aware bounds are converted to park time first.
+        """
+        sub = self.df.loc[_local_bound(start, self.tz):_local_bound(end, self.tz)]
         return DailyData(sub.copy(), tz=self.tz, unit=self.unit, production_unit=self.production_unit,
                          flags=list(self.flags))
 
@@ -375,4 +386,6 @@ class HourlyData:
         return cls(df, tz=tz, unit=unit, flags=flags)
 
     def between(self, start=None, end=None) -> HourlyData:
-        return HourlyData(self.df.loc[start:end].copy(), tz=self.tz, unit=self.unit, flags=list(self.flags))
+        """The hours from ``start`` to ``end`` (inclusive, park time; aware bounds are converted)."""
+        sub = self.df.loc[_local_bound(start, self.tz):_local_bound(end, self.tz)]
+        return HourlyData(sub.copy(), tz=self.tz, unit=self.unit, flags=list(self.flags))
