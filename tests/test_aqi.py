@@ -358,3 +358,14 @@ def test_cli_aqi_needs_one_mode(tmp_path):
     f = tmp_path / "d.csv"
     f.write_text("date,so2,no2,pm10,pm25,co,o3_8h\n2025-01-01,1,1,1,1,1,1\n")
     assert _invoke([str(f)]).exit_code == 2
+
+
+@pytest.mark.parametrize("edition", ["2012", "2026"])
+def test_random_concentrations_match_exact_fractions(edition):
+    """Random values with up to 3 decimals, every table: equal to eq. (1) in exact fractions."""
+    rng = np.random.default_rng(8170)
+    for (p, a), bps in GOLDEN[edition].items():
+        milli = rng.integers(0, bps[-1] * 1000 + 1, 2000)
+        got, _ = aqi.iaqi_hj633(milli / 1000, p, a, edition)
+        want = [exact_iaqi(Fraction(int(m), 1000), bps) for m in milli]
+        assert got.astype(int).tolist() == want, (p, a)

@@ -138,9 +138,8 @@ def levels(edition: str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- IAQI
 def _scaled(conc: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
-    valid = ~np.isnan(conc)
-    c = np.where(valid, np.minimum(conc, (cap * 2) / SCALE), 0.0)
-    return np.rint(c * SCALE).astype(np.int64), valid
+    """Concentrations as whole numbers of 1/SCALE unit, held in float64 (exact below 2**53); NaN kept."""
+    return np.rint(np.minimum(conc, (cap * 2) / SCALE) * SCALE), ~np.isnan(conc)
 
 
 def _check_concentrations(conc: np.ndarray, name: str) -> None:
@@ -173,15 +172,21 @@ def iaqi_hj633(concentration, pollutant: str, averaging: str, edition: str) -> t
     conc = np.asarray(concentration, dtype=float)
     _check_concentrations(conc, f"{pollutant} {averaging}")
     cs, valid = _scaled(conc, int(table.conc[-1]))
-    bp, ix = table.conc, table.iaqi
-    idx = np.clip(np.searchsorted(bp, cs, side="left"), 1, len(bp) - 1)
-    lo_c, hi_c, lo_i, hi_i = bp[idx - 1], bp[idx], ix[idx - 1], ix[idx]
-    num = (hi_i - lo_i) * (cs - lo_c)
-    den = hi_c - lo_c
-    val = lo_i + -((-num) // den)  # exact integer ceiling, HJ 633-2026 cl. 4.2.6
+    bp = table.conc.astype(float)
+    idx = np.searchsorted(bp, cs, side="left")  # NaN sorts last
+    np.clip(idx, 1, len(bp) - 1, out=idx)
+    # Exact: cs, breakpoints and (IAQI_hi - IAQI_lo)(cs - BP_lo) are whole numbers < 2**53, so the
+    # products are exact in float64; the quotient by (BP_hi - BP_lo) is correctly rounded, and a
+    # non-integer quotient is >= 1/(BP_hi - BP_lo) (>= 3e-8) away from an integer, far more than
+    # the rounding error (< 1e-13 at 500), so ceil() sees an exact integer exactly when eq. (1) gives one.
+    seg_lo_c, seg_den = bp[:-1], np.diff(bp)
+    seg_lo_i, seg_di = table.iaqi[:-1].astype(float), np.diff(table.iaqi).astype(float)
+    k = idx - 1
+    val = seg_lo_i[k] + np.ceil(seg_di[k] * (cs - seg_lo_c[k]) / seg_den[k])  # HJ 633-2026 cl. 4.2.6
     above = valid & (cs > bp[-1])
-    val = np.where(above, ix[-1], val)
-    return np.where(valid, val.astype(float), np.nan), above
+    val[above] = table.iaqi[-1]
+    val[~valid] = np.nan
+    return val, above
 
 
 # --------------------------------------------------------------------------- editions
