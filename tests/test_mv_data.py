@@ -74,3 +74,10 @@ def test_degree_days_hand_values():
     assert degree_days(t, 18.0, "hdd")[:3].tolist() == [13.0, 0.0, 0.0]
     assert degree_days(t, 18.0, "cdd")[:3].tolist() == [0.0, 0.0, 7.0]
     assert np.isnan(degree_days(t, 18.0, "hdd")[3])
+
+
+def test_sub_period_recomputes_calendar_flags():
+    idx = pd.date_range("2026-06-01", "2027-02-01")
+    d = DailyData.from_series(pd.Series(1.0, idx), pd.Series(1.0, idx))
+    assert "mv.calendar.year_not_covered" in [f.code for f in d.flags]
+    assert "mv.calendar.year_not_covered" not in [f.code for f in d.between(None, "2026-12-31").flags]

@@ -80,3 +80,14 @@ def test_evaluate_insufficient_baseline_is_not_fit_with_codes():
     assert res["verdict"]["fit"] is False
     assert "mv.sufficiency.too_few_days" in res["verdict"]["codes"]
     assert "mv.sufficiency.baseline_too_short" in res["verdict"]["codes"]
+
+
+def test_evaluate_flags_years_outside_the_calendar_and_writes_plot(tmp_path):
+    # reporting period runs into 2027, which chinese-calendar does not cover yet
+    s = syn.die_casting_daily(start="2025-01-01", end="2027-03-31", retrofit="2026-01-01")
+    data = DailyData.from_series(s["energy"], s["temperature"], s["production"])
+    res = evaluate(data.between(None, "2025-12-31"), data.between("2026-01-01", None), project="p",
+                   plot_path=str(tmp_path / "mv.png"))
+    cal = [f for f in res["flags"] if f["code"] == "mv.calendar.year_not_covered"]
+    assert cal and cal[0]["detail"]["years"] == [2027]
+    assert (tmp_path / "mv.png").exists() and res["plot"]["path"].endswith("mv.png")

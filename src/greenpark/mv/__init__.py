@@ -23,7 +23,7 @@ From daily (or 15-min/hourly, timezone-aware) pandas Series::
         emission_factor={"value": 0.5366, "id": "...", "source": "..."},   # [kgCO2/kWh] = [tCO2/MWh]
     )
     mv.to_json(result)             # JSON text
-    mv.plot.savings_png(model.predict(baseline), prediction, "out.png")   # optional figure
+    # add plot_path="out/mv.png" to evaluate() for the figure (result["plot"] = {path, cjk, font})
 
 ``result`` keys: ``project``; ``model`` (``to_dict()`` of the fitted model; rebuild with
 ``mv.model_from_dict``); ``metrics`` {``cvrmse``, ``nmbe``, ``r2``, ``adj_r2``, ``rmse``, ``n``,
@@ -32,7 +32,7 @@ unit, coefficient}, ``tco2``, ``uncertainty`` {absolute, fsu, confidence, method
 ``adjusted_baseline``, ``reporting``, ``adjustments``, ``periods``}; ``verdict`` {``fit`` (bool),
 ``label``, ``codes``, ``flags``, ``criteria`` (mv_criteria rows applied, with status and source)};
 ``flags`` (every coded finding: ``mv.sufficiency.*``, ``mv.model.*``, ``mv.verdict.*``,
-``mv.calendar.*``, ``mv.data.*``, ``mv.savings.*``).
+``mv.calendar.*``, ``mv.data.*``, ``mv.savings.*``); ``plot`` (None or {path, cjk, font}).
 
 Step by step (same objects)::
 
@@ -41,6 +41,7 @@ Step by step (same objects)::
     sav = mv.avoided_energy(prediction, baseline_metrics=model.metrics, adjustments=[...])
     v = mv.verdict(model.metrics, flags=model.flags, reporting_months=12, fsu=sav["uncertainty"]["fsu"])
     d = model.to_dict(); mv.model_from_dict(d).predict(reporting)   # identical predictions
+    mv.plot.savings_png(model.predict(baseline), prediction, "out/mv.png")    # PNG, bilingual if CJK font
 
 Failures raise :class:`MVError` subclasses (``DataError`` for unusable input such as naive
 sub-daily timestamps, ``ModelError`` for an unfitted model, ``AdjustmentError``); data-quality
@@ -48,6 +49,7 @@ findings never raise: they are :class:`Flag` objects with stable codes, and a ``
 makes the verdict "not fit for M&V".
 """
 
+from . import plot, synthetic
 from .data import (
     DailyData,
     DataError,
@@ -79,5 +81,5 @@ __all__ = [
     "MVError", "ModelError", "NonRoutineAdjustment", "Verdict", "avoided_energy", "check_sufficiency",
     "cumulative_savings", "cvrmse", "day_types", "degree_days", "degree_days_from_series", "evaluate",
     "fractional_savings_uncertainty", "goodness_of_fit", "model_from_dict", "nmbe", "r_squared",
-    "savings_uncertainty", "to_json", "verdict",
+    "plot", "savings_uncertainty", "synthetic", "to_json", "verdict",
 ]

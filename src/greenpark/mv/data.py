@@ -248,6 +248,12 @@ def daily_mean_temperature(temperature: pd.Series, tz: str = "Asia/Shanghai") ->
 # Containers
 
 
+def _flags_for(flags: list[Flag], index: pd.DatetimeIndex) -> list[Flag]:
+    """Flags of a sub-period: calendar findings are recomputed for its own years."""
+    kept = [f for f in flags if not f.code.startswith("mv.calendar.")]
+    return kept + (day_types(index[:1].append(index[-1:]))[1] if len(index) else [])
+
+
 def _local_bound(x, tz: str):
     """A slice bound in naive park time (aware timestamps are converted to ``tz``)."""
     if x is None:
@@ -338,7 +344,7 @@ class DailyData:
         """
         sub = self.df.loc[_local_bound(start, self.tz):_local_bound(end, self.tz)]
         return DailyData(sub.copy(), tz=self.tz, unit=self.unit, production_unit=self.production_unit,
-                         flags=list(self.flags))
+                         flags=_flags_for(self.flags, sub.index))
 
 
 @dataclass
@@ -388,4 +394,4 @@ class HourlyData:
     def between(self, start=None, end=None) -> HourlyData:
         """The hours from ``start`` to ``end`` (inclusive, park time; aware bounds are converted)."""
         sub = self.df.loc[_local_bound(start, self.tz):_local_bound(end, self.tz)]
-        return HourlyData(sub.copy(), tz=self.tz, unit=self.unit, flags=list(self.flags))
+        return HourlyData(sub.copy(), tz=self.tz, unit=self.unit, flags=_flags_for(self.flags, sub.index))

@@ -30,7 +30,9 @@ def _jsonable(obj: Any) -> Any:
 def evaluate(baseline: DailyData | HourlyData, reporting: DailyData | HourlyData, *,
              project: dict[str, Any] | str, model: DailyChangePointModel | HourlyTOWTModel | None = None,
              adjustments: list[dict[str, Any]] = (), coal_coefficient: dict[str, Any] | None = None,
-             emission_factor: dict[str, Any] | None = None, confidence: float | None = None) -> dict[str, Any]:
+             emission_factor: dict[str, Any] | None = None, confidence: float | None = None,
+             plot_path: str | None = None, plot_title: str | None = None,
+             plot_title_zh: str | None = None) -> dict[str, Any]:
     """Fit the baseline, predict the reporting period, compute savings and the verdict.
 
     Parameters
@@ -43,6 +45,8 @@ def evaluate(baseline: DailyData | HourlyData, reporting: DailyData | HourlyData
     coal_coefficient : ``{value [kgce per meter unit], id, source}`` (GB/T 2589-2020 row)
     emission_factor : ``{value [kgCO2 per meter unit], id, source}``
     confidence : confidence level of the savings uncertainty; default G14's 68 %
+    plot_path : when given, a PNG of baseline fit, adjusted baseline and actual is written there
+        (see :func:`greenpark.mv.plot.savings_png`) and its path returned under ``plot``
 
     Returns
     -------
@@ -74,13 +78,25 @@ def evaluate(baseline: DailyData | HourlyData, reporting: DailyData | HourlyData
             if sav["fraction"] and np.isfinite(sav["fraction"]) else float("inf")
     v = _verdict(model.metrics, flags=model.flags, reporting_months=months, fsu=fsu_g14)
     keys = ("cvrmse", "nmbe", "r2", "adj_r2", "rmse", "n", "p", "rho")
+    flags, seen = [], set()
+    for f in [*v.flags, *reporting.flags]:
+        key = (f.code, f.message)
+        if key not in seen:
+            seen.add(key)
+            flags.append(f.to_dict())
+    plot = None
+    if plot_path is not None:
+        from .plot import savings_png
+        plot = savings_png(model.predict(baseline), pred, plot_path, unit=baseline.unit, title=plot_title,
+                           title_zh=plot_title_zh, freq="W")
     return _jsonable({
         "project": proj,
         "model": model.to_dict(),
         "metrics": {k: model.metrics.get(k) for k in keys},
         "savings": sav,
         "verdict": v.to_dict(),
-        "flags": [f.to_dict() for f in v.flags] + sav["flags"],
+        "flags": flags + sav["flags"],
+        "plot": plot,
     })
 
 

@@ -218,7 +218,7 @@ def check_sufficiency(data: DailyData | HourlyData, *, require_production: bool 
     - ``mv.sufficiency.missing_production``  production required by the model but missing on days with energy
     """
     df = data.df
-    flags: list[Flag] = [f for f in data.flags if f.severity == "fatal"]
+    flags: list[Flag] = list(data.flags)      # data-quality findings travel with the result
     if df.empty:
         return flags + [Flag("mv.sufficiency.empty", "no data in the baseline period", "fatal")]
     hourly = isinstance(data, HourlyData)
