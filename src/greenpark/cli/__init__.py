@@ -13,3 +13,4 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     app()
+

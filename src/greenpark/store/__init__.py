@@ -167,7 +167,9 @@ class Store:
         """Recompute the rollups for the readings named by the relation ``touched(meter_id, ts)``.
 
         Hourly buckets touched are recomputed from ``readings``; daily from hourly; monthly from
-        daily. Runs inside the caller's transaction.
+        daily. Sums are ordered (by time) so that floating-point results do not depend on how the
+        engine parallelises an aggregation: the same readings always give bit-identical rollups.
+        Runs inside the caller's transaction.
         """
         con = self.con
         adj = "(CASE m.interval_label WHEN 'end' THEN 1 ELSE 0 END)"
@@ -184,7 +186,7 @@ class Store:
         rhour = self._local("r.ts", adj, "hour")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _new_hourly AS
-            SELECT r.meter_id, {rhour} AS hour, sum(r.value) AS quantity, count(*) AS n_readings
+            SELECT r.meter_id, {rhour} AS hour, sum(r.value ORDER BY r.ts) AS quantity, count(*) AS n_readings
             FROM readings r JOIN meters m USING (meter_id)
             WHERE r.ts BETWEEN CAST(? AS TIMESTAMP) AT TIME ZONE '{self.timezone}'
                            AND CAST(? AS TIMESTAMP) AT TIME ZONE '{self.timezone}'
@@ -202,7 +204,7 @@ class Store:
         con.execute("DELETE FROM rollup_daily d USING _touched_days t WHERE d.meter_id = t.meter_id AND d.day = t.day")
         con.execute("""
             INSERT INTO rollup_daily
-            SELECT h.meter_id, CAST(h.hour AS DATE) AS day, sum(h.quantity), sum(h.n_readings)
+            SELECT h.meter_id, CAST(h.hour AS DATE) AS day, sum(h.quantity ORDER BY h.hour), sum(h.n_readings)
             FROM rollup_hourly h SEMI JOIN _touched_days t ON h.meter_id = t.meter_id AND CAST(h.hour AS DATE) = t.day
             WHERE h.hour >= (SELECT min(day) FROM _touched_days)
               AND h.hour < (SELECT max(day) FROM _touched_days) + INTERVAL 1 DAY
@@ -213,7 +215,7 @@ class Store:
         con.execute("DELETE FROM rollup_monthly x USING _touched_months t WHERE x.meter_id = t.meter_id AND x.month = t.month")
         con.execute("""
             INSERT INTO rollup_monthly
-            SELECT d.meter_id, CAST(date_trunc('month', d.day) AS DATE) AS month, sum(d.quantity), sum(d.n_readings)
+            SELECT d.meter_id, CAST(date_trunc('month', d.day) AS DATE) AS month, sum(d.quantity ORDER BY d.day), sum(d.n_readings)
             FROM rollup_daily d SEMI JOIN _touched_months t
                  ON d.meter_id = t.meter_id AND CAST(date_trunc('month', d.day) AS DATE) = t.month
             GROUP BY ALL""")
