@@ -7,8 +7,8 @@ import datetime as dt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import NOW, write
 
+from conftest import NOW, write
 from greenpark import ingest
 from greenpark.ingest import REASONS, ingest_file
 
@@ -68,7 +68,7 @@ def test_offsets_and_naive_timestamps_and_units(tmp_path, store):
         """)
     res = ingest_file(store, f, now=NOW)
     assert res.rejected == 0
-    rows = q(store, "SELECT meter_id, strftime(timezone('UTC', ts), '%Y-%m-%d %H:%M'), value FROM readings ORDER BY 1, 2")
+    rows = q(store, "SELECT meter_id, strftime(ts, '%Y-%m-%d %H:%M'), value FROM readings ORDER BY 1, 2")
     assert rows == [("E1-EL", "2024-12-31 16:15", 500.0), ("E1-EL", "2024-12-31 16:30", 2.0),
                     ("E1-EL", "2024-12-31 16:45", 3.0), ("E1-NG", "2024-12-31 17:00", 7.0)]
 
@@ -129,7 +129,7 @@ def test_cumulative_register_rollover_and_replacement(tmp_path, store):
         """)
     res = ingest_file(store, f, now=NOW)
     assert res.rejected_by_reason == {"negative_consumption": 1}
-    vals = q(store, "SELECT strftime(ts, '%H:%M'), value FROM readings ORDER BY ts")
+    vals = q(store, f"SELECT strftime({store.local_time_sql('ts')}, '%H:%M'), value FROM readings ORDER BY ts")
     # 50x2, 40x2, rollover (1010-990)x2, replacement (12-10)+(7-5) = 4 -> x2, (17-7)x2
     assert vals == [("01:00", 100.0), ("02:00", 80.0), ("02:30", 40.0), ("03:00", 8.0), ("04:00", 20.0)]
     assert all(v >= 0 for _, v in vals)
@@ -180,7 +180,52 @@ def test_rollups_equal_a_fresh_aggregation_of_readings(tmp_path, store):
     ingest_file(store, write(tmp_path / "r.csv", "\n".join(lines) + "\n"), now=NOW)
     ingest_file(store, write(tmp_path / "s.csv", "meter_id,timestamp,value\nE1-EL,2025-01-02 10:15,100\n"), now=NOW)
     fresh = q(store, """
-        SELECT CAST(timezone('Asia/Shanghai', ts - INTERVAL 1 MICROSECOND) AS DATE) AS day, sum(value), count(*)
+        SELECT CAST(timezone('Asia/Shanghai', timezone('UTC', ts)) - INTERVAL 1 MICROSECOND AS DATE) AS day,
+               sum(value), count(*)
         FROM readings GROUP BY 1 ORDER BY 1""")
     assert q(store, "SELECT day, quantity, n_readings FROM rollup_daily ORDER BY day") == fresh
     assert q(store, "SELECT sum(quantity) FROM rollup_monthly") == q(store, "SELECT sum(value) FROM readings")
+
+
+def test_bulk_csv_path_and_general_path_store_the_same(tmp_path, park):
+    from greenpark.store import Store
+
+    lines = ["meter_id,timestamp,value"] + [f"{m},2025-02-{d:02d} {h:02d}:{q:02d},{(d * 13 + h * 7 + q) % 17 / 3}"
+                                            for m in ("E1-EL", "E1-EL-AIR", "E1-DSL") for d in range(1, 4)
+                                            for h in range(24) for q in (0, 15, 30, 45)]
+    csv = write(tmp_path / "clean.csv", "\n".join(lines) + "\n")
+    rows = [ln.split(",") for ln in lines[1:]]
+    pq.write_table(pa.table({"meter_id": [r[0] for r in rows], "timestamp": [r[1] for r in rows],
+                             "value": [float(r[2]) for r in rows]}), tmp_path / "clean.parquet")
+    stores = []
+    for f, path in ((csv, "bulk"), (tmp_path / "clean.parquet", "general")):
+        s = Store(":memory:", park.park.timezone)
+        with s.transaction():
+            s.sync_park(park)
+        res = ingest_file(s, f, now=NOW)
+        assert res.path == path and res.accepted == len(rows) and res.rejected == 0
+        stores.append(s)
+    for t in ("readings", "rollup_hourly", "rollup_daily", "rollup_monthly"):
+        cols = "meter_id, ts, value" if t == "readings" else "*"
+        a, b = (q(s, f"SELECT {cols} FROM {t} ORDER BY ALL") for s in stores)
+        assert a == b, t
+
+
+def test_bulk_path_rejects_carry_line_numbers(tmp_path, store):
+    f = write(tmp_path / "b.csv", "meter_id,timestamp,value\nE1-EL,2025-01-01 00:15,1\nE1-EL,2025-01-01 00:30,1,2\n"
+                                  "E1-EL,2025-01-01 00:30,x\nE1-EL,2025-01-01 00:45,2\n")
+    res = ingest_file(store, f, now=NOW)
+    assert res.path == "bulk" and res.accepted == 2
+    assert q(store, "SELECT line_no, reason, raw FROM quarantine ORDER BY line_no") == [
+        (3, "malformed_row", "E1-EL,2025-01-01 00:30,1,2"), (4, "unparsable_value", "E1-EL,2025-01-01 00:30,x")]
+    assert q(store, "SELECT detail FROM quarantine WHERE line_no = 4") == [("value 'x'",)]
+
+
+@pytest.mark.parametrize("line", ["E7-EL,2025-01-01 00:30,1", "E2-EL,2025-01-01 00:30,1", "E1-EL,2025-01-01 00:30,-1",
+                                  "E1-EL,2025-01-01T00:30:00+08:00,1", "E1-EL,2025-01-01 00:15,1"])
+def test_rows_the_bulk_path_cannot_take_send_the_file_down_the_general_path(tmp_path, store, line):
+    f = write(tmp_path / "g.csv", f"meter_id,timestamp,value\nE1-EL,2025-01-01 00:15,1\n{line}\n")
+    res = ingest_file(store, f, now=NOW)
+    assert res.path == "general"
+    assert q(store, "SELECT count(*) FROM imports") == [(1,)]
+    assert res.accepted + res.rejected == 2

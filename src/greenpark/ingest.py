@@ -16,13 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
 from . import __version__, units
-from .store import Store
+from .store import Store, fixed_utc_offset
 
 #: stable reason codes of rejected rows -> explanation shown to users
 REASONS: dict[str, str] = {
@@ -60,17 +61,27 @@ class ImportResult:
     corrected: int = 0
     rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    #: "bulk" (clean CSV straight into new hours) or "general" (row-level validation and merge)
+    path: str = "general"
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
 
 def file_checksum(path: Path) -> str:
+    return checksum_and_lines(path)[0]
+
+
+def checksum_and_lines(path: Path) -> tuple[str, int]:
+    """sha256 of the file's bytes and its number of lines (a last line without newline counts)."""
     h = hashlib.sha256()
+    lines, last = 0, b"\n"
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
             h.update(chunk)
-    return h.hexdigest()
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return h.hexdigest(), lines + (last != b"\n")
 
 
 # -- reading: every format becomes _raw(line_no, meter_id, ts_text, value_text, unit, raw) ------
@@ -119,7 +130,8 @@ def _read_arrow(con, table: pa.Table, source: str) -> None:
     table = table.rename_columns(cols)
     arrays = {c: table[c].cast(pa.string()) if c in table.column_names else pa.nulls(len(table), pa.string())
               for c in (*REQUIRED, *OPTIONAL)}
-    staged = pa.table({**arrays, "line_no": pa.array(range(2, len(table) + 2), pa.int64())})  # noqa: F841
+    staged = pa.table({**arrays, "line_no": pa.array(range(2, len(table) + 2), pa.int64())})
+    con.register("staged", staged)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _raw AS
         SELECT line_no, trim(meter_id) AS meter_id, trim("timestamp") AS ts_text, trim("value") AS value_text,
@@ -127,6 +139,7 @@ def _read_arrow(con, table: pa.Table, source: str) -> None:
                concat_ws(',', coalesce(meter_id, ''), coalesce("timestamp", ''), coalesce("value", ''),
                          coalesce(unit, '')) AS raw
         FROM staged""")
+    con.unregister("staged")
     con.execute("CREATE OR REPLACE TEMP TABLE _malformed AS SELECT 0::BIGINT AS line_no, ''::VARCHAR AS raw, "
                 "''::VARCHAR AS detail WHERE false")
 
@@ -196,9 +209,11 @@ def _unit_factors(con) -> None:
         except units.UnitError:
             f = None
         rows.append({"from_unit": frm, "to_unit": to, "factor": f})
-    uf = pa.Table.from_pylist(rows, schema=pa.schema([("from_unit", pa.string()), ("to_unit", pa.string()),  # noqa: F841
+    uf = pa.Table.from_pylist(rows, schema=pa.schema([("from_unit", pa.string()), ("to_unit", pa.string()),
                                                       ("factor", pa.float64())]))
+    con.register("uf", uf)
     con.execute("CREATE OR REPLACE TEMP TABLE _unit_factors AS SELECT * FROM uf")
+    con.unregister("uf")
 
 
 def _validate(con, now: dt.datetime) -> None:
@@ -207,7 +222,7 @@ def _validate(con, now: dt.datetime) -> None:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _parsed AS
         WITH p AS (
-            SELECT r.*, TRY_CAST(r.ts_text AS TIMESTAMPTZ) AS ts, TRY_CAST(r.value_text AS DOUBLE) AS v,
+            SELECT r.*, timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) AS ts, TRY_CAST(r.value_text AS DOUBLE) AS v,
                    m.meter_id IS NOT NULL AS known, m.kind, m.multiplier, uf.factor AS unit_factor
             FROM _raw r
             LEFT JOIN meters m USING (meter_id)
@@ -226,7 +241,7 @@ def _validate(con, now: dt.datetime) -> None:
                     WHEN ts IS NULL THEN 'timestamp ''' || coalesce(ts_text, '') || ''''
                     WHEN v IS NULL OR isnan(v) OR isinf(v) THEN 'value ''' || coalesce(value_text, '') || ''''
                     WHEN unit_factor IS NULL THEN 'unit ''' || coalesce(unit, '') || ''''
-                    WHEN ts > ? THEN 'timestamp ' || strftime(ts, '%Y-%m-%dT%H:%M:%S%z')
+                    WHEN ts > ? THEN 'timestamp ' || strftime(ts, '%Y-%m-%dT%H:%M:%SZ')
                     WHEN kind = 'interval' AND v < 0 THEN 'value ' || value_text
                END AS detail
         FROM p""", [now, now])
@@ -302,8 +317,9 @@ def _derive_cumulative(con, import_id: int) -> None:
         e_at_event = last_u - base + offset + step
         state[meter_id] = (seg + 1, new_initial, e_at_event)
         rows.append({"meter_id": meter_id, "seg": seg + 1, "base": new_initial, "offset": e_at_event})
-    segs = pa.Table.from_pylist(rows, schema=pa.schema([  # noqa: F841
+    segs = pa.Table.from_pylist(rows, schema=pa.schema([
         ("meter_id", pa.string()), ("seg", pa.int64()), ("base", pa.float64()), ("offset", pa.float64())]))
+    con.register("segs", segs)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _derived AS
         WITH e AS (
@@ -313,6 +329,7 @@ def _derive_cumulative(con, import_id: int) -> None:
                e - max(e) OVER (PARTITION BY meter_id ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
                  AS delta
         FROM e""")
+    con.unregister("segs")
     con.execute("""
         UPDATE _parsed SET reason = 'negative_consumption',
                detail = 'register went backwards by ' || (-d.delta) || ' without a rollover or replacement event'
@@ -328,7 +345,7 @@ def _derive_cumulative(con, import_id: int) -> None:
 
 def _merge(con, store: Store, import_id: int, now: dt.datetime) -> dict[str, int]:
     """Merge _new(meter_id, ts, value) into readings: new, unchanged, corrected; refresh rollups."""
-    span = con.execute("SELECT min(ts), max(ts) FROM _new").fetchone()
+    span = con.execute("SELECT min(ts), max(ts) FROM _new").fetchall()[0]
     if span[0] is None:
         return {"new": 0, "unchanged": 0, "corrected": 0}
     con.execute("""
@@ -349,8 +366,134 @@ def _merge(con, store: Store, import_id: int, now: dt.datetime) -> dict[str, int
     store.refresh_rollups("(SELECT meter_id, ts FROM _cmp WHERE old_value IS NULL OR old_value <> value)")
     new, unchanged, corrected = con.execute("""
         SELECT count(*) FILTER (WHERE old_value IS NULL), count(*) FILTER (WHERE old_value = value),
-               count(*) FILTER (WHERE old_value <> value) FROM _cmp""").fetchone()
+               count(*) FILTER (WHERE old_value <> value) FROM _cmp""").fetchall()[0]
     return {"new": new, "unchanged": unchanged, "corrected": corrected}
+
+
+_NAIVE_FORMATS = {  # layout of a naive timestamp -> strptime format for DuckDB's reader
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}": "%Y-%m-%dT%H:%M:%S",
+    r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}": "%Y-%m-%d %H:%M:%S",
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}": "%Y-%m-%dT%H:%M",
+    r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}": "%Y-%m-%d %H:%M",
+}
+
+
+def _naive_format(text: str) -> str | None:
+    import re
+
+    return next((f for pat, f in _NAIVE_FORMATS.items() if re.fullmatch(pat, text)), None)
+
+
+class _Fallback(Exception):
+    """The fast CSV path does not apply to this file; the general path takes it."""
+
+
+def _sql_list(values) -> str:
+    return "[" + ", ".join(repr(float(v)) if isinstance(v, float) else f"'{v}'" for v in values) + "]"
+
+
+def _csv_fast(con, store: Store, path: Path, import_id: int, now: dt.datetime, data_lines: Callable[[], int]) -> dict:
+    """Bulk path for a clean CSV of interval readings into hours that hold no readings yet.
+
+    Parses, converts and validates in DuckDB's CSV reader (meter ids as an ENUM of the park's
+    meters, so an unknown meter is a parse reject with its line number), inserts straight into
+    ``readings`` and builds the rollups from one aggregate. Raises :class:`_Fallback` (the caller
+    rolls back and takes the general path) when any row would need more than that: a unit
+    column, a cumulative meter, an empty/negative/future value, a possible duplicate, readings
+    already stored in the same hours. Results are identical to the general path's.
+    """
+    import csv
+
+    off = fixed_utc_offset(store.timezone)
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = csv.reader(fh)
+        header = [c.strip().lower() for c in next(rows, [])]
+        first = next(rows, None)
+    if off is None or first is None or "unit" in header or any(c not in (*REQUIRED, *OPTIONAL) for c in header):
+        raise _Fallback("columns or time zone")
+    # naive timestamps in one of the common layouts; anything else (an offset, another layout)
+    # does not parse with the format and sends the file down the general path
+    fmt = _naive_format(first[header.index("timestamp")].strip())
+    if fmt is None:
+        raise _Fallback("timestamp layout")
+    meters = con.execute("SELECT meter_id, kind, multiplier, interval_label FROM meters ORDER BY meter_id").fetchall()
+    if not meters or any("'" in m[0] for m in meters):
+        raise _Fallback("meters")
+    scaled = [m for m in meters if m[2] != 1.0]  # multipliers other than 1 (CT ratios): usually few
+    mult = ("CASE c_m " + " ".join(f"WHEN '{m[0]}' THEN {m[2]!r}" for m in scaled) + " ELSE 1.0 END") if scaled else "1.0"
+    types = {"meter_id": "VARCHAR", "timestamp": "TIMESTAMP", "value": "DOUBLE"}
+    spec = ", ".join(f"'c{i}': '{types[c]}'" for i, c in enumerate(header))
+    col = {c: f"c{i}" for i, c in enumerate(header)}
+    p = str(path).replace("'", "''")
+    con.execute("DROP TABLE IF EXISTS _rejects")
+    con.execute("DROP TABLE IF EXISTS _rejects_scan")
+    inserted = con.execute(f"""
+        INSERT INTO readings
+        SELECT c_m, c_t, {"c_v" if mult == "1.0" else f"c_v * {mult}"}, {import_id}
+        FROM (SELECT {col['meter_id']} AS c_m, {col['timestamp']} - INTERVAL {int(off.total_seconds())} SECOND AS c_t,
+                     {col['value']} AS c_v
+              FROM read_csv('{p}', header=true, auto_detect=false, delim=',', quote='"', escape='"',
+                            columns={{{spec}}}, timestampformat='{fmt}', store_rejects=true,
+                            rejects_table='_rejects', rejects_scan='_rejects_scan'))
+        WHERE c_t IS NOT NULL AND c_v IS NOT NULL AND NOT isnan(c_v) AND NOT isinf(c_v) AND c_v >= 0
+          AND c_t <= ?""", [now]).fetchall()[0][0]
+    rejected_lines, ts_rejects = con.execute(
+        f"SELECT count(DISTINCT line), count(*) FILTER (WHERE column_name = '{col['timestamp']}') FROM _rejects").fetchall()[0]
+    if ts_rejects:
+        raise _Fallback("timestamps in other layouts or with offsets")
+    if inserted + rejected_lines != data_lines():
+        raise _Fallback("rows filtered")  # an empty, negative or future value
+    labels = {m[3] for m in meters}
+    if len(labels) == 1:  # one label for every meter: no join needed
+        hour, source = store.hour_expr("r.ts", f"'{labels.pop()}'"), "readings r"
+    else:
+        # LEFT JOIN: a meter that is not in park.toml still shows up (and sends the file down the general path)
+        hour = store.hour_expr("r.ts", "coalesce(m.interval_label, 'end')")
+        source = "readings r LEFT JOIN meters m USING (meter_id)"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _fast_hourly AS
+        SELECT r.meter_id, {hour} AS hour, {store.HOUR_SUM.format(x="r.value")} AS quantity, count(*) AS n_readings,
+               bit_count(bit_or(CAST(1 AS UBIGINT) << CAST((epoch_us(r.ts) // 60000000) % 60 AS UBIGINT))) AS minutes
+        FROM {source} WHERE r.import_id = ? GROUP BY ALL""", [import_id])
+    dup, = con.execute("SELECT count(*) FROM _fast_hourly WHERE minutes < n_readings").fetchall()[0]
+    if dup:
+        raise _Fallback("possible duplicates")
+    other, = con.execute("""
+        SELECT count(*) FROM (SELECT DISTINCT meter_id FROM _fast_hourly)
+        WHERE meter_id NOT IN (SELECT meter_id FROM meters WHERE kind = 'interval')""").fetchall()[0]
+    if other:
+        raise _Fallback("unknown or cumulative meters")
+    old, = con.execute("SELECT count(*) FROM rollup_hourly SEMI JOIN _fast_hourly USING (meter_id, hour)").fetchall()[0]
+    if old:
+        raise _Fallback("hours already hold readings")
+    store.replace_rollups("_fast_hourly", "_fast_hourly")
+    con.execute("DROP TABLE IF EXISTS _fast_hourly")
+    by_reason = {}
+    if rejected_lines:
+        reason = (f"CASE column_name WHEN '{col['meter_id']}' THEN 'unknown_meter' "
+                  f"WHEN '{col['timestamp']}' THEN 'unparsable_timestamp' "
+                  f"WHEN '{col['value']}' THEN 'unparsable_value' END")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _fast_q AS
+            SELECT DISTINCT ON (line) line AS line_no,
+                   CASE WHEN error_type = 'CAST' THEN {reason} ELSE 'malformed_row' END AS reason,
+                   CASE WHEN error_type = 'CAST' THEN
+                        CASE column_name WHEN '{col['meter_id']}' THEN 'meter' WHEN '{col['timestamp']}' THEN 'timestamp'
+                             ELSE 'value' END || ' ''' || regexp_extract(error_message, 'string "([^"]*)"', 1) || ''''
+                        ELSE error_type || ': ' || error_message END AS detail,
+                   csv_line AS raw
+            FROM _rejects ORDER BY line""")
+        con.execute("INSERT INTO quarantine SELECT ?, ?, line_no, reason, detail, raw FROM _fast_q",
+                    [import_id, path.name])
+        by_reason = dict(con.execute("SELECT reason, count(*) FROM _fast_q GROUP BY 1").fetchall())
+        con.execute("DROP TABLE _fast_q")
+    return {"rows_read": inserted + rejected_lines, "new": inserted, "by_reason": by_reason}
+
+
+def _record_import(con, r: ImportResult, now: dt.datetime) -> None:
+    con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, 'complete', ?)",
+                [r.import_id, r.source, r.checksum, now, r.rows_read, r.accepted, r.unchanged, r.corrected,
+                 r.rejected, __version__])
 
 
 def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = None, force: bool = False,
@@ -364,24 +507,54 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
         raise IngestError(f"{path}: unsupported file type '{path.suffix}'; use .csv, .xlsx or .parquet")
     step = progress or (lambda stage, frac: None)
     now = now or dt.datetime.now(dt.UTC)
-    checksum = file_checksum(path)
+    now_utc = now.astimezone(dt.UTC).replace(tzinfo=None)  # readings are stored as UTC wall clock
+    con = store.con
+    # the checksum is computed beside the database work (hashlib and DuckDB both release the GIL)
+    with ThreadPoolExecutor(1) as pool:
+        digest = pool.submit(checksum_and_lines, path)
+        if reader is _read_csv:
+            step("bulk read", 0.05)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
+                fast = _csv_fast(con, store, path, import_id, now_utc, lambda: digest.result()[1] - 1)
+            except _Fallback:
+                con.execute("ROLLBACK")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            else:
+                checksum = digest.result()[0]
+                earlier = store.find_import(checksum)
+                if earlier is not None and not force:
+                    con.execute("ROLLBACK")
+                    step("done", 1.0)
+                    return ImportResult(source=path.name, checksum=checksum, skipped_as_duplicate_of=earlier)
+                result = ImportResult(source=path.name, checksum=checksum, import_id=import_id,
+                                      rows_read=fast["rows_read"], accepted=fast["new"],
+                                      rejected=sum(fast["by_reason"].values()),
+                                      rejected_by_reason=dict(sorted(fast["by_reason"].items())), path="bulk")
+                _record_import(con, result, now)
+                con.execute("COMMIT")
+                step("done", 1.0)
+                return result
+        checksum = digest.result()[0]
     result = ImportResult(source=path.name, checksum=checksum)
     earlier = store.find_import(checksum)
     if earlier is not None and not force:
         result.skipped_as_duplicate_of = earlier
         step("done", 1.0)
         return result
-    con = store.con
     with store.transaction():
-        import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
+        import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
         result.import_id = import_id
         step("read", 0.05)
         reader(con, path)
         step("validate", 0.35)
-        _validate(con, now)
+        _validate(con, now_utc)
         con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT meter_id, ts, value * multiplier AS value "
                     "FROM _parsed WHERE reason IS NULL AND kind = 'interval'")
-        n_reg = con.execute("SELECT count(*) FROM _parsed WHERE reason IS NULL AND kind = 'cumulative'").fetchone()[0]
+        n_reg = con.execute("SELECT count(*) FROM _parsed WHERE reason IS NULL AND kind = 'cumulative'").fetchall()[0][0]
         if n_reg:
             _derive_cumulative(con, import_id)
         step("merge", 0.6)
@@ -396,18 +569,18 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
         by_reason = dict(con.execute("""
             SELECT reason, count(*) FROM (SELECT reason FROM _parsed WHERE reason IS NOT NULL
                                           UNION ALL SELECT 'malformed_row' FROM _malformed) GROUP BY 1""").fetchall())
-        rows_read = con.execute("SELECT (SELECT count(*) FROM _raw) + (SELECT count(*) FROM _malformed)").fetchone()[0]
+        rows_read = con.execute("SELECT (SELECT count(*) FROM _raw) + (SELECT count(*) FROM _malformed)").fetchall()[0][0]
         # register rows count by their own comparison (a first register yields no reading)
         reg_counts = (0, 0, 0)
         if n_reg:
             reg_counts = con.execute("""
                 SELECT count(*) FILTER (WHERE c.old_register IS NULL), count(*) FILTER (WHERE c.old_register = c.register),
                        count(*) FILTER (WHERE c.old_register <> c.register)
-                FROM _reg_cmp c JOIN _parsed p USING (meter_id, ts) WHERE p.reason IS NULL""").fetchone()
+                FROM _reg_cmp c JOIN _parsed p USING (meter_id, ts) WHERE p.reason IS NULL""").fetchall()[0]
             interval_counts = con.execute("""
                 SELECT count(*) FILTER (WHERE c.old_value IS NULL), count(*) FILTER (WHERE c.old_value = c.value),
                        count(*) FILTER (WHERE c.old_value <> c.value)
-                FROM _cmp c JOIN meters m USING (meter_id) WHERE m.kind = 'interval'""").fetchone()
+                FROM _cmp c JOIN meters m USING (meter_id) WHERE m.kind = 'interval'""").fetchall()[0]
             counts = dict(zip(("new", "unchanged", "corrected"), interval_counts, strict=True))
         result.rows_read = rows_read
         result.accepted = counts["new"] + reg_counts[0]
@@ -415,9 +588,7 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
         result.corrected = counts["corrected"] + reg_counts[2]
         result.rejected = sum(by_reason.values())
         result.rejected_by_reason = dict(sorted(by_reason.items()))
-        con.execute("""INSERT INTO imports VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, 'complete', ?)""",
-                    [import_id, path.name, checksum, now, result.rows_read, result.accepted, result.unchanged,
-                     result.corrected, result.rejected, __version__])
+        _record_import(con, result, now)
         for t in ("_raw", "_malformed", "_parsed", "_dupkeys", "_new", "_cmp", "_unit_factors",
                   "_reg_new", "_reg_cmp", "_derived", "_reg_u"):
             con.execute(f"DROP TABLE IF EXISTS {t}")

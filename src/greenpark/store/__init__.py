@@ -75,10 +75,10 @@ class Store:
     # -- schema --------------------------------------------------------------------------
     def schema_version(self) -> int:
         has = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'").fetchone()[0]
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'").fetchall()[0][0]
         if not has:
             return 0
-        return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
 
     def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction; returns the schema version."""
@@ -132,19 +132,23 @@ class Store:
                             ("end_use", pa.string()), ("building", pa.string()),
                             ("renewable_generation", pa.bool_()), ("export", pa.bool_()),
                             ("register_rollover", pa.float64())])
-        meters_tbl = pa.Table.from_pylist(rows, schema=schema)  # noqa: F841 (read by DuckDB below)
+        meters_tbl = pa.Table.from_pylist(rows, schema=schema)
         tz = park.tz
         ev = [{"meter_id": m.id, "kind": e.kind,
-               "event_at": (e.at if e.at.tzinfo else e.at.replace(tzinfo=tz)).astimezone(dt.UTC),
+               "event_at": (e.at if e.at.tzinfo else e.at.replace(tzinfo=tz)).astimezone(dt.UTC).replace(tzinfo=None),
                "old_final": e.old_final, "new_initial": e.new_initial, "note": e.note}
               for m in park.meters for e in m.events]
-        ev_schema = pa.schema([("meter_id", pa.string()), ("kind", pa.string()), ("event_at", pa.timestamp("us", tz="UTC")),
+        ev_schema = pa.schema([("meter_id", pa.string()), ("kind", pa.string()), ("event_at", pa.timestamp("us")),
                                ("old_final", pa.float64()), ("new_initial", pa.float64()), ("note", pa.string())])
-        events_tbl = pa.Table.from_pylist(ev, schema=ev_schema)  # noqa: F841
+        events_tbl = pa.Table.from_pylist(ev, schema=ev_schema)
+        self.con.register("meters_tbl", meters_tbl)
+        self.con.register("events_tbl", events_tbl)
         self.con.execute("DELETE FROM meters")
         self.con.execute("INSERT INTO meters SELECT * FROM meters_tbl")
         self.con.execute("DELETE FROM meter_events")
         self.con.execute("INSERT INTO meter_events SELECT * FROM events_tbl")
+        self.con.unregister("meters_tbl")
+        self.con.unregister("events_tbl")
 
     # -- rollups -------------------------------------------------------------------------
     def _local(self, ts_expr: str, adj_expr: str, unit: str) -> str:
@@ -159,52 +163,63 @@ class Store:
             us = int(off.total_seconds()) * 1_000_000
             expr = f"make_timestamp(((epoch_us({ts_expr}) + {us} - {adj_expr}) // {step}) * {step})"
         else:
-            expr = (f"date_trunc('{unit}', timezone('{self.timezone}', {ts_expr}) "
+            expr = (f"date_trunc('{unit}', timezone('{self.timezone}', timezone('UTC', {ts_expr})) "
                     f"- to_microseconds({adj_expr}))")
         return expr if unit == "hour" else f"CAST({expr} AS DATE)"
+
+    #: rollup sums are exact decimal sums of values rounded to 1e-6 of the meter unit, so that the
+    #: same readings give bit-identical rollups however the engine parallelises the aggregation
+    HOUR_SUM = "CAST(sum(CAST({x} AS DECIMAL(38, 6))) AS DOUBLE)"
+
+    def hour_expr(self, ts: str, label: str) -> str:
+        """SQL for the park-time hour of a reading; ``label`` is an SQL expression 'end'/'start'."""
+        return self._local(ts, f"(CASE {label} WHEN 'end' THEN 1 ELSE 0 END)", "hour")
 
     def refresh_rollups(self, touched: str) -> None:
         """Recompute the rollups for the readings named by the relation ``touched(meter_id, ts)``.
 
         Hourly buckets touched are recomputed from ``readings``; daily from hourly; monthly from
-        daily. Sums are ordered (by time) so that floating-point results do not depend on how the
-        engine parallelises an aggregation: the same readings always give bit-identical rollups.
-        Runs inside the caller's transaction.
+        daily. Runs inside the caller's transaction.
         """
         con = self.con
-        adj = "(CASE m.interval_label WHEN 'end' THEN 1 ELSE 0 END)"
-        hour = self._local("t.ts", adj, "hour")
+        hour = self.hour_expr("t.ts", "m.interval_label")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _touched_hours AS
             SELECT DISTINCT t.meter_id, {hour} AS hour
             FROM {touched} t JOIN meters m USING (meter_id)""")
-        span = con.execute("SELECT min(hour), max(hour) FROM _touched_hours").fetchone()
+        span = con.execute("SELECT min(hour), max(hour) FROM _touched_hours").fetchall()[0]
         if span[0] is None:
             return
-        lo = span[0] - dt.timedelta(hours=30)
-        hi = span[1] + dt.timedelta(hours=30)
-        rhour = self._local("r.ts", adj, "hour")
+        # hours are park time and readings UTC: a margin wider than any UTC offset bounds the scan
+        lo = span[0] - dt.timedelta(hours=40)
+        hi = span[1] + dt.timedelta(hours=40)
+        rhour = self.hour_expr("r.ts", "m.interval_label")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _new_hourly AS
-            SELECT r.meter_id, {rhour} AS hour, sum(r.value ORDER BY r.ts) AS quantity, count(*) AS n_readings
+            SELECT r.meter_id, {rhour} AS hour, {self.HOUR_SUM.format(x="r.value")} AS quantity,
+                   count(*) AS n_readings
             FROM readings r JOIN meters m USING (meter_id)
-            WHERE r.ts BETWEEN CAST(? AS TIMESTAMP) AT TIME ZONE '{self.timezone}'
-                           AND CAST(? AS TIMESTAMP) AT TIME ZONE '{self.timezone}'
+            WHERE r.ts BETWEEN ? AND ?
               AND r.meter_id IN (SELECT DISTINCT meter_id FROM _touched_hours)
             GROUP BY ALL""", [lo, hi])
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _new_hourly_t AS
             SELECT n.* FROM _new_hourly n SEMI JOIN _touched_hours t USING (meter_id, hour)""")
-        con.execute("DELETE FROM rollup_hourly h USING _touched_hours t WHERE h.meter_id = t.meter_id AND h.hour = t.hour")
-        con.execute("INSERT INTO rollup_hourly SELECT * FROM _new_hourly_t")
-        # daily from hourly, monthly from daily, for the touched days/months only
-        con.execute("""
+        self.replace_rollups("_touched_hours", "_new_hourly_t")
+
+    def replace_rollups(self, touched_hours: str, new_hourly: str) -> None:
+        """Replace the hourly rollups of ``touched_hours(meter_id, hour)`` by ``new_hourly`` and
+        rebuild the daily and monthly rollups of the days and months they fall in."""
+        con = self.con
+        con.execute(f"DELETE FROM rollup_hourly h USING {touched_hours} t WHERE h.meter_id = t.meter_id AND h.hour = t.hour")
+        con.execute(f"INSERT INTO rollup_hourly SELECT meter_id, hour, quantity, n_readings FROM {new_hourly}")
+        con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _touched_days AS
-            SELECT DISTINCT meter_id, CAST(hour AS DATE) AS day FROM _touched_hours""")
+            SELECT DISTINCT meter_id, CAST(hour AS DATE) AS day FROM {touched_hours}""")
         con.execute("DELETE FROM rollup_daily d USING _touched_days t WHERE d.meter_id = t.meter_id AND d.day = t.day")
-        con.execute("""
+        con.execute(f"""
             INSERT INTO rollup_daily
-            SELECT h.meter_id, CAST(h.hour AS DATE) AS day, sum(h.quantity ORDER BY h.hour), sum(h.n_readings)
+            SELECT h.meter_id, CAST(h.hour AS DATE) AS day, {self.HOUR_SUM.format(x="h.quantity")}, sum(h.n_readings)
             FROM rollup_hourly h SEMI JOIN _touched_days t ON h.meter_id = t.meter_id AND CAST(h.hour AS DATE) = t.day
             WHERE h.hour >= (SELECT min(day) FROM _touched_days)
               AND h.hour < (SELECT max(day) FROM _touched_days) + INTERVAL 1 DAY
@@ -213,14 +228,19 @@ class Store:
             CREATE OR REPLACE TEMP TABLE _touched_months AS
             SELECT DISTINCT meter_id, CAST(date_trunc('month', day) AS DATE) AS month FROM _touched_days""")
         con.execute("DELETE FROM rollup_monthly x USING _touched_months t WHERE x.meter_id = t.meter_id AND x.month = t.month")
-        con.execute("""
+        con.execute(f"""
             INSERT INTO rollup_monthly
-            SELECT d.meter_id, CAST(date_trunc('month', d.day) AS DATE) AS month, sum(d.quantity ORDER BY d.day), sum(d.n_readings)
+            SELECT d.meter_id, CAST(date_trunc('month', d.day) AS DATE) AS month, {self.HOUR_SUM.format(x="d.quantity")},
+                   sum(d.n_readings)
             FROM rollup_daily d SEMI JOIN _touched_months t
                  ON d.meter_id = t.meter_id AND CAST(date_trunc('month', d.day) AS DATE) = t.month
             GROUP BY ALL""")
         for t in ("_touched_hours", "_new_hourly", "_new_hourly_t", "_touched_days", "_touched_months"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
+
+    def local_time_sql(self, ts: str) -> str:
+        """SQL for the park-time wall clock of a UTC ``ts`` column."""
+        return f"timezone('{self.timezone}', timezone('UTC', {ts}))"
 
     # -- queries ---------------------------------------------------------------------------
     def imports(self, limit: int = 50) -> list[dict]:
@@ -230,5 +250,5 @@ class Store:
 
     def find_import(self, checksum: str) -> int | None:
         row = self.con.execute("SELECT min(import_id) FROM imports WHERE checksum = ? AND status = 'complete'",
-                               [checksum]).fetchone()
+                               [checksum]).fetchall()[0]
         return row[0]

@@ -1,5 +1,7 @@
 -- greenpark store, schema version 1.
--- Timestamps of readings are instants (TIMESTAMPTZ, stored as UTC); rollup periods are park-time
+-- Timestamps of readings, registers and meter events are instants stored as UTC wall-clock values
+-- (TIMESTAMP, column names `ts`, `event_at`): portable to every engine (Spark TIMESTAMP_NTZ,
+-- PostgreSQL timestamp) and free of session time-zone conversions. Rollup periods are park-time
 -- wall-clock periods (TIMESTAMP / DATE) because accounts are kept by the park's calendar.
 
 CREATE TABLE meters (
@@ -22,7 +24,7 @@ CREATE TABLE meters (
 CREATE TABLE meter_events (
     meter_id VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,               -- replacement
-    event_at TIMESTAMPTZ NOT NULL,
+    event_at TIMESTAMP NOT NULL,         -- UTC
     old_final DOUBLE NOT NULL,
     new_initial DOUBLE NOT NULL,
     note VARCHAR
@@ -46,7 +48,7 @@ CREATE TABLE imports (
 -- interval consumption in the meter's unit (after multiplier and unit conversion)
 CREATE TABLE readings (
     meter_id VARCHAR NOT NULL,
-    ts TIMESTAMPTZ NOT NULL,
+    ts TIMESTAMP NOT NULL,               -- UTC
     value DOUBLE NOT NULL,
     import_id BIGINT NOT NULL
 );
@@ -54,7 +56,7 @@ CREATE TABLE readings (
 -- cumulative register values as read (register units, before multiplier)
 CREATE TABLE registers (
     meter_id VARCHAR NOT NULL,
-    ts TIMESTAMPTZ NOT NULL,
+    ts TIMESTAMP NOT NULL,               -- UTC
     register DOUBLE NOT NULL,
     import_id BIGINT NOT NULL
 );
@@ -62,7 +64,7 @@ CREATE TABLE registers (
 -- every value a correction replaced: when, and from which import, old and new
 CREATE TABLE readings_history (
     meter_id VARCHAR NOT NULL,
-    ts TIMESTAMPTZ NOT NULL,
+    ts TIMESTAMP NOT NULL,               -- UTC
     old_value DOUBLE NOT NULL,
     old_import_id BIGINT NOT NULL,
     new_value DOUBLE NOT NULL,
