@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write
 
 from greenpark.store import Store
+
+from conftest import write
 
 GREENPARK = [sys.executable, "-m", "greenpark.cli"]
 

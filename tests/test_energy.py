@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import NOW, write
 
 from greenpark import energy
 from greenpark.ingest import ingest_file
+
+from conftest import NOW, write
 
 # One month (2025-03) of E1, all values in the meters' units:
 #   E1-EL   grid electricity  1000 kWh   (sub-meter E1-EL-AIR 300 kWh: compressed air)

@@ -8,9 +8,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import NOW, write
 from greenpark import ingest
 from greenpark.ingest import REASONS, ingest_file
+
+from conftest import NOW, write
 
 
 def q(store, sql, *params):
