@@ -10,8 +10,9 @@ DEMO_DIR ?= demo-park
 
 .PHONY: demo test bench lint venv clean
 
+# Debian's python3 needs python3-venv for `-m venv`; install it when the first try fails.
 $(BIN)/python:
-	$(PY) -m venv $(VENV)
+	$(PY) -m venv $(VENV) || (rm -rf $(VENV) && apt-get update -qq && apt-get install -y -qq python3-venv python3-pip && $(PY) -m venv $(VENV))
 	$(BIN)/pip install -q --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
@@ -29,7 +30,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
-$(BENCH_STAMP): pyproject.toml
+$(BENCH_STAMP): pyproject.toml $(BIN)/python
 	$(PY) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q --upgrade pip
 	$(BENCH_VENV)/bin/pip install -q -e '.[test]' opendsm "multimethod<2" python-aqi aqi-hub
