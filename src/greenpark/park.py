@@ -158,6 +158,13 @@ class Station(_Model):
         return self
 
 
+# --- carbon sections (issue 3): models for [carbon], [[certificates]], [[targets]] go here -------
+# --- end of carbon sections ---------------------------------------------------------------------
+
+# --- M&V sections (issue 5): models for [[mv_projects]] go here ----------------------------------
+# --- end of M&V sections ------------------------------------------------------------------------
+
+
 class Park(_Model):
     park: ParkInfo
     accounting: Accounting = Accounting()
@@ -166,6 +173,8 @@ class Park(_Model):
     meters: list[Meter] = []
     products: list[Product] = []
     stations: list[Station] = []
+    # carbon fields (issue 3) go here
+    # M&V fields (issue 5) go here
 
     #: the file this park was read from (None when built in code)
     source_path: Path | None = Field(default=None, exclude=True)
@@ -239,6 +248,13 @@ class Park(_Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.park.timezone)
+
+    def station(self, station_id: str) -> Station:
+        for st in self.stations:
+            if st.id == station_id:
+                return st
+        valid = ", ".join(st.id for st in self.stations) or "none defined"
+        raise ParkError(f"no station '{station_id}' in the park; valid ids: {valid}")
 
     def meter(self, meter_id: str) -> Meter:
         for m in self.meters:
