@@ -286,7 +286,13 @@ def generate(out_dir: str | Path, seed: int = 2025, year: int = 2025) -> DemoFil
                  f"E06-EL-MAIN,{year}-03-03T10:15,0.012,MWh\n", encoding="utf-8")
     files.append(f)
     toml = _park_toml(park_id, year, ents, buildings, meters, products)
-    (out / "park.toml").write_text(toml, encoding="utf-8")
+    extra_toml: list[str] = []  # park.toml sections added by the demo extras below
+    # --- demo extras: each appends park.toml text to extra_toml and data files to files ----------
+    # carbon (issue 3): fuels, green-power contracts, GECs, targets
+    # M&V (issue 5): weather station, retrofit project
+    # environment (issue 4): air and water stations
+    # --- end of demo extras ---------------------------------------------------------------------
+    (out / "park.toml").write_text(toml + "\n".join(extra_toml), encoding="utf-8")
     return DemoFiles(out / "park.toml", files)
 
 

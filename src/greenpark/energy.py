@@ -383,3 +383,34 @@ def _assemble(park, period, meters, remainders, monthly, cited, only_enterprise)
         },
         "flags": flags,
     }
+
+
+def monthly_activity(con, park, start: dt.date, end: dt.date) -> pa.Table:
+    """Monthly activity data per enterprise, carrier and flow from the monthly rollups [carrier unit].
+
+    Rows: ``enterprise_id, month (first day, park time), carrier, flow, quantity, unit`` for the
+    months in [start, end). Top-level meters only (sub-meters never double count). ``flow`` is
+    ``grid_import`` (electricity from the grid), ``onsite_renewable`` (generation meters),
+    ``export`` (export meters, positive quantities) or ``delivered`` (every other carrier). The
+    unit is the carrier's unit in carriers.csv (kWh, m3, kg, MJ, t). This is the input of the
+    carbon accounts (greenpark.carbon) and of dual-control targets.
+    """
+    carriers = {r["id"]: r for r in reference.load("carriers").rows}
+    rows = [{"meter_id": m.id, "to_unit": units.conversion_factor(m.unit, carriers[m.carrier]["unit"]),
+             "unit": carriers[m.carrier]["unit"],
+             "flow": ("export" if m.export else "onsite_renewable" if m.renewable_generation
+                      else "grid_import" if m.carrier == "electricity" else "delivered")}
+            for m in park.meters if m.parent is None]
+    conv = pa.Table.from_pylist(rows, schema=pa.schema([("meter_id", pa.string()), ("to_unit", pa.float64()),
+                                                       ("unit", pa.string()), ("flow", pa.string())]))
+    cur = con.cursor()
+    cur.register("_gp_conv", conv)
+    try:
+        return cur.sql(f"""
+            SELECT m.owner AS enterprise_id, r.month, m.carrier, c.flow, SUM(r.quantity * c.to_unit) AS quantity, c.unit
+            FROM rollup_monthly r JOIN meters m ON m.meter_id = r.meter_id JOIN _gp_conv c ON c.meter_id = r.meter_id
+            WHERE r.month >= DATE '{start.isoformat()}' AND r.month < DATE '{end.isoformat()}'
+            GROUP BY m.owner, r.month, m.carrier, c.flow, c.unit
+            ORDER BY m.owner, r.month, m.carrier, c.flow""").to_arrow_table()
+    finally:
+        cur.unregister("_gp_conv")

@@ -52,7 +52,9 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
     if (rt := reasons_table(results)) is not None:
         console.print(rt)
     result = energy_mod.compute(store.con, p, energy_mod.parse_period(str(year)))
-    store.close()
     console.print(scorecard(result))
+    # --- demo scorecards after energy: carbon and targets (issue 3), M&V (issue 5), air and water (issue 4)
+    # --- end of demo scorecards
+    store.close()
     console.print(f"[dim]demo ready in {time.perf_counter() - t0:.1f} s. Try: cd {directory} && greenpark energy "
                   f"--period {year}-Q3 --by end-use; greenpark quarantine; greenpark energy --period {year} --format json[/]")

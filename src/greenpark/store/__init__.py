@@ -22,7 +22,7 @@ import duckdb
 
 from .. import __version__
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class StoreError(RuntimeError):
@@ -147,6 +147,15 @@ class Store:
         self.con.execute("INSERT INTO meters SELECT * FROM meters_tbl")
         self.con.execute("DELETE FROM meter_events")
         self.con.execute("INSERT INTO meter_events SELECT * FROM events_tbl")
+        st = pa.Table.from_pylist(
+            [{"station_id": x.id, "kind": x.kind, "water_body": x.water_body, "name_zh": x.name_zh,
+              "name_en": x.name_en} for x in park.stations],
+            schema=pa.schema([("station_id", pa.string()), ("kind", pa.string()), ("water_body", pa.string()),
+                              ("name_zh", pa.string()), ("name_en", pa.string())]))
+        self.con.register("stations_tbl", st)
+        self.con.execute("DELETE FROM stations")
+        self.con.execute("INSERT INTO stations SELECT * FROM stations_tbl")
+        self.con.unregister("stations_tbl")
         self.con.unregister("meters_tbl")
         self.con.unregister("events_tbl")
 
