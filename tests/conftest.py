@@ -135,3 +135,39 @@ def store(park) -> Store:
 def write(path: Path, text: str) -> Path:
     path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
     return path
+
+STATIONS = """
+[[stations]]
+id = "AQ1"
+name_zh = "空气站1"
+name_en = "Air 1"
+kind = "air"
+
+[[stations]]
+id = "WX1"
+name_zh = "气象站"
+name_en = "Weather"
+kind = "weather"
+
+[[stations]]
+id = "W1"
+name_zh = "河流断面"
+name_en = "River section"
+kind = "water"
+water_body = "river"
+"""
+
+
+@pytest.fixture
+def env_park(tmp_path: Path) -> park_mod.Park:
+    (tmp_path / "park.toml").write_text(textwrap.dedent(SMALL_PARK) + textwrap.dedent(STATIONS), encoding="utf-8")
+    return park_mod.load(tmp_path / "park.toml")
+
+
+@pytest.fixture
+def env_store(env_park) -> Store:
+    s = Store(":memory:", env_park.park.timezone)
+    with s.transaction():
+        s.sync_park(env_park)
+    yield s
+    s.close()

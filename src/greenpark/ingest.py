@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from . import __version__, units
+from . import __version__, reference, units
 from .store import Store, fixed_utc_offset
 
 #: stable reason codes of rejected rows -> explanation shown to users
@@ -36,6 +36,9 @@ REASONS: dict[str, str] = {
     "duplicate_in_file": "the same meter and timestamp appear more than once in the file",
     "negative_consumption": "negative consumption (an interval value below zero, or a register that went "
                             "backwards without a rollover or a replacement event)",
+    "unknown_station": "station_id is not a station in park.toml",
+    "unknown_parameter": "the parameter is not one this kind of station reports (station_parameters.csv)",
+    "negative_value": "a negative concentration or other quantity that cannot be below zero",
 }
 
 REQUIRED = ("meter_id", "timestamp", "value")
@@ -85,36 +88,75 @@ def checksum_and_lines(path: Path) -> tuple[str, int]:
 
 
 # -- reading: every format becomes _raw(line_no, meter_id, ts_text, value_text, unit, raw) ------
-def _check_columns(cols: list[str], source: str) -> None:
-    missing = [c for c in REQUIRED if c not in cols]
+@dataclass(frozen=True)
+class Layout:
+    """The columns of one kind of input file and the names they get in the staging table ``_raw``."""
+
+    kind: str                      # meter | station
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    staged: dict[str, str]         # canonical column -> _raw column
+    aliases: dict[str, str] = field(default_factory=dict)  # other header names -> canonical
+
+    def columns(self, names: list[str]) -> list[str]:
+        return [self.aliases.get(n, n) for n in names]
+
+
+METER_LAYOUT = Layout("meter", REQUIRED, OPTIONAL,
+                      {"meter_id": "meter_id", "timestamp": "ts_text", "value": "value_text", "unit": "unit"})
+STATION_LAYOUT = Layout("station", ("station_id", "timestamp", "parameter", "value"), ("unit",),
+                        {"station_id": "station_id", "timestamp": "ts_text", "parameter": "parameter",
+                         "value": "value_text", "unit": "unit"},
+                        aliases={"date": "timestamp", "section_id": "station_id", "pollutant": "parameter"})
+
+
+def _layout_for(names: list[str], source: str) -> Layout:
+    """Meter readings (meter_id, ...) or station observations (station_id, ...), from the header."""
+    names = [n.strip().lower() for n in names]
+    layout = STATION_LAYOUT if any(STATION_LAYOUT.aliases.get(n, n) == "station_id" for n in names) else METER_LAYOUT
+    cols = layout.columns(names)
+    missing = [c for c in layout.required if c not in cols]
     if missing:
         raise IngestError(f"{source}: missing column(s) {', '.join(missing)}; the file needs columns "
-                          f"{', '.join(REQUIRED)} (and optionally unit). Found: {', '.join(cols) or 'none'}")
+                          f"{', '.join(layout.required)} (and optionally unit) for {layout.kind} data. "
+                          f"Found: {', '.join(names) or 'none'}")
+    return layout
 
 
-def _read_csv(con, path: Path) -> None:
+def _staging_select(layout: Layout, col: dict[str, str], line_no: str) -> str:
+    """SELECT list that turns the file's columns (``col``: canonical -> source column) into _raw."""
+    parts = [f"{line_no} AS line_no"]
+    for canon, name in layout.staged.items():
+        if canon in col:
+            expr = f"trim({col[canon]})"
+            parts.append(f"nullif({expr}, '') AS {name}" if canon == "unit" else f"{expr} AS {name}")
+        else:
+            parts.append(f"NULL::VARCHAR AS {name}")
+    fields = ", ".join(f"coalesce({col[c]}, '')" for c in (*layout.required, *layout.optional) if c in col)
+    parts.append(f"concat_ws(',', {fields}) AS raw")
+    return ", ".join(parts)
+
+
+def _csv_header(path: Path) -> list[str]:
     import csv
 
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), None)
+            return [c.strip().lower() for c in next(csv.reader(fh), None) or []]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise IngestError(f"{path}: not a readable UTF-8 CSV file ({exc})") from None
-    cols = [c.strip().lower() for c in (header or [])]
-    _check_columns(cols, str(path))
+
+
+def _read_csv(con, path: Path) -> Layout:
+    header = _csv_header(path)
+    layout = _layout_for(header, str(path))
     # positional column names: the header is ours to interpret, not the sniffer's
-    spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(cols)))
-    col = {name: f"c{i}" for i, name in enumerate(cols)}
-    unit = col.get("unit")
+    spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
+    col = {name: f"c{i}" for i, name in enumerate(layout.columns(header))}
     p = str(path).replace("'", "''")
-    fields = ", ".join(f"coalesce({col[c]}, '')" for c in (*REQUIRED, *OPTIONAL) if c in col)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _raw AS
-        SELECT row_number() OVER () + 1 AS line_no,
-               trim({col['meter_id']}) AS meter_id, trim({col['timestamp']}) AS ts_text,
-               trim({col['value']}) AS value_text,
-               {f"nullif(trim({unit}), '')" if unit else "NULL::VARCHAR"} AS unit,
-               concat_ws(',', {fields}) AS raw
+        SELECT {_staging_select(layout, col, "row_number() OVER () + 1")}
         FROM read_csv('{p}', header=true, auto_detect=false, delim=',', quote='"', escape='"',
                       columns={{{spec}}}, store_rejects=true,
                       rejects_table='_rejects', rejects_scan='_rejects_scan')""")
@@ -122,29 +164,26 @@ def _read_csv(con, path: Path) -> None:
         CREATE OR REPLACE TEMP TABLE _malformed AS
         SELECT DISTINCT ON (line) line AS line_no, csv_line AS raw, error_type || ': ' || error_message AS detail
         FROM _rejects ORDER BY line""")
+    return layout
 
 
-def _read_arrow(con, table: pa.Table, source: str) -> None:
-    cols = [c.strip().lower() for c in table.column_names]
-    _check_columns(cols, source)
-    table = table.rename_columns(cols)
-    arrays = {c: table[c].cast(pa.string()) if c in table.column_names else pa.nulls(len(table), pa.string())
-              for c in (*REQUIRED, *OPTIONAL)}
-    staged = pa.table({**arrays, "line_no": pa.array(range(2, len(table) + 2), pa.int64())})
+def _read_arrow(con, table: pa.Table, source: str) -> Layout:
+    names = [c.strip().lower() for c in table.column_names]
+    layout = _layout_for(names, source)
+    cols = layout.columns(names)
+    staged = pa.table({**{f"c{i}": table.column(i).cast(pa.string()) for i in range(len(cols))},
+                       "_line": pa.array(range(2, len(table) + 2), pa.int64())})
+    col = {name: f"c{i}" for i, name in enumerate(cols)}
     con.register("staged", staged)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _raw AS
-        SELECT line_no, trim(meter_id) AS meter_id, trim("timestamp") AS ts_text, trim("value") AS value_text,
-               nullif(trim(unit), '') AS unit,
-               concat_ws(',', coalesce(meter_id, ''), coalesce("timestamp", ''), coalesce("value", ''),
-                         coalesce(unit, '')) AS raw
-        FROM staged""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT {_staging_select(layout, col, '_line')} FROM staged")
     con.unregister("staged")
     con.execute("CREATE OR REPLACE TEMP TABLE _malformed AS SELECT 0::BIGINT AS line_no, ''::VARCHAR AS raw, "
                 "''::VARCHAR AS detail WHERE false")
+    return layout
 
 
-def _read_parquet(con, path: Path) -> None:
+def _read_parquet(con, path: Path) -> Layout:
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
@@ -156,42 +195,35 @@ def _read_parquet(con, path: Path) -> None:
     for name in table.column_names:
         col = table[name]
         if pa.types.is_timestamp(col.type):
-            import pyarrow.compute as pc
-
-            fmt = "%Y-%m-%dT%H:%M:%S%z" if col.type.tz else "%Y-%m-%dT%H:%M:%S"
-            col = pc.strftime(col, format=fmt)
+            col = pc.strftime(col, format="%Y-%m-%dT%H:%M:%S%z" if col.type.tz else "%Y-%m-%dT%H:%M:%S")
+        elif pa.types.is_date(col.type):
+            col = pc.strftime(col, format="%Y-%m-%d")
         cols[name] = col
-    _read_arrow(con, pa.table(cols), str(path))
+    return _read_arrow(con, pa.table(cols), str(path))
 
 
-def _read_xlsx(con, path: Path) -> None:
+def _read_xlsx(con, path: Path) -> Layout:
     import openpyxl
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
         raise IngestError(f"{path}: not a readable Excel .xlsx file ({exc})") from None
-    ws = wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
+    rows = wb.worksheets[0].iter_rows(values_only=True)
     header = next(rows, None)
     if header is None:
         raise IngestError(f"{path}: the first sheet is empty")
-    names = [str(h).strip().lower() if h is not None else "" for h in header]
+    names = [str(h).strip().lower() if h is not None else f"_blank{i}" for i, h in enumerate(header)]
 
     def text(v):
         if v is None:
             return None
-        if isinstance(v, dt.datetime):
-            return v.isoformat()
-        return str(v)
+        return v.isoformat() if isinstance(v, dt.datetime | dt.date) else str(v)
 
-    data = [[text(v) for v in r] for r in rows]
+    data = [[text(v) for v in r] for r in rows]  # the sheet's cells, row by row (openpyxl has no columnar API)
     wb.close()
-    width = len(names)
-    columns = {n: pa.array([r[i] if i < len(r) else None for r in data], pa.string())
-               for i, n in enumerate(names) if n}
-    del width
-    _read_arrow(con, pa.table(columns), str(path))
+    columns = {n: pa.array([r[i] if i < len(r) else None for r in data], pa.string()) for i, n in enumerate(names)}
+    return _read_arrow(con, pa.table(columns), str(path))
 
 
 READERS = {".csv": _read_csv, ".txt": _read_csv, ".parquet": _read_parquet, ".pq": _read_parquet, ".xlsx": _read_xlsx}
@@ -245,20 +277,28 @@ def _validate(con, now: dt.datetime) -> None:
                     WHEN kind = 'interval' AND v < 0 THEN 'value ' || value_text
                END AS detail
         FROM p""", [now, now])
-    # duplicates of (meter, timestamp) among otherwise valid rows: identical copies -> the first line
-    # is kept; conflicting values -> every copy is quarantined (the file does not say which is right)
-    con.execute("""
+    _mark_duplicates(con, ("meter_id", "ts"))
+
+
+def _mark_duplicates(con, keys: tuple[str, ...]) -> None:
+    """Quarantine repeated keys among the valid rows of _parsed as duplicate_in_file.
+
+    Identical copies keep the first line; conflicting values are all quarantined (the file does not
+    say which one is right).
+    """
+    k = ", ".join(keys)
+    on = " AND ".join(f"_parsed.{c} = d.{c}" for c in keys)
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _dupkeys AS
-        SELECT meter_id, ts, min(line_no) AS first_line, min(value) <> max(value) AS conflicting, count(*) AS n
-        FROM _parsed WHERE reason IS NULL GROUP BY meter_id, ts HAVING count(*) > 1""")
-    con.execute("""
+        SELECT {k}, min(line_no) AS first_line, min(value) <> max(value) AS conflicting, count(*) AS n
+        FROM _parsed WHERE reason IS NULL GROUP BY {k} HAVING count(*) > 1""")
+    con.execute(f"""
         UPDATE _parsed SET reason = 'duplicate_in_file',
-               detail = CASE WHEN d.conflicting THEN 'conflicting values for the same meter and timestamp ('
-                                 || d.n || ' rows); none imported'
+               detail = CASE WHEN d.conflicting THEN 'conflicting values for the same key (' || d.n
+                                 || ' rows); none imported'
                              ELSE 'repeat of line ' || d.first_line END
         FROM _dupkeys d
-        WHERE _parsed.reason IS NULL AND _parsed.meter_id = d.meter_id AND _parsed.ts = d.ts
-          AND (d.conflicting OR _parsed.line_no <> d.first_line)""")
+        WHERE _parsed.reason IS NULL AND {on} AND (d.conflicting OR _parsed.line_no <> d.first_line)""")
 
 
 def _derive_cumulative(con, import_id: int) -> None:
@@ -345,29 +385,97 @@ def _derive_cumulative(con, import_id: int) -> None:
 
 def _merge(con, store: Store, import_id: int, now: dt.datetime) -> dict[str, int]:
     """Merge _new(meter_id, ts, value) into readings: new, unchanged, corrected; refresh rollups."""
+    counts = _merge_rows(con, "readings", "readings_history", ("meter_id", "ts"), import_id, now)
+    if counts["new"] or counts["corrected"]:
+        store.refresh_rollups("(SELECT meter_id, ts FROM _cmp WHERE old_value IS NULL OR old_value <> value)")
+    return counts
+
+
+def _merge_rows(con, target: str, history: str, keys: tuple[str, ...], import_id: int,
+                now: dt.datetime) -> dict[str, int]:
+    """Merge _new(keys..., value) into ``target``: new rows, unchanged ones, and corrections (the
+    new value wins; the old one goes to ``history`` with when and from which import). Leaves the
+    comparison in _cmp(keys..., value, old_value, old_import_id)."""
     span = con.execute("SELECT min(ts), max(ts) FROM _new").fetchall()[0]
     if span[0] is None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _cmp AS SELECT {', '.join(keys)}, value, value AS old_value, "
+                    "0::BIGINT AS old_import_id FROM _new WHERE false")
         return {"new": 0, "unchanged": 0, "corrected": 0}
-    con.execute("""
+    k = ", ".join(keys)
+    entity = keys[0]
+    on = " AND ".join(f"{target}.{c} = c.{c}" for c in keys)
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cmp AS
-        SELECT n.meter_id, n.ts, n.value, o.value AS old_value, o.import_id AS old_import_id
+        SELECT {", ".join(f"n.{c}" for c in keys)}, n.value, o.value AS old_value, o.import_id AS old_import_id
         FROM _new n LEFT JOIN (
-            SELECT * FROM readings WHERE ts BETWEEN ? AND ? AND meter_id IN (SELECT DISTINCT meter_id FROM _new)
-        ) o USING (meter_id, ts)""", list(span))
-    con.execute("INSERT INTO readings SELECT meter_id, ts, value, ? FROM _cmp WHERE old_value IS NULL", [import_id])
-    con.execute("""
-        INSERT INTO readings_history
-        SELECT meter_id, ts, old_value, old_import_id, value, ?, ? FROM _cmp
+            SELECT * FROM {target} WHERE ts BETWEEN ? AND ? AND {entity} IN (SELECT DISTINCT {entity} FROM _new)
+        ) o USING ({k})""", list(span))
+    con.execute(f"INSERT INTO {target} SELECT {k}, value, ? FROM _cmp WHERE old_value IS NULL", [import_id])
+    con.execute(f"""
+        INSERT INTO {history}
+        SELECT {k}, old_value, old_import_id, value, ?, ? FROM _cmp
         WHERE old_value IS NOT NULL AND old_value <> value""", [import_id, now])
-    con.execute("""
-        UPDATE readings SET value = c.value, import_id = ?
+    con.execute(f"""
+        UPDATE {target} SET value = c.value, import_id = ?
         FROM (SELECT * FROM _cmp WHERE old_value IS NOT NULL AND old_value <> value) c
-        WHERE readings.meter_id = c.meter_id AND readings.ts = c.ts""", [import_id])
-    store.refresh_rollups("(SELECT meter_id, ts FROM _cmp WHERE old_value IS NULL OR old_value <> value)")
+        WHERE {on}""", [import_id])
     new, unchanged, corrected = con.execute("""
         SELECT count(*) FILTER (WHERE old_value IS NULL), count(*) FILTER (WHERE old_value = value),
                count(*) FILTER (WHERE old_value <> value) FROM _cmp""").fetchall()[0]
     return {"new": new, "unchanged": unchanged, "corrected": corrected}
+
+
+def _validate_observations(con, now: dt.datetime) -> None:
+    """_parsed for station files: every row with its parsed value (in the parameter's unit) and reason."""
+    params = reference.load("station_parameters")
+    pt = pa.Table.from_pylist([{"kind": r["kind"], "parameter": r["parameter"], "unit": r["unit"],
+                                "allow_negative": r["allow_negative"]} for r in params.rows])
+    con.register("_gp_params", pt)
+    pairs = con.execute("""
+        SELECT DISTINCT coalesce(r.unit, p.unit), p.unit FROM _raw r JOIN stations s USING (station_id)
+        JOIN _gp_params p ON p.kind = s.kind AND p.parameter = lower(r.parameter)""").fetchall()
+    rows = []
+    for frm, to in pairs:
+        try:
+            scale, offset = units.conversion_affine(frm, to)
+        except units.UnitError:
+            scale = offset = None
+        rows.append({"from_unit": frm, "to_unit": to, "scale": scale, "offset": offset})
+    uf = pa.Table.from_pylist(rows, schema=pa.schema([("from_unit", pa.string()), ("to_unit", pa.string()),
+                                                      ("scale", pa.float64()), ("offset", pa.float64())]))
+    con.register("_gp_uf", uf)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _parsed AS
+        WITH p AS (
+            SELECT r.*, lower(r.parameter) AS param, timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) AS ts,
+                   TRY_CAST(r.value_text AS DOUBLE) AS v, s.station_id IS NOT NULL AS known, s.kind AS skind,
+                   gp.parameter IS NOT NULL AS valid_param, gp.allow_negative, uf.scale, uf."offset"
+            FROM _raw r
+            LEFT JOIN stations s USING (station_id)
+            LEFT JOIN _gp_params gp ON gp.kind = s.kind AND gp.parameter = lower(r.parameter)
+            LEFT JOIN _gp_uf uf ON uf.from_unit = coalesce(r.unit, gp.unit) AND uf.to_unit = gp.unit)
+        SELECT line_no, station_id, ts, param AS parameter, raw, v * scale + "offset" AS value,
+               CASE WHEN NOT known THEN 'unknown_station'
+                    WHEN NOT valid_param THEN 'unknown_parameter'
+                    WHEN ts IS NULL THEN 'unparsable_timestamp'
+                    WHEN v IS NULL OR isnan(v) OR isinf(v) THEN 'unparsable_value'
+                    WHEN scale IS NULL THEN 'unit_not_convertible'
+                    WHEN ts > ? THEN 'timestamp_in_future'
+                    WHEN NOT allow_negative AND v < 0 THEN 'negative_value'
+               END AS reason,
+               CASE WHEN NOT known THEN 'station ''' || coalesce(station_id, '') || ''''
+                    WHEN NOT valid_param THEN 'parameter ''' || coalesce(parameter, '') || ''' for a '
+                         || skind || ' station'
+                    WHEN ts IS NULL THEN 'timestamp ''' || coalesce(ts_text, '') || ''''
+                    WHEN v IS NULL OR isnan(v) OR isinf(v) THEN 'value ''' || coalesce(value_text, '') || ''''
+                    WHEN scale IS NULL THEN 'unit ''' || coalesce(unit, '') || ''''
+                    WHEN ts > ? THEN 'timestamp ' || strftime(ts, '%Y-%m-%dT%H:%M:%SZ')
+                    WHEN NOT allow_negative AND v < 0 THEN 'value ' || value_text
+               END AS detail
+        FROM p""", [now, now])
+    con.unregister("_gp_params")
+    con.unregister("_gp_uf")
+    _mark_duplicates(con, ("station_id", "ts", "parameter"))
 
 
 _NAIVE_FORMATS = {  # layout of a naive timestamp -> strptime format for DuckDB's reader
@@ -490,6 +598,33 @@ def _csv_fast(con, store: Store, path: Path, import_id: int, now: dt.datetime, d
     return {"rows_read": inserted + rejected_lines, "new": inserted, "by_reason": by_reason}
 
 
+def _finish(con, result: ImportResult, path: Path, import_id: int, counts: dict[str, int],
+            reg_counts: tuple[int, int, int], now: dt.datetime, step: Progress) -> ImportResult:
+    """Quarantine the rejected rows, count outcomes, record the import, drop staging tables."""
+    step("quarantine", 0.9)
+    con.execute("""
+        INSERT INTO quarantine
+        SELECT ?, ?, line_no, reason, detail, raw FROM _parsed WHERE reason IS NOT NULL
+        UNION ALL
+        SELECT ?, ?, line_no, 'malformed_row', detail, raw FROM _malformed""",
+                [import_id, path.name, import_id, path.name])
+    by_reason = dict(con.execute("""
+        SELECT reason, count(*) FROM (SELECT reason FROM _parsed WHERE reason IS NOT NULL
+                                      UNION ALL SELECT 'malformed_row' FROM _malformed) GROUP BY 1""").fetchall())
+    result.rows_read = con.execute("SELECT (SELECT count(*) FROM _raw) + (SELECT count(*) FROM _malformed)").fetchall()[0][0]
+    result.accepted = counts["new"] + reg_counts[0]
+    result.unchanged = counts["unchanged"] + reg_counts[1]
+    result.corrected = counts["corrected"] + reg_counts[2]
+    result.rejected = sum(by_reason.values())
+    result.rejected_by_reason = dict(sorted(by_reason.items()))
+    _record_import(con, result, now)
+    for t in ("_raw", "_malformed", "_parsed", "_dupkeys", "_new", "_cmp", "_unit_factors",
+              "_reg_new", "_reg_cmp", "_derived", "_reg_u"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    step("done", 1.0)
+    return result
+
+
 def _record_import(con, r: ImportResult, now: dt.datetime) -> None:
     con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, 'complete', ?)",
                 [r.import_id, r.source, r.checksum, now, r.rows_read, r.accepted, r.unchanged, r.corrected,
@@ -549,7 +684,16 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
         import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
         result.import_id = import_id
         step("read", 0.05)
-        reader(con, path)
+        layout = reader(con, path)
+        if layout.kind == "station":
+            step("validate", 0.35)
+            _validate_observations(con, now_utc)
+            con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT station_id, ts, parameter, value "
+                        "FROM _parsed WHERE reason IS NULL")
+            step("merge", 0.6)
+            counts = _merge_rows(con, "observations", "observations_history", ("station_id", "ts", "parameter"),
+                                 import_id, now_utc)
+            return _finish(con, result, path, import_id, counts, (0, 0, 0), now, step)
         step("validate", 0.35)
         _validate(con, now_utc)
         con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT meter_id, ts, value * multiplier AS value "
@@ -559,17 +703,6 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
             _derive_cumulative(con, import_id)
         step("merge", 0.6)
         counts = _merge(con, store, import_id, now)
-        step("quarantine", 0.9)
-        con.execute("""
-            INSERT INTO quarantine
-            SELECT ?, ?, line_no, reason, detail, raw FROM _parsed WHERE reason IS NOT NULL
-            UNION ALL
-            SELECT ?, ?, line_no, 'malformed_row', detail, raw FROM _malformed""",
-                    [import_id, path.name, import_id, path.name])
-        by_reason = dict(con.execute("""
-            SELECT reason, count(*) FROM (SELECT reason FROM _parsed WHERE reason IS NOT NULL
-                                          UNION ALL SELECT 'malformed_row' FROM _malformed) GROUP BY 1""").fetchall())
-        rows_read = con.execute("SELECT (SELECT count(*) FROM _raw) + (SELECT count(*) FROM _malformed)").fetchall()[0][0]
         # register rows count by their own comparison (a first register yields no reading)
         reg_counts = (0, 0, 0)
         if n_reg:
@@ -582,15 +715,4 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
                        count(*) FILTER (WHERE c.old_value <> c.value)
                 FROM _cmp c JOIN meters m USING (meter_id) WHERE m.kind = 'interval'""").fetchall()[0]
             counts = dict(zip(("new", "unchanged", "corrected"), interval_counts, strict=True))
-        result.rows_read = rows_read
-        result.accepted = counts["new"] + reg_counts[0]
-        result.unchanged = counts["unchanged"] + reg_counts[1]
-        result.corrected = counts["corrected"] + reg_counts[2]
-        result.rejected = sum(by_reason.values())
-        result.rejected_by_reason = dict(sorted(by_reason.items()))
-        _record_import(con, result, now)
-        for t in ("_raw", "_malformed", "_parsed", "_dupkeys", "_new", "_cmp", "_unit_factors",
-                  "_reg_new", "_reg_cmp", "_derived", "_reg_u"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
-        step("done", 1.0)
-    return result
+        return _finish(con, result, path, import_id, counts, reg_counts, now, step)

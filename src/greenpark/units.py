@@ -56,3 +56,18 @@ def is_known(unit: str) -> bool:
     except Exception:
         return False
     return True
+
+
+@cache
+def conversion_affine(from_unit: str, to_unit: str) -> tuple[float, float]:
+    """(scale, offset) with x_to = x_from * scale + offset; handles offset units such as degF -> degC."""
+    if from_unit == to_unit:
+        return 1.0, 0.0
+    ureg = registry()
+    try:
+        zero = float(ureg.Quantity(0.0, from_unit).to(to_unit).magnitude)
+        one = float(ureg.Quantity(1.0, from_unit).to(to_unit).magnitude)
+    except (pint.errors.UndefinedUnitError, pint.errors.DimensionalityError, AttributeError,
+            TypeError, ValueError, AssertionError) as exc:
+        raise UnitError(f"cannot convert '{from_unit}' into '{to_unit}': {exc}") from None
+    return one - zero, zero
