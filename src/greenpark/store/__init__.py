@@ -22,7 +22,7 @@ import duckdb
 
 from .. import __version__
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class StoreError(RuntimeError):
