@@ -159,6 +159,164 @@ class Station(_Model):
 
 
 # --- carbon sections (issue 3): models for [carbon], [[certificates]], [[targets]] go here -------
+class Carbon(_Model):
+    """``[carbon]``: the choices of the carbon accounts (greenpark.carbon); each is stated in the output."""
+
+    #: method shown by default: location-based, market-based or both (total_t = location unless "market")
+    method: Literal["location", "market", "both"] = "both"
+    #: grid level of the location-based factor
+    level: Literal["national", "regional", "provincial"] = "national"
+    #: grid region (level regional) or province (level provincial); default park.grid_region / park.province
+    region: str | None = None
+    #: data-year rule of the MEE/NBS electricity factors (carbon_rules.csv, topic electricity_factor_year)
+    factor_year_rule: str = "latest_published"
+    #: which consumption months a certificate may cover (carbon_rules.csv, topic certificate_matching)
+    certificate_matching: Literal["calendar_year", "generation_month"] = "calendar_year"
+    #: carrier -> fuel parameter id of carbon_fuel_parameters.csv (e.g. raw_coal = "bituminous_coal")
+    fuel_map: dict[str, str] = {}
+    #: Scope 2 method of the CO2 figures that dual-control targets are measured with
+    targets_method: Literal["location", "market"] = "location"
+    #: energy figure of energy targets: GB/T 2589 comprehensive consumption as `greenpark energy` reports
+    #: it, or that minus non-fossil electricity (on-site renewable consumed and certified green
+    #: electricity, at calorific equivalent; greenpark's reading of 发改环资〔2024〕113号)
+    targets_energy: Literal["gbt2589", "excluding_non_fossil"] = "gbt2589"
+    #: status at_risk when the projection exceeds this share of the cap (default from carbon_rules.csv)
+    at_risk_share: float | None = Field(default=None, gt=0, le=1)
+
+    @field_validator("factor_year_rule")
+    @classmethod
+    def _rule(cls, v: str) -> str:
+        ids = [r["id"] for r in reference.load("carbon_rules").rows if r["topic"] == "electricity_factor_year"]
+        if v not in ids:
+            raise ValueError(f"unknown factor_year_rule '{v}'; valid rules: {', '.join(ids)}")
+        return v
+
+    @field_validator("fuel_map")
+    @classmethod
+    def _fuels(cls, v: dict[str, str]) -> dict[str, str]:
+        fuels = [r["fuel"] for r in reference.load("carbon_fuel_parameters").rows]
+        bad = {k: f for k, f in v.items() if f not in fuels}
+        if bad:
+            raise ValueError(f"fuel_map: unknown fuel(s) {bad}; valid fuels: {', '.join(fuels)} "
+                             "(or add the fuel as [[carbon_fuels]])")
+        return v
+
+
+class CarbonFuel(_Model):
+    """``[[carbon_fuels]]``: a measured fuel parameter (status USER) that replaces the default of its fuel."""
+
+    id: Id
+    fuel: str
+    #: net calorific value [GJ/t, or GJ/10^4 Nm3 for gases]
+    ncv: float | None = Field(default=None, gt=0)
+    #: carbon content per unit heat [tC/TJ]
+    cc: float | None = Field(default=None, gt=0)
+    #: oxidation rate [1]
+    of: float | None = Field(default=None, gt=0, le=1)
+    #: activity unit of a fuel without a default ("t" or "10^4 Nm3")
+    ad_unit: Literal["t", "10^4 Nm3"] | None = None
+    source: str = Field(min_length=1)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _some(self) -> CarbonFuel:
+        if self.ncv is None and self.cc is None and self.of is None:
+            raise ValueError("give at least one of ncv [GJ/unit], cc [tC/TJ] or of [1]")
+        return self
+
+
+class CarbonGridFactor(_Model):
+    """``[[carbon_grid_factors]]``: a purchased-electricity factor (status USER), e.g. a newer MEE/NBS year."""
+
+    id: Id
+    data_year: int = Field(ge=2000, le=2100)
+    basis: Literal["average", "residual", "fossil", "ets"] = "average"
+    level: Literal["national", "regional", "provincial"] = "national"
+    region: str | None = None
+    #: [tCO2/MWh]
+    value: float = Field(ge=0, lt=5)
+    #: date the factor was published (the latest_published rule compares it with the reporting year)
+    published: dt.date | None = None
+    notice: str = ""
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _region(self) -> CarbonGridFactor:
+        if self.level != "national" and not self.region:
+            raise ValueError(f"a {self.level} factor needs region (e.g. east_china or jiangsu)")
+        return self
+
+
+class CarbonHeatFactor(_Model):
+    """``[[carbon_heat_factors]]``: a supplier's heat factor [tCO2/GJ] or steam heat content [GJ/t] (USER)."""
+
+    id: Id
+    kind: Literal["heat_factor", "steam_heat"]
+    value: float = Field(gt=0)
+    #: only this enterprise's heat or steam (default: every enterprise's)
+    enterprise: str | None = None
+    source: str = Field(min_length=1)
+
+    @property
+    def unit(self) -> str:
+        return "tCO2/GJ" if self.kind == "heat_factor" else "GJ/t"
+
+
+class Certificate(_Model):
+    """``[[certificates]]``: a green certificate (GEC) range or a green-power contract of one enterprise."""
+
+    id: Id
+    kind: Literal["gec", "green_power_contract"]
+    #: enterprise id (or the park id) whose grid electricity it covers
+    enterprise: str
+    #: first and last serial of a GEC range (required for GECs; 1 GEC = 1 MWh)
+    serial_start: str | None = None
+    serial_end: str | None = None
+    #: [MWh]
+    mwh: float = Field(gt=0)
+    generation_start: dt.date
+    generation_end: dt.date
+    project: str = ""
+    province: str = ""
+    note: str = ""
+
+
+class ProcessEmission(_Model):
+    """``[[process_emissions]]``: Scope 1 process emissions = activity x factor, month by month."""
+
+    id: Id
+    enterprise: str
+    #: what emits, e.g. "lithium carbonate decomposition"
+    process: str
+    year: int = Field(ge=2000, le=2100)
+    #: activity of each month, January to December [unit]
+    monthly_quantity: list[float] = Field(min_length=12, max_length=12)
+    unit: str
+    #: [factor_unit], e.g. tCO2/t
+    factor: float = Field(ge=0)
+    factor_unit: str = Field(pattern=r"^tCO2/.+")
+    source: str = Field(min_length=1)
+    status: Literal["C2+", "C1", "UNVERIFIED", "USER"] = "USER"
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, v: str) -> str:
+        if not units.is_known(v):
+            raise ValueError(f"unknown unit '{v}'; use a pint unit such as t, kg, m3")
+        return v
+
+
+class Target(_Model):
+    """``[[targets]]``: a dual-control cap (双控目标) of one enterprise or the park for one year."""
+
+    #: enterprise id, or the park id for the whole park
+    entity: str
+    year: int = Field(ge=2000, le=2100)
+    #: co2_t [tCO2], co2_intensity [tCO2/10^4 CNY value added], energy_tce [tce], energy_intensity [tce/10^4 CNY]
+    metric: Literal["co2_t", "co2_intensity", "energy_tce", "energy_intensity"]
+    cap: float = Field(gt=0)
+    #: the document that sets the cap
+    source: str = Field(min_length=1)
 # --- end of carbon sections ---------------------------------------------------------------------
 
 # --- M&V sections (issue 5): models for [[mv_projects]] go here ----------------------------------
@@ -174,6 +332,62 @@ class Park(_Model):
     products: list[Product] = []
     stations: list[Station] = []
     # carbon fields (issue 3) go here
+    carbon: Carbon = Carbon()
+    carbon_fuels: list[CarbonFuel] = []
+    carbon_grid_factors: list[CarbonGridFactor] = []
+    carbon_heat_factors: list[CarbonHeatFactor] = []
+    certificates: list[Certificate] = []
+    process_emissions: list[ProcessEmission] = []
+    targets: list[Target] = []
+
+    @model_validator(mode="after")
+    def _carbon_references(self) -> Park:
+        """Cross-references of the carbon sections (certificate ids and serials are checked on import)."""
+        problems: list[str] = []
+        owners = {e.id for e in self.enterprises} | {self.park.id}
+        who = f"is neither an enterprise id nor the park id '{self.park.id}'"
+        for kind in ("carbon_fuels", "carbon_grid_factors", "carbon_heat_factors", "process_emissions"):
+            ids = [x.id for x in getattr(self, kind)]
+            for dup in sorted({i for i in ids if ids.count(i) > 1}):
+                problems.append(f"{kind}: id '{dup}' is used more than once; ids must be unique")
+        for c in self.certificates:
+            if c.enterprise not in owners:
+                problems.append(f"certificates '{c.id}': enterprise '{c.enterprise}' {who}")
+        for x in self.process_emissions:
+            if x.enterprise not in owners:
+                problems.append(f"process_emissions '{x.id}': enterprise '{x.enterprise}' {who}")
+        for h in self.carbon_heat_factors:
+            if h.enterprise is not None and h.enterprise not in owners:
+                problems.append(f"carbon_heat_factors '{h.id}': enterprise '{h.enterprise}' {who}")
+        known_fuels = {r["fuel"] for r in reference.load("carbon_fuel_parameters").rows}
+        for f in self.carbon_fuels:
+            if f.fuel not in known_fuels and f.ad_unit is None:
+                problems.append(f"carbon_fuels '{f.id}': fuel '{f.fuel}' has no default parameters; give ad_unit "
+                                "(\"t\" or \"10^4 Nm3\") and all of ncv, cc and of")
+        seen: dict[tuple, int] = {}
+        for i, t in enumerate(self.targets):
+            if t.entity not in owners:
+                problems.append(f"targets[{i}]: entity '{t.entity}' {who}")
+            key = (t.entity, t.year, t.metric)
+            if key in seen:
+                problems.append(f"targets[{i}]: a second {t.metric} cap for '{t.entity}' in {t.year} "
+                                f"(first: targets[{seen[key]}]); keep one")
+            seen.setdefault(key, i)
+        if self.carbon.level != "national" and not (self.carbon.region or
+                                                     (self.park.grid_region if self.carbon.level == "regional"
+                                                      else self.park.province)):
+            problems.append(f"carbon.level = \"{self.carbon.level}\" needs carbon.region or park."
+                            f"{'grid_region' if self.carbon.level == 'regional' else 'province'}")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def carbon_region(self) -> str | None:
+        """Region (or province) of the location-based grid factor at ``carbon.level``; None for national."""
+        if self.carbon.level == "national":
+            return None
+        return self.carbon.region or (self.park.grid_region if self.carbon.level == "regional" else self.park.province)
     # M&V fields (issue 5) go here
 
     #: the file this park was read from (None when built in code)
