@@ -59,6 +59,9 @@ matching="calendar_year") -> CarbonResult``
     The figures that change between two results, and by how much (``--restate``).
 ``validate_certificates(certificates, matching)`` / ``allocate_certificates(certificates, grid, matching)``
     Certificate checks and allocation on their own (for an import step that rejects double registrations).
+``screen_certificates(certificates, matching) -> (accepted, rejected, flags)``
+    The import step: registrations with a problem (both of a serial registered twice) are left out and
+    listed with a stable code and a message naming both uses.
 
 Input tables
 ------------
@@ -695,6 +698,100 @@ def purchased_electricity_location(elec_activity: pd.DataFrame, choice: FactorCh
 # ---------------------------------------------------------------------------------------------
 # Certificates (market-based)
 # ---------------------------------------------------------------------------------------------
+#: stable codes of certificate problems (``screen_certificates``; ``carbon_accounts`` adds
+#: ``serial_used_in_other_period`` from the store's registry of published uses)
+CERTIFICATE_PROBLEMS = ("duplicate_id", "unknown_kind", "gec_without_serials", "mwh_not_positive",
+                        "generation_end_before_start", "crosses_year_end", "malformed_serial_range",
+                        "serial_end_before_start", "serial_registered_twice")
+
+
+def serial_ranges(certificates: pd.DataFrame) -> pd.DataFrame:
+    """Parsed serial ranges: ``head`` (prefix), ``lo``, ``hi`` (trailing digits as int64) and ``ok``.
+
+    Serials are compared on their trailing digits (at most 18) within the same prefix; rows without
+    both serials have ``ok`` False and no range.
+    """
+    s = certificates[["serial_start", "serial_end"]]
+    has = s["serial_start"].notna() & s["serial_end"].notna()
+    a = s["serial_start"].astype(str).str.strip().str.extract(_SERIAL)
+    b = s["serial_end"].astype(str).str.strip().str.extract(_SERIAL)
+    ok = has & a[1].notna() & b[1].notna() & (a[0] == b[0])
+    out = pd.DataFrame({"has": has, "ok": ok, "head": a[0].where(ok)}, index=certificates.index)
+    out["lo"] = pd.to_numeric(a[1].where(ok), errors="coerce").astype("Int64")
+    out["hi"] = pd.to_numeric(b[1].where(ok), errors="coerce").astype("Int64")
+    return out
+
+
+def _certificate_problems(certificates: Any, matching: str | None,
+                          library: FactorLibrary | None) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    """(table, problems, flags): ``problems`` has one row per problem: ``positions`` (row positions in
+    the table it concerns), ``code`` (:data:`CERTIFICATE_PROBLEMS`) and ``message``."""
+    lib = library or factor_library()
+    rule = _rule(lib, "certificate_matching", matching)
+    c = _table(certificates, "certificates")
+    cols = ["positions", "code", "message"]
+    if c.empty:
+        return c, pd.DataFrame(columns=cols), []
+    _require(c, ("id", "kind", "enterprise_id", "mwh", "generation_start", "generation_end"), "certificates")
+    for col in ("serial_start", "serial_end", "project", "province"):
+        if col not in c.columns:
+            c[col] = None
+    c = c.reset_index(drop=True)
+    c["id"] = c["id"].astype(str)
+    c["mwh"] = c["mwh"].astype(float)
+    c["generation_start"] = pd.to_datetime(c["generation_start"])
+    c["generation_end"] = pd.to_datetime(c["generation_end"])
+    problems: list[tuple[list[int], str, str]] = []
+
+    def each(mask: pd.Series, code: str, text: str) -> None:
+        problems.extend(([int(i)], code, text.format(id=c.at[i, "id"], kind=c.at[i, "kind"])) for i in c.index[mask])
+
+    dup = c[c["id"].duplicated(keep=False)]
+    for i in sorted(dup["id"].unique()):
+        rows = dup[dup["id"] == i]
+        ents = rows["enterprise_id"].tolist()
+        problems.append(([int(x) for x in rows.index], "duplicate_id",
+                         f"certificate id '{i}' is registered {len(ents)} times (enterprises {ents})"))
+    each(~c["kind"].isin(CERTIFICATE_KINDS), "unknown_kind",
+         "certificate '{id}': kind '{kind}' is not one of " + ", ".join(CERTIFICATE_KINDS))
+    each((c["kind"] == "gec") & (c["serial_start"].isna() | c["serial_end"].isna()), "gec_without_serials",
+         "certificate '{id}': a GEC needs serial_start and serial_end")
+    each(~(c["mwh"] > 0), "mwh_not_positive", "certificate '{id}': mwh must be > 0")
+    each(c["generation_end"] < c["generation_start"], "generation_end_before_start",
+         "certificate '{id}': generation_end is before generation_start")
+    if rule["kind"] == "calendar_year":
+        each(c["generation_start"].dt.year != c["generation_end"].dt.year, "crosses_year_end",
+             "certificate '{id}': generation period crosses a year end; under calendar_year matching "
+             "register one row per calendar year")
+    flags: list[dict] = []
+    rng = serial_ranges(c)
+    each(rng["has"] & ~rng["ok"], "malformed_serial_range",
+         "certificate '{id}': serial range must be two serials with the same prefix that differ only "
+         "in their trailing digits (at most 18)")
+    s = c[rng["ok"]].join(rng[["head", "lo", "hi"]])
+    if len(s):
+        s["lo"], s["hi"] = s["lo"].astype("int64"), s["hi"].astype("int64")
+        each(c.index.isin(s.index[s["hi"] < s["lo"]]), "serial_end_before_start",
+             "certificate '{id}': serial_end is before serial_start")
+        s["pos"] = s.index
+        pairs = s.merge(s, on="head", suffixes=("_a", "_b"))
+        pairs = pairs[(pairs["pos_a"] < pairs["pos_b"]) & (pairs["lo_a"] <= pairs["hi_b"]) & (pairs["lo_b"] <= pairs["hi_a"])]
+        for r in pairs.to_dict("records"):  # conflicting pairs, not readings
+            lo, hi = max(r["lo_a"], r["lo_b"]), min(r["hi_a"], r["hi_b"])
+            problems.append((
+                [int(r["pos_a"]), int(r["pos_b"])], "serial_registered_twice",
+                f"GEC serials registered twice ({hi - lo + 1} serials, trailing digits {lo}..{hi}): "
+                f"certificate '{r['id_a']}' (enterprise {r['enterprise_id_a']}, serials {r['serial_start_a']}.."
+                f"{r['serial_end_a']}) and certificate '{r['id_b']}' (enterprise {r['enterprise_id_b']}, serials "
+                f"{r['serial_start_b']}..{r['serial_end_b']})"))
+        mism = s[(s["kind"] == "gec") & ((s["hi"] - s["lo"] + 1) != s["mwh"])]
+        if len(mism):
+            flags.append(_flag("carbon.certificates.serial_count_mismatch",
+                               "the number of serials in the range differs from mwh; mwh is used",
+                               mism["id"].tolist()))
+    return c, pd.DataFrame(problems, columns=cols), flags
+
+
 def validate_certificates(certificates: Any, matching: str | None = None,
                           library: FactorLibrary | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """Check a certificate/contract table; raise CertificateError naming every problem.
@@ -704,66 +801,43 @@ def validate_certificates(certificates: Any, matching: str | None = None,
     matching, a generation period that crosses Dec 31. Flags: serial count differs from mwh (1 GEC taken
     as 1 MWh; the rule was not read in standards.md, so this is a flag, not an error).
     """
-    lib = library or factor_library()
-    rule = _rule(lib, "certificate_matching", matching)
-    c = _table(certificates, "certificates")
-    if c.empty:
-        return c, []
-    _require(c, ("id", "kind", "enterprise_id", "mwh", "generation_start", "generation_end"), "certificates")
-    for col in ("serial_start", "serial_end", "project", "province"):
-        if col not in c.columns:
-            c[col] = None
-    c["id"] = c["id"].astype(str)
-    c["mwh"] = c["mwh"].astype(float)
-    c["generation_start"] = pd.to_datetime(c["generation_start"])
-    c["generation_end"] = pd.to_datetime(c["generation_end"])
-    problems: list[str] = []
-    dup = c[c["id"].duplicated(keep=False)]
-    for i in sorted(dup["id"].unique()):
-        ents = dup.loc[dup["id"] == i, "enterprise_id"].tolist()
-        problems.append(f"certificate id '{i}' is registered {len(ents)} times (enterprises {ents})")
-    for _, r in c[~c["kind"].isin(CERTIFICATE_KINDS)].iterrows():
-        problems.append(f"certificate '{r['id']}': kind '{r['kind']}' is not one of {', '.join(CERTIFICATE_KINDS)}")
-    noserial = c[(c["kind"] == "gec") & (c["serial_start"].isna() | c["serial_end"].isna())]
-    problems += [f"certificate '{i}': a GEC needs serial_start and serial_end" for i in noserial["id"]]
-    problems += [f"certificate '{i}': mwh must be > 0" for i in c.loc[~(c["mwh"] > 0), "id"]]
-    problems += [f"certificate '{i}': generation_end is before generation_start"
-                 for i in c.loc[c["generation_end"] < c["generation_start"], "id"]]
-    if rule["kind"] == "calendar_year":
-        cross = c[c["generation_start"].dt.year != c["generation_end"].dt.year]
-        problems += [f"certificate '{i}': generation period crosses a year end; under calendar_year matching "
-                     "register one row per calendar year" for i in cross["id"]]
-    flags: list[dict] = []
-    s = c[c["serial_start"].notna() & c["serial_end"].notna()].copy()
-    if len(s):
-        a = s["serial_start"].astype(str).str.strip().str.extract(_SERIAL)
-        b = s["serial_end"].astype(str).str.strip().str.extract(_SERIAL)
-        bad = s[a[1].isna() | b[1].isna() | (a[0] != b[0])]
-        problems += [f"certificate '{i}': serial range must be two serials with the same prefix that differ only "
-                     "in their trailing digits (at most 18)" for i in bad["id"]]
-        ok = ~s.index.isin(bad.index)
-        s, a, b = s[ok], a[ok], b[ok]
-        s["head"] = a[0]
-        s["lo"], s["hi"] = a[1].astype("int64"), b[1].astype("int64")
-        problems += [f"certificate '{i}': serial_end is before serial_start" for i in s.loc[s["hi"] < s["lo"], "id"]]
-        s["pos"] = range(len(s))
-        pairs = s.merge(s, on="head", suffixes=("_a", "_b"))
-        pairs = pairs[(pairs["pos_a"] < pairs["pos_b"]) & (pairs["lo_a"] <= pairs["hi_b"]) & (pairs["lo_b"] <= pairs["hi_a"])]
-        for r in pairs.to_dict("records"):
-            lo, hi = max(r["lo_a"], r["lo_b"]), min(r["hi_a"], r["hi_b"])
-            problems.append(
-                f"GEC serials registered twice ({hi - lo + 1} serials, trailing digits {lo}..{hi}): "
-                f"certificate '{r['id_a']}' (enterprise {r['enterprise_id_a']}, serials {r['serial_start_a']}-"
-                f"{r['serial_end_a']}) and certificate '{r['id_b']}' (enterprise {r['enterprise_id_b']}, serials "
-                f"{r['serial_start_b']}-{r['serial_end_b']})")
-        mism = s[(s["kind"] == "gec") & ((s["hi"] - s["lo"] + 1) != s["mwh"])]
-        if len(mism):
-            flags.append(_flag("carbon.certificates.serial_count_mismatch",
-                               "the number of serials in the range differs from mwh; mwh is used",
-                               mism["id"].tolist()))
-    if problems:
-        raise CertificateError("certificates rejected:\n" + "\n".join(problems))
+    c, problems, flags = _certificate_problems(certificates, matching, library)
+    if len(problems):
+        raise CertificateError("certificates rejected:\n" + "\n".join(problems["message"]))
     return c, flags
+
+
+def screen_certificates(certificates: Any, matching: str | None = None, library: FactorLibrary | None = None
+                        ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    """Split a certificate table into accepted and rejected registrations (an import that quarantines).
+
+    Every registration involved in a problem of :func:`validate_certificates` is rejected; both
+    registrations of a serial used twice are rejected (the table does not say which one is right),
+    and each rejection names both uses.
+
+    Returns
+    -------
+    (accepted, rejected, flags): ``accepted`` passes :func:`validate_certificates`; ``rejected`` has one
+    row per problem and registration: ``position`` (row in the input), ``id``, ``enterprise_id``,
+    ``code``, ``message``; flags include ``carbon.certificates.rejected`` (severity error) when any
+    registration was rejected.
+    """
+    c, problems, flags = _certificate_problems(certificates, matching, library)
+    cols = ["position", "id", "enterprise_id", "code", "message"]
+    if problems.empty:
+        return c, pd.DataFrame(columns=cols), flags
+    rej = problems.explode("positions").rename(columns={"positions": "position"})
+    rej["position"] = rej["position"].astype(int)
+    rej["id"] = c.loc[rej["position"], "id"].to_numpy()
+    rej["enterprise_id"] = c.loc[rej["position"], "enterprise_id"].to_numpy()
+    rej = rej[cols].sort_values(["position", "code"]).reset_index(drop=True)
+    accepted = c.drop(index=sorted(set(rej["position"])))
+    flags = [f for f in flags if set(f["ids"]) & set(accepted["id"])]
+    flags.append(_flag("carbon.certificates.rejected",
+                       f"{rej['position'].nunique()} certificate registration(s) rejected and left out of the "
+                       "market-based accounts; fix them in park.toml: " + "; ".join(dict.fromkeys(rej["message"])),
+                       rej["id"].tolist(), "error"))
+    return accepted.reset_index(drop=True), rej, flags
 
 
 def allocate_certificates(certificates: pd.DataFrame, grid: pd.DataFrame, matching: str | None = None,
