@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -171,3 +173,32 @@ def env_store(env_park) -> Store:
         s.sync_park(env_park)
     yield s
     s.close()
+
+
+GP = [sys.executable, "-m", "greenpark.cli"]
+
+
+def run(*args, cwd=None, check=True):
+    """Run the greenpark CLI as a user would (a subprocess); AssertionError with its output on failure."""
+    p = subprocess.run([*GP, *args], cwd=cwd, capture_output=True, text=True, timeout=900)
+    if check and p.returncode != 0:
+        raise AssertionError(f"greenpark {' '.join(args)} -> {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> tuple[Path, str]:
+    """The demo park, generated and imported once per test session (tests must not modify it)."""
+    d = tmp_path_factory.mktemp("demo") / "park"
+    out = run("demo", str(d)).stdout
+    return d, out
+
+
+@pytest.fixture(scope="session")
+def demo_dir(demo_run) -> Path:
+    return demo_run[0]
+
+
+@pytest.fixture(scope="session")
+def demo_output(demo_run) -> str:
+    return demo_run[1]

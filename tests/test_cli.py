@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import write
-
-GP = [sys.executable, "-m", "greenpark.cli"]
+from conftest import run, write
 
 
-def run(*args, cwd=None, check=True):
-    p = subprocess.run([*GP, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
-    if check and p.returncode != 0:
-        raise AssertionError(f"greenpark {' '.join(args)} -> {p.returncode}\n{p.stdout}\n{p.stderr}")
-    return p
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("demo") / "park"
-    out = run("demo", str(d)).stdout
-    assert "GB/T 2589-2020" in out and "Import summary" in out and "tce" in out
-    return d
+def test_demo_prints_the_scorecards(demo_dir, demo_output):
+    assert "GB/T 2589-2020" in demo_output and "Import summary" in demo_output and "tce" in demo_output
+    assert "PM2.5" in demo_output and "classes I–III" in demo_output
 
 
 def test_demo_energy_json_has_stable_keys_and_adds_up(demo_dir):

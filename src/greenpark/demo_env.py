@@ -114,3 +114,34 @@ def water_samples(year: int = 2025, seed: int = 20250101) -> tuple[pd.DataFrame,
             rows.append(pd.DataFrame({"section_id": sec["section_id"], "date": dates.date, "parameter": p,
                                       "value": np.round(v, 3)}))
     return pd.concat(rows, ignore_index=True), SECTIONS.copy()
+
+
+def demo_files(data_dir, year: int = 2025) -> tuple[str, list]:
+    """park.toml text for the demo's stations and their data files (hourly air CSV, water samples CSV).
+
+    Files use greenpark's station layout (``station_id, timestamp, parameter, value``), so they go
+    through ``greenpark ingest`` like meter data.
+    """
+    from pathlib import Path
+
+    data_dir = Path(data_dir)
+    air = air_hourly(year)
+    air_csv = data_dir / f"air_hourly_{year}.csv"
+    out = pd.DataFrame({"station_id": air["station_id"],
+                        "timestamp": air["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(
+                            r"(\d\d)(\d\d)$", r"\1:\2", regex=True),
+                        "parameter": air["pollutant"], "value": air["value"]})
+    out.to_csv(air_csv, index=False)
+    samples, sections = water_samples(year)
+    water_csv = data_dir / f"water_samples_{year}.csv"
+    samples.rename(columns={"section_id": "station_id"}).to_csv(water_csv, index=False)
+    names_zh = {"AQ01": "管委会空气站", "AQ02": "东区空气站", "AQ03": "西区空气站"}
+    water_zh = {"W01": "运河上游断面", "W02": "运河下游断面", "W03": "排口小河断面", "W04": "园区湖心", "W05": "水库取水口"}
+    toml = []
+    for sid in AIR_STATIONS:
+        toml.append(f'[[stations]]\nid = "{sid}"\nname_zh = "{names_zh.get(sid, sid)}"\n'
+                    f'name_en = "Air station {sid}"\nkind = "air"\n')
+    for r in sections.itertuples():
+        toml.append(f'[[stations]]\nid = "{r.section_id}"\nname_zh = "{water_zh.get(r.section_id, r.section_id)}"\n'
+                    f'name_en = "{r.name_en}"\nkind = "water"\nwater_body = "{r.water_body}"\n')
+    return "\n".join(toml), [air_csv, water_csv]
