@@ -291,6 +291,11 @@ def generate(out_dir: str | Path, seed: int = 2025, year: int = 2025) -> DemoFil
     # carbon (issue 3): fuels, green-power contracts, GECs, targets
     # M&V (issue 5): weather station, retrofit project
     # environment (issue 4): air and water stations
+    from .demo_env import demo_files as env_demo_files
+
+    env_toml, env_files = env_demo_files(data, year)
+    extra_toml.append(env_toml)
+    files.extend(env_files)
     # --- end of demo extras ---------------------------------------------------------------------
     (out / "park.toml").write_text(toml + "\n".join(extra_toml), encoding="utf-8")
     return DemoFiles(out / "park.toml", files)

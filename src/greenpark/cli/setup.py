@@ -54,6 +54,16 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
     result = energy_mod.compute(store.con, p, energy_mod.parse_period(str(year)))
     console.print(scorecard(result))
     # --- demo scorecards after energy: carbon and targets (issue 3), M&V (issue 5), air and water (issue 4)
+    # air and water (issue 4)
+    from .env import air_record, aqi_calendar, water_record
+
+    air = air_record(store.con, p, str(year))
+    wat = water_record(store.con, p, str(year))
+    console.print(f"[bold]Air {year} 空气质量[/]: PM2.5 {air['pm25_annual_mean']} µg/m³, good days 优良天数比例 "
+                  f"{air['good_days_ratio']} %, heavily polluted 重污染 {air['heavy_pollution_days_ratio']} %, "
+                  f"composite index 综合指数 {air['composite_index']} ({air['edition']['evaluation']}).  "
+                  f"[bold]Water 水质[/]: {wat['good_share_pct']} % of sections in classes I–III")
+    console.print(aqi_calendar(air["daily_aqi"]))
     # --- end of demo scorecards
     store.close()
     console.print(f"[dim]demo ready in {time.perf_counter() - t0:.1f} s. Try: cd {directory} && greenpark energy "
