@@ -14,7 +14,7 @@ CREATE TABLE carbon_results (
     certificate_matching VARCHAR NOT NULL,   -- carbon_rules.csv id (certificate_matching)
     published_at TIMESTAMPTZ NOT NULL,
     greenpark_version VARCHAR NOT NULL,
-    selection VARCHAR NOT NULL,              -- JSON {role: factor id} chosen by the rules
+    selection VARCHAR NOT NULL,              -- JSON {role: {id, reason}}: factors the rules chose, and why
     factors VARCHAR NOT NULL,                -- JSON [{id, value, unit, source, status, ...}]: the factor edition used
     figures VARCHAR NOT NULL,                -- JSON {entity id or "park": {scope1_t, scope2_location_t, ...}} [tCO2]
     superseded_by BIGINT,                    -- result_id of the restatement that replaced this row; NULL = current
