@@ -320,6 +320,172 @@ class Target(_Model):
 # --- end of carbon sections ---------------------------------------------------------------------
 
 # --- M&V sections (issue 5): models for [[mv_projects]] go here ----------------------------------
+class MVPeriod(_Model):
+    """An inclusive range of park-time dates (``{ start = 2024-01-01, end = 2024-12-31 }``)."""
+
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _order(self) -> MVPeriod:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+class MVAdjustment(MVPeriod):
+    """A non-routine adjustment (IPMVP Core Concepts 2022): ``amount`` [project unit] added to the
+    adjusted baseline over ``start`` .. ``end``, with the documented ``reason``."""
+
+    amount: float
+    reason: str = Field(min_length=1)
+
+
+class MVShutdown(MVPeriod):
+    """Days the plant was closed beyond the official calendar (extended Spring Festival stop,
+    annual maintenance): they take the day type ``holiday`` in the fit and in the prediction."""
+
+    reason: str = Field(min_length=1)
+
+
+class MVDesignedSaving(_Model):
+    """The saving the retrofit was designed for, shown beside the verified one (for reference)."""
+
+    value: float = Field(gt=0)
+    #: the project's energy unit (or one convertible into it, e.g. MWh for kWh), or "tce"
+    unit: str
+    #: a saving per year (pro-rated to the reporting period by days) or over the reporting period
+    per: Literal["year", "reporting_period"] = "year"
+    source: str = ""
+
+
+class MVProject(_Model):
+    """An M&V project (IPMVP Option B or C): what is measured, the periods and the model."""
+
+    id: Id
+    name_zh: str
+    name_en: str
+    enterprise: str
+    #: meters in scope, summed (one carrier); or leave empty and give ``carrier``
+    meters: list[str] = []
+    #: all top-level meters of this carrier owned by the enterprise (whole facility, Option C)
+    carrier: str | None = None
+    #: station of kind "weather" with a temperature series [degC]
+    weather_station: str
+    #: product id(s) whose monthly output is a regressor (one product entry per year)
+    product: str | list[str] | None = None
+    baseline: MVPeriod
+    installation: MVPeriod | None = None
+    reporting: MVPeriod
+    option: Literal["B", "C"]
+    model: Literal["daily", "hourly", "auto"] = "auto"
+    designed_saving: MVDesignedSaving | None = None
+    adjustments: list[MVAdjustment] = []
+    shutdowns: list[MVShutdown] = []
+    description: str = ""
+
+    @property
+    def products(self) -> list[str]:
+        if self.product is None:
+            return []
+        return [self.product] if isinstance(self.product, str) else list(self.product)
+
+
+def _mv_project_meters(park: Park, proj: MVProject) -> list[Meter]:
+    """The meters a project measures: its ``meters``, or the enterprise's top-level meters of ``carrier``."""
+    if proj.meters:
+        by_id = {m.id: m for m in park.meters}
+        return [by_id[i] for i in proj.meters if i in by_id]
+    return [m for m in park.meters if m.owner == proj.enterprise and m.carrier == proj.carrier
+            and m.parent is None and not m.export and not m.renewable_generation]
+
+
+def _mv_cross_references(park: Park) -> list[str]:
+    """Problems of [[mv_projects]] against the rest of park.toml, each naming the entry and the fix."""
+    problems: list[str] = []
+    ids = [p.id for p in park.mv_projects]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(f"mv_projects: id '{dup}' is used more than once; ids must be unique")
+    ents = {e.id for e in park.enterprises}
+    meters = {m.id: m for m in park.meters}
+    stations = {s.id: s for s in park.stations}
+    products = {p.id: p for p in park.products}
+    for proj in park.mv_projects:
+        where = f"mv_projects '{proj.id}'"
+        if proj.enterprise not in ents:
+            problems.append(f"{where}: enterprise '{proj.enterprise}' is not an enterprise id")
+        if bool(proj.meters) == bool(proj.carrier):
+            problems.append(f"{where}: give either meters = [...] (the meters in scope) or carrier = \"...\" "
+                            "(the enterprise's top-level meters of that carrier), not both or neither")
+        for mid in proj.meters:
+            m = meters.get(mid)
+            if m is None:
+                problems.append(f"{where}: meter '{mid}' is not a meter id")
+            elif m.owner != proj.enterprise:
+                problems.append(f"{where}: meter '{mid}' belongs to {m.owner}, not to enterprise {proj.enterprise}")
+            elif m.export or m.renewable_generation:
+                problems.append(f"{where}: meter '{mid}' is an export or generation meter; list consumption meters")
+            elif m.parent in proj.meters:
+                problems.append(f"{where}: meter '{mid}' is a sub-meter of '{m.parent}', which is also listed: "
+                                "its energy would be counted twice; list one of them")
+        scope = _mv_project_meters(park, proj)
+        carriers = sorted({m.carrier for m in scope})
+        if len(carriers) > 1:
+            problems.append(f"{where}: the meters measure different carriers ({', '.join(carriers)}); "
+                            "an M&V project measures one carrier: make one project per carrier")
+        if proj.carrier and proj.enterprise in ents and not scope:
+            problems.append(f"{where}: enterprise {proj.enterprise} has no top-level {proj.carrier} meter; "
+                            "list the meters with meters = [...]")
+        if proj.model == "hourly":
+            coarse = [m.id for m in scope if m.interval_minutes > 60]
+            if coarse:
+                problems.append(f"{where}: model = \"hourly\" needs meters read at least hourly; "
+                                f"{', '.join(coarse)} are not: use model = \"daily\"")
+        st = stations.get(proj.weather_station)
+        if st is None:
+            weather = ", ".join(s.id for s in park.stations if s.kind == "weather") or "none defined"
+            problems.append(f"{where}: weather_station '{proj.weather_station}' is not a station id "
+                            f"(weather stations: {weather}); add a [[stations]] entry with kind = \"weather\"")
+        elif st.kind != "weather":
+            problems.append(f"{where}: station '{st.id}' is of kind {st.kind}; weather_station needs kind = \"weather\"")
+        prods = proj.products
+        for pid in prods:
+            p = products.get(pid)
+            if p is None:
+                problems.append(f"{where}: product '{pid}' is not a product id")
+            elif p.enterprise != proj.enterprise:
+                problems.append(f"{where}: product '{pid}' belongs to {p.enterprise}, not to {proj.enterprise}")
+        known = [products[p] for p in prods if p in products]
+        if len({p.unit for p in known}) > 1:
+            problems.append(f"{where}: products {', '.join(prods)} have different units; production needs one unit")
+        years = [p.year for p in known]
+        for y in sorted({y for y in years if years.count(y) > 1}):
+            problems.append(f"{where}: two products cover the year {y}; list one product entry per year")
+        inst = proj.installation
+        first_after = inst.start if inst else proj.reporting.start
+        if proj.baseline.end >= first_after:
+            problems.append(f"{where}: the baseline ends {proj.baseline.end}, not before the "
+                            f"{'installation' if inst else 'reporting period'} starts ({first_after})")
+        if inst and inst.end >= proj.reporting.start:
+            problems.append(f"{where}: the installation period ends {inst.end}, not before the reporting "
+                            f"period starts ({proj.reporting.start})")
+        for a in proj.adjustments:
+            if a.start < proj.reporting.start or a.end > proj.reporting.end:
+                problems.append(f"{where}: adjustment '{a.reason}' ({a.start}..{a.end}) lies outside the reporting "
+                                f"period {proj.reporting.start}..{proj.reporting.end}")
+        ds = proj.designed_saving
+        if ds is not None and ds.unit != "tce" and len(carriers) == 1:
+            cunit = scope[0].unit
+            try:
+                units.conversion_factor(ds.unit, cunit)
+            except units.UnitError:
+                problems.append(f"{where}: designed_saving unit '{ds.unit}' is neither 'tce' nor convertible into "
+                                f"the meters' unit '{cunit}'")
+    return problems
 # --- end of M&V sections ------------------------------------------------------------------------
 
 
@@ -389,6 +555,21 @@ class Park(_Model):
             return None
         return self.carbon.region or (self.park.grid_region if self.carbon.level == "regional" else self.park.province)
     # M&V fields (issue 5) go here
+    mv_projects: list[MVProject] = []
+
+    @model_validator(mode="after")
+    def _mv_references(self) -> Park:
+        problems = _mv_cross_references(self)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def mv_project(self, project_id: str) -> MVProject:
+        for p in self.mv_projects:
+            if p.id == project_id:
+                return p
+        valid = ", ".join(p.id for p in self.mv_projects) or "none defined (add [[mv_projects]] to park.toml)"
+        raise ParkError(f"no M&V project '{project_id}' in the park; valid ids: {valid}")
 
     #: the file this park was read from (None when built in code)
     source_path: Path | None = Field(default=None, exclude=True)
