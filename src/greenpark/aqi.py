@@ -44,6 +44,7 @@ Behaviour at the edges (documented choices)
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -137,12 +138,20 @@ def levels(edition: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- IAQI
-def _scaled(conc: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
-    """Concentrations as whole numbers of 1/SCALE unit, held in float64 (exact below 2**53); NaN kept."""
-    return np.rint(np.minimum(conc, (cap * 2) / SCALE) * SCALE), ~np.isnan(conc)
+def _scaled(conc: np.ndarray, cap: int) -> np.ndarray:
+    """Concentrations as whole numbers of 1/SCALE unit, held in float64 (exact below 2**53); NaN kept.
+
+    Values above twice the top breakpoint are clipped there first (their IAQI is the top index)."""
+    out = np.minimum(conc, (cap * 2) / SCALE)
+    out *= SCALE
+    return np.rint(out, out=out)
 
 
 def _check_concentrations(conc: np.ndarray, name: str) -> None:
+    if conc.size == 0 or np.isnan(conc).all():
+        return
+    if np.nanmin(conc) >= 0 and np.nanmax(conc) < np.inf:  # two reductions, no temporaries
+        return
     bad = (conc < 0) | np.isinf(conc)
     if bad.any():
         pos = np.flatnonzero(bad)[:5].tolist()
@@ -167,26 +176,68 @@ def iaqi_hj633(concentration, pollutant: str, averaging: str, edition: str) -> t
     The special > 800 rules are applied by :func:`aqi_hj633`, not here; above a table's last
     breakpoint this function returns the table's top index and ``above_top`` True.
     """
+    return _iaqi(np.asarray(concentration, dtype=float), pollutant, averaging, edition, check=True)
+
+
+#: resolution of the lookup table used when every concentration is a multiple of it [unit/10]
+LUT_PER_UNIT = 10
+
+
+@cache
+def _iaqi_lut(edition: str, pollutant: str, averaging: str) -> np.ndarray:
+    """IAQI at every 0.1 unit from 0 to twice the top breakpoint, by eq. (1) itself (exact, cached)."""
+    top = breakpoint_table(edition, pollutant, averaging).conc[-1] / SCALE
+    grid = np.arange(int(round(2 * top * LUT_PER_UNIT)) + 1) / LUT_PER_UNIT
+    return _iaqi_formula(grid, breakpoint_table(edition, pollutant, averaging))[0]
+
+
+def _iaqi(conc: np.ndarray, pollutant: str, averaging: str, edition: str, check: bool) -> tuple[np.ndarray, np.ndarray]:
     table = breakpoint_table(edition, pollutant, averaging)
     _rounding_rule(edition)
-    conc = np.asarray(concentration, dtype=float)
-    _check_concentrations(conc, f"{pollutant} {averaging}")
-    cs, valid = _scaled(conc, int(table.conc[-1]))
+    if check:
+        _check_concentrations(conc, f"{pollutant} {averaging}")
+    # Monitoring data are reported to 0.1 unit or whole units (HJ 663 rounding): then the IAQI is a
+    # lookup in a table of eq. (1) evaluated at every 0.1 unit -- the same numbers, a few passes fewer.
+    q = conc * LUT_PER_UNIT
+    qi = np.rint(q)
+    q -= qi  # the fractional part (NaN for missing values, which fmin/fmax skip)
+    if q.size and np.fmin.reduce(q) == 0 and np.fmax.reduce(q) == 0:
+        lut = _iaqi_lut(edition, pollutant, averaging)
+        nan = np.isnan(qi)
+        has_nan = nan.any()
+        if has_nan:
+            qi[nan] = 0
+        np.minimum(qi, len(lut) - 1, out=qi)
+        val = lut[qi.astype(np.intp)]
+        if has_nan:
+            val[nan] = np.nan
+        return val, conc > table.conc[-1] / SCALE
+    return _iaqi_formula(conc, table)
+
+
+def _iaqi_formula(conc: np.ndarray, table: _Table) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. (1) of HJ 633 on any concentrations (exact at breakpoints, see below)."""
+    cs = _scaled(conc, int(table.conc[-1]))
     bp = table.conc.astype(float)
-    idx = np.searchsorted(bp, cs, side="left")  # NaN sorts last
-    np.clip(idx, 1, len(bp) - 1, out=idx)
+    # segment index k: the number of inner breakpoints below cs (a few vector comparisons over the
+    # table's 6-8 breakpoints, not a loop over records; NaN compares False)
+    k = np.zeros(len(cs), dtype=np.intp)
+    for b in bp[1:-1]:
+        k += cs > b
     # Exact: cs, breakpoints and (IAQI_hi - IAQI_lo)(cs - BP_lo) are whole numbers < 2**53, so the
     # products are exact in float64; the quotient by (BP_hi - BP_lo) is correctly rounded, and a
     # non-integer quotient is >= 1/(BP_hi - BP_lo) (>= 3e-8) away from an integer, far more than
     # the rounding error (< 1e-13 at 500), so ceil() sees an exact integer exactly when eq. (1) gives one.
-    seg_lo_c, seg_den = bp[:-1], np.diff(bp)
-    seg_lo_i, seg_di = table.iaqi[:-1].astype(float), np.diff(table.iaqi).astype(float)
-    k = idx - 1
-    val = seg_lo_i[k] + np.ceil(seg_di[k] * (cs - seg_lo_c[k]) / seg_den[k])  # HJ 633-2026 cl. 4.2.6
-    above = valid & (cs > bp[-1])
-    val[above] = table.iaqi[-1]
-    val[~valid] = np.nan
-    return val, above
+    lo_c, den = bp[:-1], np.diff(bp)
+    lo_i, di = table.iaqi[:-1].astype(float), np.diff(table.iaqi).astype(float)
+    val = cs - lo_c[k]                 # in place from here on: one temporary for the whole formula
+    val *= di[k]
+    val /= den[k]
+    np.ceil(val, out=val)              # HJ 633-2026 cl. 4.2.6: round up to an integer
+    val += lo_i[k]
+    # above the last breakpoint the top segment's line rises past the top index: cap it (NaN stays NaN)
+    np.minimum(val, float(table.iaqi[-1]), out=val)
+    return val, cs > bp[-1]
 
 
 # --------------------------------------------------------------------------- editions
@@ -265,6 +316,8 @@ class RowFlags:
 
     def labels(self) -> pd.Categorical:
         """The flags of every row as a categorical of ";"-joined codes ("" = none)."""
+        if not self.codes:
+            return pd.Categorical.from_codes(np.zeros(len(self.bits), dtype=np.int8), pd.Index([""], dtype=object))
         uniq, inv = np.unique(self.bits, return_inverse=True)
         names = [";".join(c for i, c in enumerate(self.codes) if (int(u) >> i) & 1) for u in uniq]
         return pd.Categorical.from_codes(inv.ravel(), pd.Index(names, dtype=object)) if len(set(names)) == len(names) \
@@ -275,9 +328,20 @@ class RowFlags:
         return sorted(out, key=lambda f: f["code"])
 
 
+def _spread(m, sub: np.ndarray, n: int) -> np.ndarray:
+    """A full-length row mask from a mask over the rows ``m`` selects (a slice or a boolean mask)."""
+    if isinstance(m, slice):
+        return sub
+    out = np.zeros(n, bool)
+    out[m] = sub
+    return out
+
+
 def _int_array(v: np.ndarray) -> pd.arrays.IntegerArray:
     nan = np.isnan(v)
-    return pd.arrays.IntegerArray(np.where(nan, 0, v).astype(np.int64), nan)
+    with np.errstate(invalid="ignore"):  # NaN positions are masked; their integer value is never read
+        ints = v.astype(np.int64)
+    return pd.arrays.IntegerArray(ints, nan)
 
 
 def _reference_flags(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -316,13 +380,17 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
         raise AQIInputError(f"report must be 'daily' or 'hourly', not {report!r}")
     n = len(table)
     codes_ed = resolve_editions(table, report, edition)
-    present = [EDITIONS[i] for i in np.unique(codes_ed)]
+    present = [EDITIONS[i] for i, c in enumerate(np.bincount(codes_ed, minlength=len(EDITIONS))) if c]
     flags = RowFlags(n)
     used: list[dict[str, Any]] = []
     columns: dict[str, np.ndarray] = {}
     pollutant_of: dict[str, str] = {}
 
+    cache: dict[str, np.ndarray] = {}
+
     def values(item: str) -> np.ndarray:
+        if item in cache:
+            return cache[item]
         if item not in table.columns:
             return np.full(n, np.nan)
         try:
@@ -330,10 +398,12 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
         except (ValueError, TypeError) as exc:
             raise AQIInputError(f"column '{item}': not a number ({exc})") from None
         _check_concentrations(v, f"column '{item}'")
+        cache[item] = v
         return v
 
     for e in present:
-        m = codes_ed == EDITIONS.index(e)
+        # one edition (the usual case): a slice selects every row without copying
+        m = slice(None) if len(present) == 1 else codes_ed == EDITIONS.index(e)
         items = report_items(e, report)
         used.append(_rounding_rule(e))
         by_table = {(r["pollutant"], r["averaging"]): r for r in items}
@@ -343,9 +413,8 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
                 continue
             used.append(it)
             pollutant_of[name] = it["pollutant"]
-            col = columns.setdefault(name, np.full(n, np.nan))
             conc = values(name)[m]
-            iaqi, above = iaqi_hj633(conc, it["pollutant"], it["averaging"], e)
+            iaqi, above = _iaqi(conc, it["pollutant"], it["averaging"], e, check=False)
             used += list(breakpoint_table(e, it["pollutant"], it["averaging"]).rows)
             for rule in _rules(e):
                 if rule["rule"] != "above_threshold" or (rule["pollutant"], rule["averaging"]) != (it["pollutant"], it["averaging"]):
@@ -355,8 +424,7 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
                     continue
                 used.append(rule)
                 code = f"aqi.{it['pollutant']}_{it['averaging']}_above_{int(rule['threshold'])}"
-                sub = np.zeros(n, bool)
-                sub[np.flatnonzero(m)[hit]] = True
+                sub = _spread(m, hit, n)
                 flags.add(sub, code)
                 above = above & ~hit
                 if rule["action"] == "fixed":
@@ -366,28 +434,30 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
                     if fb is None:
                         raise reference.ReferenceError(f"{rule['id']}: no report item for the fallback table")
                     used.append(fb)
-                    fb_iaqi, fb_above = iaqi_hj633(values(fb["item"])[m], fb["pollutant"], fb["averaging"], e)
+                    fb_iaqi, fb_above = _iaqi(values(fb["item"])[m], fb["pollutant"], fb["averaging"], e, check=False)
                     used += list(breakpoint_table(e, fb["pollutant"], fb["averaging"]).rows)
                     iaqi = np.where(hit, fb_iaqi, iaqi)
                     above = above | (hit & fb_above)
-                    miss = np.zeros(n, bool)
-                    miss[np.flatnonzero(m)[hit & np.isnan(fb_iaqi)]] = True
+                    miss = _spread(m, hit & np.isnan(fb_iaqi), n)
                     flags.add(miss, "aqi.fallback_missing")
                 else:
                     raise reference.ReferenceError(f"{rule['id']}: unknown action {rule['action']!r}")
-            col[m] = iaqi
-            top = np.zeros(n, bool)
-            top[np.flatnonzero(m)[above]] = True
+            if isinstance(m, slice):
+                columns[name] = iaqi  # one edition: the IAQI array is the column (no copy)
+            else:
+                columns.setdefault(name, np.full(n, np.nan))[m] = iaqi
+            top = _spread(m, above, n)
             flags.add(top, "aqi.above_top_breakpoint")
 
     names = list(columns)
-    mat = np.column_stack([columns[k] for k in names]) if names else np.full((n, 0), np.nan)
-    have = ~np.isnan(mat)
-    aqi = np.where(have.any(axis=1), np.nanmax(np.where(have, mat, -1.0), axis=1), np.nan)
+    # AQI = the largest IAQI (fmax skips NaN; a row with no IAQI stays NaN), column by column
+    aqi = functools.reduce(np.fmax, (columns[k] for k in names)) if names else np.full(n, np.nan)
+    no_aqi = np.isnan(aqi)
     required = [k for k in names if k in REQUIRED_ITEMS[report]]
-    missing = ~have[:, [names.index(k) for k in required]].all(axis=1) if required else np.zeros(n, bool)
-    flags.add(missing & ~np.isnan(aqi), "aqi.missing_pollutant")
-    flags.add(np.isnan(aqi), "aqi.no_pollutant")
+    missing = functools.reduce(np.logical_or, (np.isnan(columns[k]) for k in required)) if required \
+        else np.zeros(n, bool)
+    flags.add(missing & ~no_aqi, "aqi.missing_pollutant")
+    flags.add(no_aqi, "aqi.no_pollutant")
 
     # levels, categories, colours (per edition), as categorical codes
     level = np.full(n, np.nan)
@@ -396,8 +466,8 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
     codes = {k: np.zeros(n, dtype=np.int64) for k in texts}
     good_max = np.zeros(n)
     for e in present:
-        me = codes_ed == EDITIONS.index(e)
-        m = me & ~np.isnan(aqi)
+        me = slice(None) if len(present) == 1 else codes_ed == EDITIONS.index(e)
+        m = ~no_aqi if len(present) == 1 else me & ~no_aqi
         lv = levels(e)
         used += [r for r in reference.load("hj633_levels").rows if r["edition"] == e]
         k = np.clip(np.searchsorted(lv["aqi_hi"].to_numpy(), aqi[m], side="left"), 0, len(lv) - 1)
@@ -414,12 +484,11 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
     # primary pollutant(s): IAQI == AQI, when the AQI is above level 1 (bit mask per pollutant)
     labels = list(POLLUTANT_NAMES.values())
     pbits = np.zeros(n, dtype=np.int64)
-    show = ~np.isnan(aqi) & (aqi > good_max)
+    show = aqi > good_max  # False where the AQI is NaN
     for bit, p in enumerate(POLLUTANT_NAMES):
-        ks = [i for i, k in enumerate(names) if pollutant_of[k] == p]
-        if ks:
-            is_max = show & (mat[:, ks] == aqi[:, None]).any(axis=1)
-            pbits |= is_max.astype(np.int64) << bit
+        for k in names:
+            if pollutant_of[k] == p:
+                pbits |= (show & (columns[k] == aqi)).astype(np.int64) << bit
     combos = [";".join(lab for i, lab in enumerate(labels) if (c >> i) & 1) for c in range(1 << len(labels))]
 
     new = {f"iaqi_{k}": _int_array(columns[k]) for k in names}
