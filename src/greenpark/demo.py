@@ -289,6 +289,9 @@ def generate(out_dir: str | Path, seed: int = 2025, year: int = 2025) -> DemoFil
     extra_toml: list[str] = []  # park.toml sections added by the demo extras below
     # --- demo extras: each appends park.toml text to extra_toml and data files to files ----------
     # carbon (issue 3): fuels, green-power contracts, GECs, targets
+    from .demo_carbon import carbon_toml
+
+    extra_toml.append(carbon_toml(park_id, year, ents, meters, tables, diesel_rows, seed))
     # M&V (issue 5): weather station, retrofit project
     # environment (issue 4): air and water stations
     from .demo_env import demo_files as env_demo_files

@@ -54,6 +54,12 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
     result = energy_mod.compute(store.con, p, energy_mod.parse_period(str(year)))
     console.print(scorecard(result))
     # --- demo scorecards after energy: carbon and targets (issue 3), M&V (issue 5), air and water (issue 4)
+    # carbon and targets (issue 3): publishes the year's carbon result in the demo store
+    from .. import carbon_accounts
+    from .carbon import carbon_scorecard, targets_view
+
+    console.print(carbon_scorecard(carbon_accounts.carbon_report(store, p, year), p, top=10))
+    console.print(targets_view(carbon_accounts.targets_report(store, p, year), p))
     # air and water (issue 4)
     from .env import air_record, aqi_calendar, water_record
 
