@@ -598,7 +598,7 @@ def _csv_fast(con, store: Store, path: Path, import_id: int, now: dt.datetime, d
     return {"rows_read": inserted + rejected_lines, "new": inserted, "by_reason": by_reason}
 
 
-def _finish(con, result: ImportResult, path: Path, import_id: int, counts: dict[str, int],
+def _finish(con, result: ImportResult, source: str, import_id: int, counts: dict[str, int],
             reg_counts: tuple[int, int, int], now: dt.datetime, step: Progress) -> ImportResult:
     """Quarantine the rejected rows, count outcomes, record the import, drop staging tables."""
     step("quarantine", 0.9)
@@ -607,7 +607,7 @@ def _finish(con, result: ImportResult, path: Path, import_id: int, counts: dict[
         SELECT ?, ?, line_no, reason, detail, raw FROM _parsed WHERE reason IS NOT NULL
         UNION ALL
         SELECT ?, ?, line_no, 'malformed_row', detail, raw FROM _malformed""",
-                [import_id, path.name, import_id, path.name])
+                [import_id, source, import_id, source])
     by_reason = dict(con.execute("""
         SELECT reason, count(*) FROM (SELECT reason FROM _parsed WHERE reason IS NOT NULL
                                       UNION ALL SELECT 'malformed_row' FROM _malformed) GROUP BY 1""").fetchall())
@@ -685,34 +685,78 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
         result.import_id = import_id
         step("read", 0.05)
         layout = reader(con, path)
-        if layout.kind == "station":
-            step("validate", 0.35)
-            _validate_observations(con, now_utc)
-            con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT station_id, ts, parameter, value "
-                        "FROM _parsed WHERE reason IS NULL")
-            step("merge", 0.6)
-            counts = _merge_rows(con, "observations", "observations_history", ("station_id", "ts", "parameter"),
-                                 import_id, now_utc)
-            return _finish(con, result, path, import_id, counts, (0, 0, 0), now, step)
+        return _ingest_staged(store, result, layout, now, step)
+
+
+def _ingest_staged(store: Store, result: ImportResult, layout: Layout, now: dt.datetime,
+                   step: Progress) -> ImportResult:
+    """Validate and merge the rows staged in ``_raw``/``_malformed`` (inside the caller's transaction)."""
+    con = store.con
+    import_id, source = result.import_id, result.source
+    now_utc = now.astimezone(dt.UTC).replace(tzinfo=None)
+    if layout.kind == "station":
         step("validate", 0.35)
-        _validate(con, now_utc)
-        con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT meter_id, ts, value * multiplier AS value "
-                    "FROM _parsed WHERE reason IS NULL AND kind = 'interval'")
-        n_reg = con.execute("SELECT count(*) FROM _parsed WHERE reason IS NULL AND kind = 'cumulative'").fetchall()[0][0]
-        if n_reg:
-            _derive_cumulative(con, import_id)
+        _validate_observations(con, now_utc)
+        con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT station_id, ts, parameter, value "
+                    "FROM _parsed WHERE reason IS NULL")
         step("merge", 0.6)
-        counts = _merge(con, store, import_id, now)
-        # register rows count by their own comparison (a first register yields no reading)
-        reg_counts = (0, 0, 0)
-        if n_reg:
-            reg_counts = con.execute("""
-                SELECT count(*) FILTER (WHERE c.old_register IS NULL), count(*) FILTER (WHERE c.old_register = c.register),
-                       count(*) FILTER (WHERE c.old_register <> c.register)
-                FROM _reg_cmp c JOIN _parsed p USING (meter_id, ts) WHERE p.reason IS NULL""").fetchall()[0]
-            interval_counts = con.execute("""
-                SELECT count(*) FILTER (WHERE c.old_value IS NULL), count(*) FILTER (WHERE c.old_value = c.value),
-                       count(*) FILTER (WHERE c.old_value <> c.value)
-                FROM _cmp c JOIN meters m USING (meter_id) WHERE m.kind = 'interval'""").fetchall()[0]
-            counts = dict(zip(("new", "unchanged", "corrected"), interval_counts, strict=True))
-        return _finish(con, result, path, import_id, counts, reg_counts, now, step)
+        counts = _merge_rows(con, "observations", "observations_history", ("station_id", "ts", "parameter"),
+                             import_id, now_utc)
+        return _finish(con, result, source, import_id, counts, (0, 0, 0), now, step)
+    step("validate", 0.35)
+    _validate(con, now_utc)
+    con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT meter_id, ts, value * multiplier AS value "
+                "FROM _parsed WHERE reason IS NULL AND kind = 'interval'")
+    n_reg = con.execute("SELECT count(*) FROM _parsed WHERE reason IS NULL AND kind = 'cumulative'").fetchall()[0][0]
+    if n_reg:
+        _derive_cumulative(con, import_id)
+    step("merge", 0.6)
+    counts = _merge(con, store, import_id, now)
+    # register rows count by their own comparison (a first register yields no reading)
+    reg_counts = (0, 0, 0)
+    if n_reg:
+        reg_counts = con.execute("""
+            SELECT count(*) FILTER (WHERE c.old_register IS NULL), count(*) FILTER (WHERE c.old_register = c.register),
+                   count(*) FILTER (WHERE c.old_register <> c.register)
+            FROM _reg_cmp c JOIN _parsed p USING (meter_id, ts) WHERE p.reason IS NULL""").fetchall()[0]
+        interval_counts = con.execute("""
+            SELECT count(*) FILTER (WHERE c.old_value IS NULL), count(*) FILTER (WHERE c.old_value = c.value),
+                   count(*) FILTER (WHERE c.old_value <> c.value)
+            FROM _cmp c JOIN meters m USING (meter_id) WHERE m.kind = 'interval'""").fetchall()[0]
+        counts = dict(zip(("new", "unchanged", "corrected"), interval_counts, strict=True))
+    return _finish(con, result, source, import_id, counts, reg_counts, now, step)
+
+
+def table_checksum(table: pa.Table) -> str:
+    """sha256 of a table's Arrow IPC stream (the checksum recorded for rows that arrive as a table)."""
+    import pyarrow.ipc as ipc
+
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return hashlib.sha256(sink.getvalue()).hexdigest()
+
+
+def ingest_table(store: Store, table: pa.Table, source: str, *, now: dt.datetime | None = None,
+                 checksum: str | None = None, before_commit: Callable[[ImportResult], None] | None = None,
+                 progress: Progress | None = None) -> ImportResult:
+    """Import rows that arrive as an Arrow table (HTTP pushes, quarantine fixes) through the file path.
+
+    ``table`` has the columns of a file (``meter_id, timestamp, value[, unit]`` or the station
+    layout), any type (cast to text and validated like a file's cells); row i is recorded as line
+    i + 2, as if under a header line. Rows are never skipped as a duplicate checksum (a re-sent
+    batch counts as unchanged). ``before_commit(result)`` runs inside the import's transaction
+    (e.g. to write an audit record atomically with the import). The park's meters must be synced.
+    """
+    step = progress or (lambda stage, frac: None)
+    now = now or dt.datetime.now(dt.UTC)
+    result = ImportResult(source=source, checksum=checksum or table_checksum(table))
+    con = store.con
+    with store.transaction():
+        result.import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
+        step("read", 0.05)
+        layout = _read_arrow(con, table, source)
+        _ingest_staged(store, result, layout, now, step)
+        if before_commit is not None:
+            before_commit(result)
+    return result

@@ -22,7 +22,7 @@ import duckdb
 
 from .. import __version__
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class StoreError(RuntimeError):
