@@ -40,7 +40,9 @@ def evaluate(baseline: DailyData | HourlyData, reporting: DailyData | HourlyData
     baseline, reporting : :class:`DailyData` (daily change-point model) or :class:`HourlyData`
         (TOWT model) for the two periods
     project : project id or a dict describing it (id, name, enterprise, meter, retrofit date ...)
-    model : an unfitted model to use instead of the default for the data's resolution
+    model : a model to use instead of the default for the data's resolution; an unfitted one is
+        fitted to ``baseline``, a fitted one (e.g. a frozen baseline from :func:`model_from_dict`)
+        is used as it is
     adjustments : non-routine adjustments ``[{period, amount [meter unit], reason}]``
     coal_coefficient : ``{value [kgce per meter unit], id, source}`` (GB/T 2589-2020 row)
     emission_factor : ``{value [kgCO2 per meter unit], id, source}``
@@ -57,7 +59,8 @@ def evaluate(baseline: DailyData | HourlyData, reporting: DailyData | HourlyData
     hourly = isinstance(baseline, HourlyData)
     if model is None:
         model = HourlyTOWTModel() if hourly else DailyChangePointModel()
-    model.fit(baseline)
+    if not model.fitted:
+        model.fit(baseline)
     proj = {"id": project} if isinstance(project, str) else dict(project)
     if not model.fitted:
         v = _verdict({}, flags=model.flags)
