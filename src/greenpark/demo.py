@@ -253,6 +253,10 @@ def generate(out_dir: str | Path, seed: int = 2025, year: int = 2025) -> DemoFil
                            end_use="building services"))
         tables["elec"].append(_frame(mid, ts15, kwh, decimals=2))
 
+    # M&V (issue 5) hook: plant E01's retrofit saving in its furnace, compressed-air and main meters
+    from .demo_mv import plant_retrofit_saving
+
+    retrofit = plant_retrofit_saving(tables, year)
     files = []
     elec = pa.concat_tables(tables["elec"])
     # main meters as CSV, one file per quarter; plant one duplicated block in Q2
@@ -293,6 +297,11 @@ def generate(out_dir: str | Path, seed: int = 2025, year: int = 2025) -> DemoFil
 
     extra_toml.append(carbon_toml(park_id, year, ents, meters, tables, diesel_rows, seed))
     # M&V (issue 5): weather station, retrofit project
+    from .demo_mv import demo_files as mv_demo_files
+
+    mv_toml, mv_files = mv_demo_files(data, year, retrofit, seed)
+    extra_toml.append(mv_toml)
+    files.extend(mv_files)
     # environment (issue 4): air and water stations
     from .demo_env import demo_files as env_demo_files
 

@@ -70,6 +70,11 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
                   f"composite index 综合指数 {air['composite_index']} ({air['edition']['evaluation']}).  "
                   f"[bold]Water 水质[/]: {wat['good_share_pct']} % of sections in classes I–III")
     console.print(aqi_calendar(air["daily_aqi"]))
+    # M&V (issue 5): the verified saving of each retrofit project (plot mv-<project>.png next to the store)
+    from .mv import demo_scorecard
+
+    for line in demo_scorecard(store, p):
+        console.print(line)
     # --- end of demo scorecards
     store.close()
     console.print(f"[dim]demo ready in {time.perf_counter() - t0:.1f} s. Try: cd {directory} && greenpark energy "
