@@ -38,7 +38,7 @@ CREATE TABLE sessions (
 -- every write: who, when, what, and the state before and after (JSON text, portable to every engine)
 CREATE TABLE audit_log (
     audit_id BIGINT PRIMARY KEY,
-    at TIMESTAMPTZ NOT NULL,
+    occurred_at TIMESTAMPTZ NOT NULL,
     user_id BIGINT,
     username VARCHAR NOT NULL,               -- 'cli:<os user>' for CLI commands
     role VARCHAR,
@@ -46,8 +46,8 @@ CREATE TABLE audit_log (
     target VARCHAR,                          -- what the action applied to (user, token, import, quarantine row)
     enterprise_id VARCHAR,                   -- the enterprise the write concerned, when one did
     import_id BIGINT,                        -- the import the write made, when it made one
-    before VARCHAR,
-    after VARCHAR,
+    before_state VARCHAR,                    -- JSON
+    after_state VARCHAR,                     -- JSON
     remote VARCHAR                           -- client address
 );
 
