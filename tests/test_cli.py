@@ -69,3 +69,16 @@ def test_init_writes_a_valid_park(tmp_path):
     assert "[[meters]]" in (tmp_path / "new" / "park.toml").read_text()
     p = run("init", str(tmp_path / "new"), check=False)
     assert p.returncode == 2 and "--force" in p.stderr
+
+
+def test_readings_are_shown_in_park_time_with_their_corrections(demo_dir):
+    out = json.loads(run("readings", "E06-EL-MAIN", "--from", "2025-03-03T10:00", "--to", "2025-03-03T10:30",
+                         "--format", "json", cwd=demo_dir).stdout)
+    assert out["timezone"] == "Asia/Shanghai" and out["unit"] == "kWh"
+    assert [r["time_local"] for r in out["readings"]] == ["2025-03-03 10:00:00", "2025-03-03 10:15:00",
+                                                        "2025-03-03 10:30:00"]
+    # the re-issued day (in MWh) replaced the first values: each reading has one correction in history
+    assert all(r["corrections"] == 1 and r["source"].startswith("electricity_reissued") for r in out["readings"])
+    hist = run("readings", "E06-EL-MAIN", "--from", "2025-03-04T10:00", "--to", "2025-03-04T10:00",
+               "--format", "json", cwd=demo_dir)
+    assert json.loads(hist.stdout)["readings"][0]["corrections"] == 0

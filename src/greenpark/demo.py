@@ -277,17 +277,24 @@ def generate(out_dir: str | Path, seed: int = 2025, year: int = 2025) -> DemoFil
     f = data / f"diesel_log_{year}.xlsx"
     _write_xlsx(diesel_rows, f)
     files.append(f)
+    # the utility re-issues one day of E06's main meter with its CT-ratio error corrected (in MWh,
+    # 2 % lower): corrections, the old values kept in history, unit conversion on the way
+    e06 = elec.filter(pa.compute.and_(pa.compute.equal(elec["meter_id"], "E06-EL-MAIN"),
+                                      pa.compute.starts_with(elec["timestamp"], f"{year}-03-03")))
+    f = data / f"electricity_reissued_E06_{year}-03-03.csv"
+    _write_csv(pa.table({"meter_id": e06["meter_id"], "timestamp": e06["timestamp"],
+                         "value": pa.compute.round(pa.compute.multiply(e06["value"], 0.98 / 1000), 6),
+                         "unit": pa.array(["MWh"] * e06.num_rows)}), f)
+    files.append(f)
     # a file of bad rows, as a gateway under maintenance might send
     f = data / "gateway_errors.csv"
     f.write_text("meter_id,timestamp,value,unit\n"
-                 f"E01-EL-MAIN,{year}-03-03T10:15,12.5,kWh\n"
                  f"E99-EL-MAIN,{year}-03-03T10:15,10.0,kWh\n"
                  f"E02-EL-MAIN,{year}-03-03T10:15,n/a,kWh\n"
                  f"E02-EL-MAIN,03/03/{year} 10:30,10.0,kWh\n"
                  f"E02-NG,{year}-03-03T10:00,5,kg\n"
                  f"E04-EL-MAIN,{year}-03-03T10:15,-4.0,kWh\n"
-                 f"E04-EL-MAIN,{year + 5}-03-03T10:15,4.0,kWh\n"
-                 f"E06-EL-MAIN,{year}-03-03T10:15,0.012,MWh\n", encoding="utf-8")
+                 f"E04-EL-MAIN,{year + 5}-03-03T10:15,4.0,kWh\n", encoding="utf-8")
     files.append(f)
     toml = _park_toml(park_id, year, ents, buildings, meters, products)
     extra_toml: list[str] = []  # park.toml sections added by the demo extras below

@@ -17,8 +17,9 @@ from rich.console import Console
 
 from .. import park as park_mod
 
-console = Console()
-err_console = Console(stderr=True)
+# piped or redirected output (logs, CI) gets a wide page instead of rich's 80-column default
+console = Console(width=None if sys.stdout.isatty() else 132)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 132)
 
 ParkOpt = Annotated[
     Path | None,

@@ -168,3 +168,53 @@ def quarantine(park: ParkOpt = None, db: DbOpt = None, format: FormatOpt = Forma
         for r in rows[:limit]:
             t.add_row(*[str(r[c]) for c in ("import_id", "source", "line_no", "reason", "detail", "raw")])
         console.print(t)
+
+
+@app.command()
+@friendly_errors
+def readings(meter: Annotated[str, typer.Argument(help="Meter id.")],
+             start: Annotated[str | None, typer.Option("--from", help="First park-time instant, e.g. 2025-03-01.")] = None,
+             end: Annotated[str | None, typer.Option("--to", help="Last park-time instant (inclusive).")] = None,
+             park: ParkOpt = None, db: DbOpt = None, format: FormatOpt = Format.table,
+             limit: Annotated[int, typer.Option(help="At most this many rows (table format).")] = 200) -> None:
+    """A meter's readings in park time, with the import each came from and any corrections."""
+    import datetime as dt
+
+    p = load_park(park)
+    try:
+        m = p.meter(meter)
+    except KeyError:
+        raise UserError(f"no meter '{meter}' in the park; see park.toml [[meters]]") from None
+
+    def bound(text: str | None, default: str) -> dt.datetime:
+        try:
+            t = dt.datetime.fromisoformat(text or default)
+        except ValueError:
+            raise UserError(f"'{text}' is not a date or date-time (use 2025-03-01 or 2025-03-01T08:00)") from None
+        t = t if t.tzinfo else t.replace(tzinfo=p.tz)
+        return t.astimezone(dt.UTC).replace(tzinfo=None)
+
+    store = open_store(p, db, read_only=True)
+    lo, hi = bound(start, "1970-01-01"), bound(end, "2100-01-01")
+    cur = store.con.execute(f"""
+        SELECT strftime({store.local_time_sql('r.ts')}, '%Y-%m-%d %H:%M:%S') AS time_local, r.value,
+               r.import_id, i.source,
+               (SELECT count(*) FROM readings_history h WHERE h.meter_id = r.meter_id AND h.ts = r.ts) AS corrections
+        FROM readings r JOIN imports i USING (import_id)
+        WHERE r.meter_id = ? AND r.ts BETWEEN ? AND ?
+        ORDER BY r.ts""", [meter, lo, hi])
+    cols = [d[0] for d in cur.description]
+    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    store.close()
+    if format == Format.json:
+        console.print_json(dumps_json({"meter": meter, "unit": m.unit, "timezone": p.park.timezone, "readings": rows}))
+    elif format == Format.csv:
+        write_csv(rows, cols)
+    else:
+        t = Table(title=f"{meter} · {m.carrier} [{m.unit}] — park time {p.park.timezone} ({len(rows)} readings)")
+        for c in ("time_local", "value", "import_id", "source", "corrections"):
+            t.add_column(c, justify="right" if c in ("value", "import_id", "corrections") else "left")
+        for r in rows[:limit]:
+            t.add_row(r["time_local"], f"{r['value']:,.3f}", str(r["import_id"]), r["source"],
+                      str(r["corrections"]) if r["corrections"] else "")
+        console.print(t)
