@@ -2,6 +2,7 @@
 
 IPMVP Option B/C (EVO 10000-1:2022) with the baseline statistics and savings uncertainty of
 ASHRAE Guideline 14-2014; the computation is :func:`greenpark.mv_store.run` over the store.
+The M&V modules are imported inside the commands, so that other commands start fast.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
-from .. import mv, mv_store
 from .app import app
 from .common import DbOpt, ParkOpt, UserError, console, dumps_json, friendly_errors, load_park
 from .data import open_store
@@ -60,6 +60,8 @@ def _status(row: dict) -> str:
 
 def _evaluate(project: str, park, db, *, savings: bool, plot: Path | None = None, confidence=None,
               model_path: Path | None = None) -> tuple[Any, dict]:
+    from .. import mv, mv_store
+
     p = load_park(park)
     p.mv_project(project)
     model_dict = None
@@ -312,6 +314,8 @@ def scorecard_line(res: dict) -> str:
 
 def demo_scorecard(store, p) -> list[str]:
     """Evaluate every project of the demo park (plots next to the store); one line each."""
+    from .. import mv, mv_store
+
     out = []
     for proj in p.mv_projects:
         try:
@@ -331,6 +335,8 @@ def demo_scorecard(store, p) -> list[str]:
 @friendly_errors
 def list_projects(park: ParkOpt = None, format: MVFormatOpt = MVFormat.table) -> None:
     """The M&V projects of park.toml: scope, periods, option, model and designed saving."""
+    from .. import mv_store
+
     p = load_park(park)
     rows = mv_store.summary(p)
     if format == MVFormat.json:

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from .data import day_types
 
@@ -38,6 +37,8 @@ DIE_CASTING = {
 def temperature_daily(dates: pd.DatetimeIndex, seed: int = 0, mean: float = 16.5, amplitude: float = 12.0,
                       sigma: float = 2.5, phi: float = 0.7) -> np.ndarray:
     """Daily mean temperature [degC]: annual cosine (coldest mid-January) plus AR(1) noise."""
+    from scipy.signal import lfilter  # imported here: scipy.signal costs ~0.8 s at CLI start-up
+
     rng = np.random.default_rng(seed)
     doy = dates.day_of_year.to_numpy()
     shocks = rng.normal(0.0, sigma * np.sqrt(1 - phi**2), len(dates))
