@@ -1003,7 +1003,7 @@ def account(activity: Any, period: int, *, method: str = "both", level: str = "n
     carrier_rows = {r["id"]: r for r in reference.load("carriers").rows}
     fuel_ids = set(lib.fuels["fuel"]) | set((fuel_map or {}).keys())
     is_scope2 = act["carrier"].isin([ELECTRICITY, HEAT, STEAM])
-    medium = act["carrier"].map(lambda c: bool(carrier_rows.get(c, {}).get("working_medium"))) & \
+    medium = act["carrier"].map(lambda c: bool(carrier_rows.get(c, {}).get("working_medium"))).astype(bool) & \
         ~act["carrier"].isin(fuel_ids)
     if medium.any():
         flags.append(_flag("carbon.activity.working_medium_skipped",

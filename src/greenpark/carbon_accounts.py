@@ -445,7 +445,7 @@ def carbon_report(store, park: Park, period: int, *, method: str | None = None, 
     act = activity(con, park, period)
     process = process_table(park)
     certs, rejected, cflags = screen(con, park, period, lib)
-    if act.empty and not len(process):
+    if act.empty and not (process["month"].dt.year == period).any():
         raise AccountsError(f"no activity data for {period} in the store: import readings first "
                             "('greenpark ingest FILE') or choose another --period")
     pub = published(con, key)
@@ -596,6 +596,9 @@ def targets_report(store, park: Park, year: int, as_of: dt.date | None = None) -
             tce["mwh"] = 0.0
         tce["energy_tce"] = tce["energy_tce"] - (np.maximum(tce["renewable_kgce"], 0.0)
                                                  + tce["mwh"].fillna(0.0) * 1000.0 * kgce_per_kwh) / 1000.0
+    if as_of is None:  # the last month with metered data (process rows are entered for all 12 months)
+        metered = tce.loc[tce["month"].dt.year == year, "month"]
+        as_of = metered.max().date() if len(metered) else None
     monthly = co2.assign(month=pd.to_datetime(co2["month"])).merge(
         tce[["enterprise_id", "month", "energy_tce"]], on=["enterprise_id", "month"], how="outer")
     try:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -328,7 +329,7 @@ def carbon_cmd(
         report = ca.carbon_report(store, p, year, method=method.value if method else None,
                                   level=level.value if level else None, region=region, restate=restate)
     except ca.AccountsError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(escape(str(exc))) from None
     finally:
         store.close()
     if len(report.rejected) and format != Format.table:
@@ -402,7 +403,7 @@ def targets_cmd(
     try:
         report = ca.targets_report(store, p, year, when)
     except ca.AccountsError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(escape(str(exc))) from None
     finally:
         store.close()
     d = ca.targets_json(report)
