@@ -489,3 +489,47 @@ def test_screen_certificates_keeps_the_valid_ones():
     assert [f["code"] for f in flags] == ["carbon.certificates.rejected"] and flags[0]["severity"] == "error"
     with pytest.raises(carbon.CertificateError, match="'A'.*'B'"):
         carbon.validate_certificates(c)
+
+
+MINIMAL = """
+[park]
+id = "mp"
+name_zh = "园"
+name_en = "Park"
+province = "jiangsu"
+
+[[enterprises]]
+id = "E01"
+name_zh = "甲"
+name_en = "A"
+industry = "die_casting"
+"""
+
+
+def test_readme_documents_every_carbon_field_and_its_example_is_valid():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Carbon sections", 1)[1]
+    block = section.split("```toml", 1)[1].split("```", 1)[0]
+    p = park_mod.parse(textwrap.dedent(MINIMAL) + block, source="README")
+    assert p.carbon.level == "provincial" and len(p.certificates) == 1 and len(p.targets) == 1
+    models = {"carbon": park_mod.Carbon, "carbon_fuels": park_mod.CarbonFuel,
+              "carbon_grid_factors": park_mod.CarbonGridFactor, "carbon_heat_factors": park_mod.CarbonHeatFactor,
+              "certificates": park_mod.Certificate, "process_emissions": park_mod.ProcessEmission,
+              "targets": park_mod.Target}
+    for name, model in models.items():
+        assert name in block, name
+        for fld in model.model_fields:
+            assert f"\n{fld} = " in block or f"\n# {fld} = " in block, f"{name}.{fld} is not in the README"
+
+
+def test_init_template_carbon_examples_are_valid_when_uncommented():
+    import re
+    from importlib import resources
+
+    text = resources.files("greenpark").joinpath("templates/park.toml").read_text(encoding="utf-8")
+    head, carbon_part = text.split("# --- carbon accounts", 1)
+    body = "\n".join(line[2:] if re.match(r"^# (\[\[|[a-z_]+ += )", line) else line
+                     for line in carbon_part.splitlines()[1:])
+    p = park_mod.parse(head + body, source="template")
+    assert (len(p.certificates), len(p.targets), len(p.carbon_fuels), len(p.carbon_grid_factors),
+            len(p.carbon_heat_factors), len(p.process_emissions)) == (1, 1, 1, 1, 1, 1)
