@@ -5,7 +5,7 @@ Command modules register themselves on ``app`` when imported.
 
 from __future__ import annotations
 
-from . import air, carbon, data, energy, env, mv, setup  # noqa: F401  (register commands)
+from . import air, carbon, data, energy, env, mv, serve, setup, user  # noqa: F401  (register commands)
 from .app import app
 
 __all__ = ["app", "main"]

@@ -1,0 +1,340 @@
+"""Accounts and access: users with a role, API tokens, browser sessions and the audit log.
+
+Roles (who sees and changes what is decided by the API; this module stores who is who):
+
+- ``park_admin``: reads everything, writes (readings, quarantine fixes, users, tokens);
+- ``enterprise``: reads the data of one enterprise (``enterprise_id``) and nothing else;
+- ``auditor``: reads everything, with lineage and the audit log, and changes nothing;
+- ``device``: pushes readings only, for the meters listed in ``meters`` (or, with an
+  ``enterprise_id``, for that enterprise's meters; with neither, for every meter).
+
+Secrets are never stored: passwords as argon2id hashes (argon2-cffi's RFC 9106 low-memory
+profile), API tokens and session ids as sha256 hashes (they are long random strings, so a fast
+hash is enough). Functions take a DuckDB connection; writes run inside the caller's transaction
+(the caller is the store's single writer: the server's writer thread or a CLI command).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+ROLES = ("park_admin", "enterprise", "auditor", "device")
+#: roles that may read data (device: push only)
+READERS = ("park_admin", "enterprise", "auditor")
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,63}$")
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "gpk_"
+
+
+class AccountError(ValueError):
+    """A user, token or session request that cannot be done; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a user, how they authenticated, and what their role binds them to."""
+
+    user_id: int | None
+    username: str
+    role: str
+    enterprise_id: str | None = None
+    #: meters a device may push for (None: no list)
+    meters: tuple[str, ...] | None = None
+    #: token | session | cli
+    via: str = "token"
+    session_hash: str | None = None
+    csrf_token: str | None = None
+    token_id: int | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "username": self.username, "role": self.role,
+                "enterprise_id": self.enterprise_id, "meters": list(self.meters) if self.meters is not None else None,
+                "via": self.via}
+
+
+# -- passwords and secrets -----------------------------------------------------------------------
+def _hasher():
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()  # argon2id, RFC 9106 low-memory profile (t=3, m=64 MiB, p=4)
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters "
+                           "(a passphrase of a few words is good)")
+    return _hasher().hash(password)
+
+
+_DUMMY_HASH: str | None = None
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; spends the same time when there is no hash (unknown user)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    global _DUMMY_HASH
+    ph = _hasher()
+    if password_hash is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = ph.hash(secrets.token_urlsafe(16))
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            ph.verify(_DUMMY_HASH, password + "\x00")
+        return False
+    try:
+        return ph.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _rows(cur) -> list[dict[str, Any]]:
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def _next_id(con, table: str, col: str) -> int:
+    return con.execute(f"SELECT coalesce(max({col}), 0) + 1 FROM {table}").fetchall()[0][0]
+
+
+# -- users ---------------------------------------------------------------------------------------
+USER_COLUMNS = "user_id, username, role, enterprise_id, meters, created_at, created_by, revoked_at"
+
+
+def _user_out(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: row[k] for k in ("user_id", "username", "role", "enterprise_id", "created_at", "created_by",
+                               "revoked_at")}
+    out["meters"] = json.loads(row["meters"]) if row.get("meters") else None
+    out["has_password"] = bool(row.get("has_password"))
+    return out
+
+
+def get_user(con, username: str) -> dict[str, Any] | None:
+    rows = _rows(con.execute(f"SELECT {USER_COLUMNS}, password_hash IS NOT NULL AS has_password FROM users "
+                             "WHERE username = ?", [username]))
+    return _user_out(rows[0]) if rows else None
+
+
+def list_users(con, enterprise_id: str | None = None) -> list[dict[str, Any]]:
+    where, params = ("WHERE enterprise_id = ?", [enterprise_id]) if enterprise_id else ("", [])
+    return [_user_out(r) for r in _rows(con.execute(
+        f"SELECT {USER_COLUMNS}, password_hash IS NOT NULL AS has_password FROM users {where} ORDER BY user_id", params))]
+
+
+def add_user(con, park, username: str, role: str, *, enterprise_id: str | None = None,
+             meters: list[str] | None = None, password: str | None = None, created_by: str) -> dict[str, Any]:
+    """Create a user; returns it (without the password hash). Checks ids against ``park``."""
+    if not USERNAME.fullmatch(username or ""):
+        raise AccountError(f"username '{username}': use 1-64 letters, digits, '.', '_', '-' or '@', "
+                           "starting with a letter or digit")
+    if role not in ROLES:
+        raise AccountError(f"role '{role}' is unknown; roles: {', '.join(ROLES)}")
+    ents = {e.id for e in park.enterprises}
+    if role == "enterprise" and not enterprise_id:
+        raise AccountError("an enterprise user needs --enterprise ID (the one enterprise it may see); "
+                           f"enterprises: {', '.join(sorted(ents))}")
+    if enterprise_id is not None and role not in ("enterprise", "device"):
+        raise AccountError(f"--enterprise binds enterprise and device users only, not {role}")
+    if enterprise_id is not None and enterprise_id not in ents:
+        raise AccountError(f"enterprise '{enterprise_id}' is not in park.toml; enterprises: {', '.join(sorted(ents))}")
+    if meters is not None:
+        if role != "device":
+            raise AccountError("--meter lists the meters a device may push for; it applies to device users only")
+        known = {m.id: m for m in park.meters}
+        bad = [m for m in meters if m not in known]
+        if bad:
+            raise AccountError(f"meter(s) {', '.join(bad)} not in park.toml; check the ids")
+        if enterprise_id is not None:
+            other = [m for m in meters if known[m].owner != enterprise_id]
+            if other:
+                raise AccountError(f"meter(s) {', '.join(other)} do not belong to {enterprise_id}")
+    if role == "device" and password:
+        raise AccountError("device users authenticate with API tokens only; leave the password out and issue a "
+                           "token ('greenpark user add NAME --role device --token')")
+    if get_user(con, username) is not None:
+        raise AccountError(f"user '{username}' exists already (usernames are never reused, even when revoked); "
+                           "choose another name")
+    pw_hash = hash_password(password) if password else None
+    uid = _next_id(con, "users", "user_id")
+    con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                [uid, username, role, enterprise_id, json.dumps(sorted(meters)) if meters is not None else None,
+                 pw_hash, _now(), created_by])
+    return get_user(con, username)
+
+
+def revoke_user(con, username: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Revoke a user, its tokens and sessions; returns (before, after)."""
+    before = get_user(con, username)
+    if before is None:
+        raise AccountError(f"no user '{username}'; 'greenpark user list' (or GET /api/v1/users) lists them")
+    if before["revoked_at"] is not None:
+        raise AccountError(f"user '{username}' was revoked already at {before['revoked_at']}")
+    now = _now()
+    con.execute("UPDATE users SET revoked_at = ? WHERE user_id = ?", [now, before["user_id"]])
+    con.execute("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [now, before["user_id"]])
+    con.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [now, before["user_id"]])
+    return before, get_user(con, username)
+
+
+def set_password(con, username: str, password: str) -> None:
+    user = get_user(con, username)
+    if user is None:
+        raise AccountError(f"no user '{username}'")
+    if user["role"] == "device":
+        raise AccountError("device users authenticate with API tokens only")
+    con.execute("UPDATE users SET password_hash = ? WHERE user_id = ?", [hash_password(password), user["user_id"]])
+
+
+# -- principals ----------------------------------------------------------------------------------
+def _principal(row: dict[str, Any], via: str, **extra) -> Principal:
+    meters = tuple(json.loads(row["meters"])) if row.get("meters") else None
+    return Principal(user_id=row["user_id"], username=row["username"], role=row["role"],
+                     enterprise_id=row["enterprise_id"], meters=meters, via=via, **extra)
+
+
+def authenticate_password(con, username: str, password: str) -> Principal | None:
+    rows = _rows(con.execute("SELECT user_id, username, role, enterprise_id, meters, password_hash FROM users "
+                             "WHERE username = ? AND revoked_at IS NULL", [username]))
+    row = rows[0] if rows else None
+    if not verify_password(row["password_hash"] if row else None, password) or row is None:
+        return None
+    return _principal(row, "session")
+
+
+# -- API tokens ------------------------------------------------------------------------------------
+TOKEN_COLUMNS = "t.token_id, t.user_id, u.username, t.name, t.prefix, t.created_at, t.expires_at, t.revoked_at"
+
+
+def create_token(con, username: str, name: str, *, expires_at: dt.datetime | None = None) -> tuple[str, dict]:
+    """Issue an API token for ``username``; returns (token, its listing row). The token is shown once."""
+    user = get_user(con, username)
+    if user is None or user["revoked_at"] is not None:
+        raise AccountError(f"no active user '{username}'")
+    if not name or len(name) > 100:
+        raise AccountError("a token needs a name of 1-100 characters (what or where it is used, e.g. 'gateway 3')")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    tid = _next_id(con, "api_tokens", "token_id")
+    con.execute("INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                [tid, user["user_id"], name, secret_hash(token), token[:10], _now(), expires_at])
+    return token, get_token(con, tid)
+
+
+def get_token(con, token_id: int) -> dict[str, Any] | None:
+    rows = _rows(con.execute(f"SELECT {TOKEN_COLUMNS} FROM api_tokens t JOIN users u USING (user_id) "
+                             "WHERE t.token_id = ?", [token_id]))
+    return rows[0] if rows else None
+
+
+def list_tokens(con, user_id: int | None = None) -> list[dict[str, Any]]:
+    where, params = ("WHERE t.user_id = ?", [user_id]) if user_id is not None else ("", [])
+    return _rows(con.execute(f"SELECT {TOKEN_COLUMNS} FROM api_tokens t JOIN users u USING (user_id) {where} "
+                             "ORDER BY t.token_id", params))
+
+
+def revoke_token(con, token_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    before = get_token(con, token_id)
+    if before is None:
+        raise AccountError(f"no token {token_id}; GET /api/v1/tokens (or 'greenpark user list') lists them")
+    if before["revoked_at"] is not None:
+        raise AccountError(f"token {token_id} was revoked already at {before['revoked_at']}")
+    con.execute("UPDATE api_tokens SET revoked_at = ? WHERE token_id = ?", [_now(), token_id])
+    return before, get_token(con, token_id)
+
+
+def token_principal(con, token: str) -> Principal | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    rows = _rows(con.execute("""
+        SELECT u.user_id, u.username, u.role, u.enterprise_id, u.meters, t.token_id, t.expires_at
+        FROM api_tokens t JOIN users u USING (user_id)
+        WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.revoked_at IS NULL""", [secret_hash(token)]))
+    if not rows or (rows[0]["expires_at"] is not None and rows[0]["expires_at"] <= _now()):
+        return None
+    return _principal(rows[0], "token", token_id=rows[0]["token_id"])
+
+
+# -- browser sessions ----------------------------------------------------------------------------
+def create_session(con, principal: Principal, ttl: dt.timedelta) -> tuple[str, str]:
+    """A new session for a user who logged in; returns (session id for the cookie, CSRF token)."""
+    sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    now = _now()
+    con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, NULL)",
+                [secret_hash(sid), principal.user_id, csrf, now, now + ttl])
+    return sid, csrf
+
+
+def session_principal(con, session_id: str) -> Principal | None:
+    h = secret_hash(session_id)
+    rows = _rows(con.execute("""
+        SELECT u.user_id, u.username, u.role, u.enterprise_id, u.meters, s.csrf_token, s.expires_at
+        FROM sessions s JOIN users u USING (user_id)
+        WHERE s.session_hash = ? AND s.revoked_at IS NULL AND u.revoked_at IS NULL""", [h]))
+    if not rows or rows[0]["expires_at"] <= _now():
+        return None
+    return _principal(rows[0], "session", session_hash=h, csrf_token=rows[0]["csrf_token"])
+
+
+def end_session(con, session_hash: str) -> None:
+    con.execute("UPDATE sessions SET revoked_at = ? WHERE session_hash = ? AND revoked_at IS NULL",
+                [_now(), session_hash])
+
+
+# -- audit log -----------------------------------------------------------------------------------
+def audit(con, who: Principal, action: str, target: str | None = None, *, before: Any = None, after: Any = None,
+          enterprise_id: str | None = None, import_id: int | None = None, remote: str | None = None) -> int:
+    """Record one write (inside the write's own transaction); returns the audit id."""
+    aid = _next_id(con, "audit_log", "audit_id")
+
+    def js(x):
+        return None if x is None else json.dumps(x, ensure_ascii=False, default=str, sort_keys=True)
+
+    con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [aid, _now(), who.user_id, who.username, who.role, action, target, enterprise_id, import_id,
+                 js(before), js(after), remote])
+    return aid
+
+
+def audit_entries(con, *, action: str | None = None, username: str | None = None, since: dt.datetime | None = None,
+                  limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    where, params = [], []
+    if action:
+        where.append("action = ?")
+        params.append(action)
+    if username:
+        where.append("username = ?")
+        params.append(username)
+    if since:
+        where.append("occurred_at >= ?")
+        params.append(since)
+    sql = ("SELECT * FROM audit_log" + (" WHERE " + " AND ".join(where) if where else "") +
+           " ORDER BY audit_id DESC LIMIT ? OFFSET ?")
+    rows = _rows(con.execute(sql, [*params, limit, offset]))
+    for r in rows:
+        for k in ("before_state", "after_state"):
+            r[k] = json.loads(r[k]) if r[k] else None
+    return rows
+
+
+def cli_principal() -> Principal:
+    """The CLI user as the audit log records it ('cli:<os user>'; the CLI runs as the store's owner)."""
+    import getpass
+
+    try:
+        who = getpass.getuser()
+    except Exception:  # no user name in the environment (containers)
+        who = "unknown"
+    return Principal(user_id=None, username=f"cli:{who}", role="park_admin", via="cli")

@@ -1,0 +1,7 @@
+"""The HTTP edge of greenpark: a versioned REST API (``/api/v1``) and the dashboard, served by
+``greenpark serve``. Routes parse, check access, call the core and render; the server process
+is the store's single writer (see :mod:`greenpark.api.backend`)."""
+
+from .app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,73 @@
+"""The FastAPI application of ``greenpark serve``: the REST API under ``/api/v1`` (its OpenAPI
+document at ``/api/v1/openapi.json``) and the dashboard at ``/``, in one process that is the
+store's single writer."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+from .. import __version__
+from ..park import Park
+from . import errors
+from .backend import Backend
+from .routes import audit, auth, carbon, energy, environment, imports, readings, users
+from .routes import park as park_routes
+from .security import Settings
+
+API_PREFIX = "/api/v1"
+log = logging.getLogger("greenpark.api")
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_app(park: Park, db: str | None = None, *, settings: Settings | None = None,
+               dashboard: bool = True) -> FastAPI:
+    """The application for ``park`` on the store ``db`` (default: park.toml's db).
+
+    The store is opened (and migrated, and park.toml's meters synced) when the application starts
+    and closed when it stops; tests enter ``TestClient(app)`` as a context manager for that.
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.backend = Backend(park, db)
+        log.info("greenpark %s serving park %s from %s", __version__, park.park.id, app.state.backend.db)
+        try:
+            yield
+        finally:
+            app.state.backend.close()
+
+    app = FastAPI(
+        title="greenpark API",
+        version=__version__,
+        summary="Energy, carbon and environment accounts of a green industrial park",
+        description=("Versioned REST API of greenpark. Authenticate with an API token "
+                     "(`Authorization: Bearer gpk_...`, issued by `greenpark user add ... --token` or "
+                     "POST /api/v1/tokens) or a browser session (POST /api/v1/auth/login; writes then need "
+                     "the X-CSRF-Token header). Every error has the shape "
+                     "`{\"error\": {\"status\", \"code\", \"message\", \"details\"}}`."),
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,  # Swagger UI loads from a CDN; the dashboard works offline, the document is served
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.park = park
+    errors.install(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, users, park_routes, readings, energy, environment, carbon, imports, audit):
+        api.include_router(module.router)
+    app.include_router(api)
+    if dashboard:
+        from ..web import install as install_dashboard
+
+        install_dashboard(app)
+    return app

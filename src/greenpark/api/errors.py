@@ -1,0 +1,109 @@
+"""One JSON error shape for the whole API::
+
+    {"error": {"status": 403, "code": "forbidden", "message": "what went wrong and what to do", "details": ...}}
+
+Every failure — an access refusal, a validation error, a user-fixable domain error (bad period,
+unknown id, a file that cannot be read) or an unexpected exception — is rendered in this shape by
+the handlers :func:`install` registers.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("greenpark.api")
+
+CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+         406: "not_acceptable", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+         422: "validation_error", 429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
+
+
+class ApiError(Exception):
+    """An error response: HTTP status, stable code, a message that says what to do next."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, details: Any = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.code, self.details = status, message, code or CODES.get(status, "error"), details
+        self.headers = headers
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, message)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, message)
+
+
+def bad_request(message: str, details: Any = None) -> ApiError:
+    return ApiError(400, message, details=details)
+
+
+def error_body(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"status": status, "code": code, "message": message, "details": details}}
+
+
+def error_response(status: int, message: str, code: str | None = None, details: Any = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, code or CODES.get(status, "error"), message, details), status_code=status,
+                        headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Render every error in the one shape."""
+    from .. import accounts, energy, ingest, park, reference, units
+    from ..cli.common import UserError
+    from ..store import StoreError
+
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError):
+        return error_response(exc.status, exc.message, exc.code, exc.details, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else CODES.get(exc.status_code, "error")
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such resource: {request.url.path}; the API is described at /api/v1/openapi.json"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}; see /api/v1/openapi.json"
+        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        details = [{"loc": [str(x) for x in e.get("loc", ())], "message": e.get("msg", ""), "type": e.get("type", "")}
+                   for e in exc.errors()]
+        first = details[0] if details else {"loc": [], "message": "invalid request"}
+        where = ".".join(first["loc"]) or "request"
+        return error_response(422, f"{where}: {first['message']} (fix the request; details list every problem)",
+                              details=details)
+
+    from .. import carbon, carbon_accounts, targets
+
+    user_errors = (UserError, park.ParkError, energy.PeriodError, ingest.IngestError, accounts.AccountError,
+                   reference.ReferenceError, units.UnitError, carbon_accounts.AccountsError, carbon.CarbonError,
+                   targets.TargetsError)
+
+    async def _user(request: Request, exc: Exception):
+        return error_response(400, str(exc))
+
+    for cls in user_errors:
+        app.add_exception_handler(cls, _user)
+
+    @app.exception_handler(StoreError)
+    async def _store(request: Request, exc: StoreError):
+        return error_response(503, str(exc))
+
+    @app.exception_handler(Exception)
+    async def _any(request: Request, exc: Exception):
+        ref = uuid.uuid4().hex[:12]
+        log.exception("internal error %s on %s %s", ref, request.method, request.url.path)
+        return error_response(500, f"internal error (reference {ref}); the server log has the details. "
+                                   "Please report it with the reference.")

@@ -1,0 +1,60 @@
+"""Log in and out (browser sessions) and who am I."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from ... import accounts
+from ..deps import BackendDep, CurrentUser
+from ..errors import ApiError
+from ..schemas import ERRORS, LoginIn, MeOut
+from ..security import SESSION_COOKIE
+
+router = APIRouter(prefix="/auth", tags=["auth"], responses=ERRORS)
+
+
+def _remote(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.post("/login", response_model=MeOut, name="login")
+async def login(body: LoginIn, request: Request, response: Response, backend: BackendDep) -> MeOut:
+    """Log in with a username and password; sets the session cookie and returns the CSRF token."""
+    principal = await run_in_threadpool(
+        lambda: accounts.authenticate_password(backend.cursor(), body.username, body.password))
+    if principal is None or principal.role == "device":
+        raise ApiError(401, "wrong username or password (devices use API tokens, not passwords)")
+    settings = request.app.state.settings
+
+    def start(store):
+        with store.transaction() as con:
+            sid, csrf = accounts.create_session(con, principal, settings.session_ttl)
+            accounts.audit(con, principal, "auth.login", f"user {principal.username}", remote=_remote(request))
+        return sid, csrf
+
+    sid, csrf = await backend.write(start)
+    response.set_cookie(SESSION_COOKIE, sid, max_age=int(settings.session_ttl.total_seconds()), httponly=True,
+                        samesite="strict", secure=settings.secure_cookies, path="/")
+    return MeOut(user=principal.public(), csrf_token=csrf)
+
+
+@router.post("/logout", status_code=204, name="logout")
+async def logout(user: CurrentUser, request: Request, response: Response, backend: BackendDep) -> Response:
+    """End this browser session (a token request only clears the cookie)."""
+    if user.session_hash:
+        def end(store):
+            with store.transaction() as con:
+                accounts.end_session(con, user.session_hash)
+                accounts.audit(con, user, "auth.logout", f"user {user.username}", remote=_remote(request))
+
+        await backend.write(end)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", response_model=MeOut, name="read_me")
+async def me(user: CurrentUser) -> MeOut:
+    """Who is asking, and the CSRF token of a browser session."""
+    return MeOut(user=user.public(), csrf_token=user.csrf_token)

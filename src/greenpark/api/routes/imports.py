@@ -1,0 +1,287 @@
+"""Imports (list, upload a file) and the quarantine (list, fix a row, re-submit rows).
+
+A fixed or re-submitted row goes through the import path again as a new import (same
+validation, same merge); the quarantined row is then marked resolved by that import, and if it
+fails again it is quarantined anew in that import, with its new reason. Park admins write;
+auditors read; enterprise users and devices do not see imports (a file holds many enterprises'
+rows).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pyarrow as pa
+from fastapi import APIRouter, File, Query, Request, UploadFile
+
+from ... import accounts, ingest
+from ..deps import Admin, BackendDep, Overseer, ParkDep
+from ..errors import ApiError, bad_request, not_found
+from ..render import csv_response
+from ..schemas import ERRORS, FixIn, FixOut, ImportOut, PushOut, QuarantinePage, ResubmitIn
+from .readings import import_out
+
+router = APIRouter(tags=["imports"], responses=ERRORS)
+
+#: largest file accepted by upload [bytes]
+MAX_UPLOAD_BYTES = 1 << 30
+
+
+def _remote(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _rows(cur) -> list[dict[str, Any]]:
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+@router.get("/imports", response_model=list[ImportOut], name="list_imports")
+def list_imports(user: Overseer, backend: BackendDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                 offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> list[dict]:
+    """Every import (files, pushes, fixes), newest first: source, checksum, counts by outcome."""
+    return _rows(backend.cursor().execute("SELECT * FROM imports ORDER BY import_id DESC LIMIT ? OFFSET ?",
+                                          [limit, offset]))
+
+
+@router.get("/imports/{import_id}", name="read_import")
+def read_import(import_id: int, user: Overseer, backend: BackendDep) -> dict[str, Any]:
+    """One import with its quarantined rows counted by reason."""
+    if not 0 <= import_id < 2**62:
+        raise not_found(f"no import {import_id}")
+    cur = backend.cursor()
+    rows = _rows(cur.execute("SELECT * FROM imports WHERE import_id = ?", [import_id]))
+    if not rows:
+        raise not_found(f"no import {import_id}; GET /api/v1/imports lists them")
+    by_reason = dict(cur.execute("SELECT reason, count(*) FROM quarantine WHERE import_id = ? GROUP BY 1 ORDER BY 1",
+                                 [import_id]).fetchall())
+    return {**rows[0], "rejected_by_reason": by_reason}
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._\-\u4e00-\u9fff]+")
+
+
+@router.post("/imports", response_model=ImportOut | dict, status_code=201, name="upload_import")
+async def upload_import(user: Admin, backend: BackendDep, request: Request,
+                        file: Annotated[UploadFile, File(description="CSV, Excel (.xlsx) or Parquet file of readings "
+                                                                     "or station observations")],
+                        force: Annotated[bool, Query(description="re-process a file imported before")] = False):
+    """Import a file exactly as 'greenpark ingest' does (park admins)."""
+    name = _SAFE_NAME.sub("_", Path(file.filename or "upload.csv").name)[:120] or "upload.csv"
+    tmp = Path(tempfile.mkdtemp(prefix="greenpark-upload-"))
+    try:
+        path = tmp / name
+        size = 0
+        with path.open("wb") as fh:
+            while chunk := await file.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    raise ApiError(413, f"the file is larger than {MAX_UPLOAD_BYTES >> 20} MiB; split it")
+                fh.write(chunk)
+        remote = _remote(request)
+
+        def run(store):
+            result = ingest.ingest_file(store, path, force=force)
+            with store.transaction() as con:
+                accounts.audit(con, user, "imports.upload", f"file {name}",
+                               after={k: v for k, v in result.as_dict().items() if k != "path"},
+                               import_id=result.import_id, remote=remote)
+            if result.skipped_as_duplicate_of is not None:
+                return {"skipped_as_duplicate_of": result.skipped_as_duplicate_of, "source": name,
+                        "message": f"{name} was imported before (import {result.skipped_as_duplicate_of}); nothing "
+                                   "changed. Send force=true to re-process it."}
+            return _rows(store.con.execute("SELECT * FROM imports WHERE import_id = ?", [result.import_id]))[0]
+
+        return await backend.write(run)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Status(str, Enum):
+    open = "open"
+    resolved = "resolved"
+    all = "all"
+
+
+class OutFormat(str, Enum):
+    json = "json"
+    csv = "csv"
+
+
+QUARANTINE_SQL = """
+    SELECT q.import_id, q.source, q.line_no, q.reason, q.detail, q.raw, r.resolved_by_import, r.resolved_at,
+           r.action AS resolution
+    FROM quarantine q LEFT JOIN quarantine_resolutions r ON r.import_id = q.import_id AND r.line_no = q.line_no"""
+
+
+@router.get("/quarantine", name="list_quarantine", response_model=QuarantinePage,
+            responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
+def list_quarantine(user: Overseer, backend: BackendDep,
+                    reason: Annotated[str | None, Query(max_length=64, description="only this reason code")] = None,
+                    import_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+                    status: Status = Status.open, format: OutFormat = OutFormat.json,
+                    limit: Annotated[int, Query(ge=1, le=100_000)] = 200,
+                    offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
+    """Rejected rows with reason code, detail and original line; open (default), resolved or all."""
+    if reason is not None and reason not in ingest.REASONS:
+        raise bad_request(f"unknown reason '{reason}'; reason codes: {', '.join(ingest.REASONS)}")
+    where, params = [], []
+    if reason:
+        where.append("q.reason = ?")
+        params.append(reason)
+    if import_id is not None:
+        where.append("q.import_id = ?")
+        params.append(import_id)
+    if status == Status.open:
+        where.append("r.resolved_by_import IS NULL")
+    elif status == Status.resolved:
+        where.append("r.resolved_by_import IS NOT NULL")
+    w = (" WHERE " + " AND ".join(where)) if where else ""
+    cur = backend.cursor()
+    rows = _rows(cur.execute(QUARANTINE_SQL + w + " ORDER BY q.import_id, q.line_no LIMIT ? OFFSET ?",
+                             [*params, limit, offset]))
+    if format == OutFormat.csv:
+        return csv_response(rows, ["import_id", "source", "line_no", "reason", "detail", "raw", "resolved_by_import",
+                                   "resolved_at", "resolution"], "quarantine.csv")
+    counts = cur.execute("SELECT reason, count(*) FROM (" + QUARANTINE_SQL + w + ") GROUP BY 1 ORDER BY 1",
+                         params).fetchall()
+    return {"total": sum(c for _, c in counts), "by_reason": dict(counts), "rows": rows}
+
+
+def _quarantined(con, keys: list[tuple[int, int]]) -> dict[tuple[int, int], dict]:
+    tbl = pa.table({"import_id": pa.array([k[0] for k in keys], pa.int64()),
+                    "line_no": pa.array([k[1] for k in keys], pa.int64())})
+    con.register("_gp_keys", tbl)
+    try:
+        rows = _rows(con.execute(QUARANTINE_SQL + " SEMI JOIN _gp_keys k ON k.import_id = q.import_id "
+                                                  "AND k.line_no = q.line_no"))
+    finally:
+        con.unregister("_gp_keys")
+    return {(r["import_id"], r["line_no"]): r for r in rows}
+
+
+def _check_open(found: dict, keys: list[tuple[int, int]]) -> None:
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise not_found("no quarantined row " + ", ".join(f"(import {i}, line {n})" for i, n in missing[:5]) +
+                        "; GET /api/v1/quarantine lists them")
+    done = [found[k] for k in keys if found[k]["resolved_by_import"] is not None]
+    if done:
+        raise ApiError(409, "already resolved: " + ", ".join(
+            f"(import {r['import_id']}, line {r['line_no']}) by import {r['resolved_by_import']}" for r in done[:5]))
+
+
+def _resolve(con, keys: list[tuple[int, int]], result: ingest.ImportResult, action: str, audit_id: int) -> None:
+    for i, n in keys:
+        con.execute("INSERT INTO quarantine_resolutions VALUES (?, ?, ?, now(), ?, ?)",
+                    [i, n, result.import_id, action, audit_id])
+
+
+@router.post("/quarantine/{import_id}/{line_no}/fix", response_model=FixOut, name="fix_quarantined_row")
+async def fix_row(import_id: int, line_no: int, body: FixIn, user: Admin, park: ParkDep, backend: BackendDep,
+                  request: Request) -> dict:
+    """Submit a corrected version of a quarantined row (park admins). It is imported as a new
+    import through the same validation; the original row is marked resolved by that import."""
+    if (body.meter_id is None) == (body.station_id is None):
+        raise bad_request("give either meter_id (a reading) or station_id and parameter (an observation)")
+    if body.station_id is not None and not body.parameter:
+        raise bad_request("an observation needs parameter (e.g. pm25)")
+    if not (0 <= import_id < 2**62 and 0 <= line_no < 2**62):
+        raise not_found(f"no quarantined row (import {import_id}, line {line_no})")
+    value = None if body.value is None else (repr(body.value) if isinstance(body.value, float) else str(body.value))
+    if body.meter_id is not None:
+        table = pa.table({"meter_id": [body.meter_id], "timestamp": [body.timestamp], "value": [value],
+                          "unit": pa.array([body.unit], pa.string())})
+    else:
+        table = pa.table({"station_id": [body.station_id], "timestamp": [body.timestamp],
+                          "parameter": [body.parameter], "value": [value], "unit": pa.array([body.unit], pa.string())})
+    key = (import_id, line_no)
+    remote = _remote(request)
+
+    def run(store):
+        found = _quarantined(store.con, [key])
+        _check_open(found, [key])
+
+        def done(result):
+            aid = accounts.audit(store.con, user, "quarantine.fix", f"import {import_id} line {line_no}",
+                                 before=found[key], after={"row": body.model_dump(), "import_id": result.import_id,
+                                                           "accepted": result.accepted + result.unchanged
+                                                           + result.corrected, "rejected": result.rejected},
+                                 import_id=result.import_id, remote=remote)
+            _resolve(store.con, [key], result, "fix", aid)
+
+        result = ingest.ingest_table(store, table, f"fix:{import_id}:{line_no}", before_commit=done)
+        return {"resolved": [{"import_id": import_id, "line_no": line_no}], "imports": [import_out(store.con, result)]}
+
+    return await backend.write(run)
+
+
+def _split_raw(row: dict, station_ids: set[str]) -> tuple[str, list[str]] | None:
+    """The layout and fields of a quarantined row's original line (None when it has no usable shape)."""
+    raw = row["raw"] or ""
+    try:
+        fields = next(csv.reader([raw]), [])
+    except csv.Error:
+        return None
+    if fields and fields[0].strip() in station_ids and len(fields) in (4, 5):
+        return "station", (fields + [""])[:5]
+    if len(fields) in (3, 4):
+        return "meter", (fields + [""])[:4]
+    return None
+
+
+@router.post("/quarantine/resubmit", response_model=FixOut, name="resubmit_quarantined_rows")
+async def resubmit(body: ResubmitIn, user: Admin, park: ParkDep, backend: BackendDep, request: Request) -> dict:
+    """Re-submit quarantined rows as they were (park admins), e.g. after adding a missing meter to
+    park.toml and restarting the server: one new import per layout; each row is marked resolved."""
+    keys = list(dict.fromkeys((k.import_id, k.line_no) for k in body.rows))
+    station_ids = {s.id for s in park.stations}
+    remote = _remote(request)
+
+    def run(store):
+        found = _quarantined(store.con, keys)
+        _check_open(found, keys)
+        groups: dict[str, list] = {"meter": [], "station": []}
+        bad = []
+        for k in keys:
+            split = _split_raw(found[k], station_ids)
+            if split is None:
+                bad.append(k)
+            else:
+                groups[split[0]].append((k, split[1]))
+        if bad:
+            raise bad_request("these rows have no readable original line (a malformed row?): " + ", ".join(
+                f"(import {i}, line {n})" for i, n in bad[:5]) + "; fix them one by one with "
+                "POST /api/v1/quarantine/{import_id}/{line_no}/fix")
+        out: list[dict] = []
+        for layout, items in groups.items():
+            if not items:
+                continue
+            names = (["meter_id", "timestamp", "value", "unit"] if layout == "meter"
+                     else ["station_id", "timestamp", "parameter", "value", "unit"])
+            cols = {n: pa.array([f[1][j].strip() or None for f in items], pa.string()) for j, n in enumerate(names)}
+            table = pa.table(cols)
+            ks = [f[0] for f in items]
+
+            def done(result, ks=ks):
+                aid = accounts.audit(store.con, user, "quarantine.resubmit", f"{len(ks)} row(s)",
+                                     before=[found[k] for k in ks],
+                                     after={"import_id": result.import_id, "accepted": result.accepted
+                                            + result.unchanged + result.corrected, "rejected": result.rejected},
+                                     import_id=result.import_id, remote=remote)
+                _resolve(store.con, ks, result, "resubmit", aid)
+
+            result = ingest.ingest_table(store, table, f"resubmit:{user.username}", before_commit=done)
+            out.append(import_out(store.con, result))
+        return {"resolved": [{"import_id": i, "line_no": n} for i, n in keys], "imports": out}
+
+    return await backend.write(run)
+
+
+__all__ = ["PushOut", "router"]

@@ -1,0 +1,88 @@
+"""Authentication at the HTTP edge: API tokens (``Authorization: Bearer gpk_...``) and browser
+sessions (an HttpOnly, SameSite=Strict cookie) with CSRF protection.
+
+A session's writes (POST, PUT, PATCH, DELETE) must carry the session's CSRF token in the
+``X-CSRF-Token`` header (the login response and ``GET /api/v1/auth/me`` return it), and a
+cross-origin ``Origin`` header is refused. Token requests carry no ambient credential, so they
+need neither. Lookups are cached until the next write (every change of users, tokens and
+sessions goes through the server's writer) and at most :data:`AUTH_CACHE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from .. import accounts
+from ..accounts import Principal
+from .backend import Backend
+from .errors import ApiError
+
+SESSION_COOKIE = "gp_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+AUTH_CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Server settings that concern access."""
+
+    #: how long a browser session lasts
+    session_ttl: dt.timedelta = dt.timedelta(hours=12)
+    #: send cookies with the Secure flag (set when the server is behind HTTPS)
+    secure_cookies: bool = False
+
+
+def unauthenticated(message: str) -> ApiError:
+    return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def authenticate(request: Request, backend: Backend) -> Principal:
+    """The principal of a request, or a 401 that says how to authenticate."""
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise unauthenticated("send an API token as 'Authorization: Bearer gpk_...'")
+        principal = await _lookup(backend, ("token", accounts.secret_hash(token)),
+                                  lambda: accounts.token_principal(backend.cursor(), token))
+        if principal is None:
+            raise unauthenticated("the API token is unknown, revoked or expired; ask a park admin for a new one")
+        return principal
+    sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        principal = await _lookup(backend, ("session", accounts.secret_hash(sid)),
+                                  lambda: accounts.session_principal(backend.cursor(), sid))
+        if principal is None:
+            raise unauthenticated("your session has ended; log in again (POST /api/v1/auth/login)")
+        if request.method not in SAFE_METHODS:
+            check_csrf(request, principal)
+        return principal
+    raise unauthenticated("log in (POST /api/v1/auth/login) or send an API token as 'Authorization: Bearer gpk_...'")
+
+
+async def _lookup(backend: Backend, key, fetch):
+    hit = backend.auth.peek(key, ttl=AUTH_CACHE_SECONDS)
+    if hit is not None:
+        return hit[0]
+    return await run_in_threadpool(backend.auth.get, key, fetch, AUTH_CACHE_SECONDS, lambda p: p is not None)
+
+
+def check_csrf(request: Request, principal: Principal) -> None:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not principal.csrf_token or not hmac.compare_digest(sent.encode(), principal.csrf_token.encode()):
+        raise ApiError(403, f"a write from a browser session needs the {CSRF_HEADER} header with the session's "
+                            "CSRF token (from the login response or GET /api/v1/auth/me)", code="csrf_failed")
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        host = urlsplit(origin).netloc
+        if host != request.headers.get("host", ""):
+            raise ApiError(403, f"cross-origin write refused (Origin {origin}); use the dashboard on this server",
+                           code="csrf_failed")

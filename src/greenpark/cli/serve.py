@@ -1,0 +1,68 @@
+"""`greenpark serve`: the REST API and the dashboard, in one process that is the store's only writer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from .app import app
+from .common import DbOpt, ParkOpt, UserError, console, friendly_errors, load_park
+
+
+@app.command()
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    park: ParkOpt = None,
+    db: DbOpt = None,
+    session_hours: Annotated[float, typer.Option(help="How long a browser session lasts [h].")] = 12.0,
+    secure_cookies: Annotated[bool, typer.Option(help="Mark cookies Secure (when served behind HTTPS).")] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level: warning, info, debug.")] = "info",
+) -> None:
+    """Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json) and the dashboard (/).
+
+    The server opens the store for writing: stop it before running commands that write
+    (ingest, user add). Create the first park admin before starting it:
+    'greenpark user add NAME --role park_admin'.
+    """
+    try:
+        import uvicorn
+
+        from ..api import create_app
+        from ..api.security import Settings
+    except ImportError as exc:
+        raise UserError(f"the server needs its packages ({exc.name} is missing): pip install 'greenpark[server]'") from None
+    from ..store import StoreError
+
+    if not 0 < port < 65536:
+        raise UserError(f"--port {port}: use 1-65535")
+    p = load_park(park)
+    settings = Settings(session_ttl=dt.timedelta(hours=session_hours), secure_cookies=secure_cookies)
+    application = create_app(p, db, settings=settings)
+    _hint_first_user(p, db)
+    console.print(f"greenpark: dashboard and API of [bold]{p.park.name_en}[/] at http://{host}:{port}/ "
+                  f"(API: /api/v1, OpenAPI: /api/v1/openapi.json); Ctrl+C stops", highlight=False)
+    try:
+        uvicorn.run(application, host=host, port=port, log_level=log_level, workers=1)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _hint_first_user(p, db) -> None:
+    from ..store import Store, StoreError
+
+    try:
+        store = Store(db or p.db_path, p.park.timezone)
+    except StoreError as exc:
+        raise UserError(f"{exc} (is another 'greenpark serve' running?)") from None
+    try:
+        n = store.con.execute("SELECT count(*) FROM users WHERE revoked_at IS NULL").fetchall()[0][0]
+    finally:
+        store.close()
+    if n == 0:
+        console.print("[yellow]No users yet:[/] stop the server (Ctrl+C) and create the first park admin with "
+                      "'greenpark user add NAME --role park_admin'; then park admins add others in the API.",
+                      highlight=False)

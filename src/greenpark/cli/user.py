@@ -1,0 +1,213 @@
+"""`greenpark user add|list|revoke|token|password`: accounts of the server (stored in the store).
+
+These commands write the store, so they run while `greenpark serve` is stopped; while it runs,
+park admins manage users through the API (POST /api/v1/users, /api/v1/tokens).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .. import accounts
+from .app import app
+from .common import (
+    DbOpt,
+    Format,
+    FormatOpt,
+    ParkOpt,
+    UserError,
+    console,
+    dumps_json,
+    friendly_errors,
+    load_park,
+)
+from .data import open_store
+
+user_app = typer.Typer(help="Users, roles and API tokens of 'greenpark serve'.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _store(p, db):
+    try:
+        return open_store(p, db)
+    except UserError as exc:
+        raise UserError(f"{exc}\nIf 'greenpark serve' is running, stop it first or manage users through the API "
+                        "(POST /api/v1/users).") from None
+
+
+def _password(stdin: bool) -> str:
+    if stdin:
+        pw = sys.stdin.readline().rstrip("\r\n")
+        if not pw:
+            raise UserError("--password-stdin: no password on standard input")
+        return pw
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("add")
+@friendly_errors
+def add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="park_admin, enterprise, auditor or device.")],
+    enterprise: Annotated[str | None, typer.Option(help="The enterprise an enterprise (or device) user is bound to.")] = None,
+    meter: Annotated[list[str] | None, typer.Option(help="A meter a device may push for (repeat the option).")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+    no_password: Annotated[bool, typer.Option(help="No password: API tokens only.")] = False,
+    token: Annotated[str | None, typer.Option(help="Also issue an API token with this name; printed once.")] = None,
+    park: ParkOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Add a user. Devices get no password: give --token NAME to issue their API token."""
+    if role not in accounts.ROLES:
+        raise UserError(f"--role {role}: use one of {', '.join(accounts.ROLES)}")
+    p = load_park(park)
+    password = None if (role == "device" or no_password) else _password(password_stdin)
+    if role == "device" and not token:
+        console.print("[yellow]note:[/] a device authenticates with an API token only; issue one with "
+                      f"'greenpark user token {username} --name NAME'", highlight=False)
+    store = _store(p, db)
+    who = accounts.cli_principal()
+    try:
+        with store.transaction() as con:
+            try:
+                user = accounts.add_user(con, p, username, role, enterprise_id=enterprise, meters=meter or None,
+                                         password=password, created_by=who.username)
+            except accounts.AccountError as exc:
+                raise UserError(str(exc)) from None
+            accounts.audit(con, who, "user.add", f"user {username}", after=user, enterprise_id=enterprise)
+            secret = None
+            if token:
+                secret, row = accounts.create_token(con, username, token)
+                accounts.audit(con, who, "token.create", f"token {row['token_id']} of {username}", after=row)
+    finally:
+        store.close()
+    console.print(f"added user [bold]{username}[/] ({role}" + (f", enterprise {enterprise}" if enterprise else "") + ")",
+                  highlight=False)
+    if secret:
+        console.print(f"API token (shown once, store it now): [bold]{secret}[/]", highlight=False, soft_wrap=True)
+
+
+@user_app.command("token")
+@friendly_errors
+def token_cmd(
+    username: Annotated[str, typer.Argument(help="The user the token is for.")],
+    name: Annotated[str, typer.Option(help="What or where the token is used (e.g. 'gateway 3').")],
+    expires_days: Annotated[int | None, typer.Option(help="Expire after this many days.")] = None,
+    park: ParkOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Issue an API token (printed once)."""
+    p = load_park(park)
+    store = _store(p, db)
+    who = accounts.cli_principal()
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_days) if expires_days else None
+    try:
+        with store.transaction() as con:
+            try:
+                secret, row = accounts.create_token(con, username, name, expires_at=expires)
+            except accounts.AccountError as exc:
+                raise UserError(str(exc)) from None
+            accounts.audit(con, who, "token.create", f"token {row['token_id']} of {username}", after=row)
+    finally:
+        store.close()
+    console.print(f"token {row['token_id']} for {username}: [bold]{secret}[/] (shown once, store it now)",
+                  highlight=False, soft_wrap=True)
+
+
+@user_app.command("password")
+@friendly_errors
+def password_cmd(
+    username: Annotated[str, typer.Argument(help="The user whose password is set.")],
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+    park: ParkOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Set a user's password."""
+    p = load_park(park)
+    pw = _password(password_stdin)
+    store = _store(p, db)
+    who = accounts.cli_principal()
+    try:
+        with store.transaction() as con:
+            try:
+                accounts.set_password(con, username, pw)
+            except accounts.AccountError as exc:
+                raise UserError(str(exc)) from None
+            accounts.audit(con, who, "user.password", f"user {username}")
+    finally:
+        store.close()
+    console.print(f"password of {username} set", highlight=False)
+
+
+@user_app.command("list")
+@friendly_errors
+def list_cmd(park: ParkOpt = None, db: DbOpt = None, format: FormatOpt = Format.table) -> None:
+    """Users and their API tokens (the tokens themselves are never shown again)."""
+    p = load_park(park)
+    store = open_store(p, db, read_only=True)
+    try:
+        users = accounts.list_users(store.con)
+        tokens = accounts.list_tokens(store.con)
+    finally:
+        store.close()
+    if format == Format.json:
+        typer.echo(dumps_json({"users": users, "tokens": tokens}))
+        return
+    if format == Format.csv:
+        from .common import write_csv
+
+        write_csv(users)
+        return
+    t = Table(title="Users · 用户")
+    for c in ("user", "role", "enterprise", "meters", "password", "created", "revoked"):
+        t.add_column(c)
+    for u in users:
+        t.add_row(u["username"], u["role"], u["enterprise_id"] or "—", ", ".join(u["meters"]) if u["meters"] else "—",
+                  "yes" if u["has_password"] else "no", str(u["created_at"])[:19],
+                  str(u["revoked_at"])[:19] if u["revoked_at"] else "—")
+    console.print(t)
+    tt = Table(title="API tokens · 令牌")
+    for c in ("id", "user", "name", "prefix", "created", "expires", "revoked"):
+        tt.add_column(c)
+    for k in tokens:
+        tt.add_row(str(k["token_id"]), k["username"], k["name"], k["prefix"] + "…", str(k["created_at"])[:19],
+                   str(k["expires_at"])[:19] if k["expires_at"] else "—",
+                   str(k["revoked_at"])[:19] if k["revoked_at"] else "—")
+    console.print(tt)
+
+
+@user_app.command("revoke")
+@friendly_errors
+def revoke(
+    username: Annotated[str | None, typer.Argument(help="Revoke this user, its tokens and sessions.")] = None,
+    token: Annotated[int | None, typer.Option(help="Revoke only this API token (id from 'greenpark user list').")] = None,
+    park: ParkOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Revoke a user (with its tokens and sessions) or one API token."""
+    if (username is None) == (token is None):
+        raise UserError("give a USERNAME or --token ID (not both)")
+    p = load_park(park)
+    store = _store(p, db)
+    who = accounts.cli_principal()
+    try:
+        with store.transaction() as con:
+            try:
+                if token is not None:
+                    before, after = accounts.revoke_token(con, token)
+                    accounts.audit(con, who, "token.revoke", f"token {token} of {before['username']}", before=before,
+                                   after=after)
+                else:
+                    before, after = accounts.revoke_user(con, username)
+                    accounts.audit(con, who, "user.revoke", f"user {username}", before=before, after=after,
+                                   enterprise_id=after["enterprise_id"])
+            except accounts.AccountError as exc:
+                raise UserError(str(exc)) from None
+    finally:
+        store.close()
+    console.print(f"revoked {'token ' + str(token) if token is not None else 'user ' + username}", highlight=False)

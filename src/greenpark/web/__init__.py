@@ -1,0 +1,40 @@
+"""The dashboard: static pages served by ``greenpark serve`` that draw charts from the REST API.
+
+No CDN: the chart library (Apache ECharts, ``static/vendor/echarts``) ships with the package, so
+the dashboard works with no internet access. One HTML shell serves every page; ``static/app.js``
+renders the page named by the URL, in Chinese or English (switchable, remembered by the browser).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+PAGES = ("/", "/login", "/enterprises/{enterprise_id}", "/meters/{meter_id}", "/air", "/water", "/imports")
+
+
+def _static_dir() -> str:
+    return str(resources.files(__package__).joinpath("static"))
+
+
+def install(app: FastAPI) -> None:
+    shell = resources.files(__package__).joinpath("static", "index.html").read_text(encoding="utf-8")
+
+    async def page() -> HTMLResponse:
+        return HTMLResponse(shell, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                                            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                                                                       "style-src 'self' 'unsafe-inline'; "
+                                                                       "frame-ancestors 'none'"})
+
+    for path in PAGES:
+        app.add_api_route(path, page, methods=["GET"], include_in_schema=False, response_class=HTMLResponse,
+                          name=f"page{path.replace('/', '_').replace('{', '').replace('}', '')}")
+
+    async def favicon() -> Response:
+        return Response(status_code=204)
+
+    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=_static_dir()), name="static")
