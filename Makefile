@@ -24,7 +24,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/greenpark demo $(DEMO_DIR)
 
+# the browser tests drive Debian's chromium (never a downloaded browser); CJK fonts for the screenshots
 test: $(STAMP)
+	(command -v chromium && dpkg -s fonts-noto-cjk) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
