@@ -446,6 +446,9 @@ def run(con, park: park_mod.Park, project_id: str, *, savings: bool = True, plot
     proj = park.mv_project(project_id)
     info_flags: list[Flag] = _option_flags(park, proj)
     frozen = mv.model_from_dict(model_dict) if model_dict is not None else None
+    if frozen is not None and frozen.unit != project_unit(park, proj)[1]:
+        raise ProjectError(f"the frozen model is in {frozen.unit}, project '{proj.id}' measures "
+                           f"{project_unit(park, proj)[1]}: refit it with 'greenpark mv fit {proj.id} --save PATH'")
     if frozen is not None:
         resolution = "hourly" if isinstance(frozen, mv.HourlyTOWTModel) else "daily"
         info_flags.append(Flag("mv.project.model_frozen", f"the baseline model was loaded ({frozen.kind}); not refitted",

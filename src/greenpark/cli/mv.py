@@ -71,7 +71,11 @@ def _evaluate(project: str, park, db, *, savings: bool, plot: Path | None = None
         except (OSError, ValueError) as exc:
             raise UserError(f"--model {model_path}: cannot read a model JSON file ({exc}); write one with "
                             f"'greenpark mv fit {project} --save PATH'") from None
-        model_dict = d["model"] if isinstance(d, dict) and "kind" not in d and "model" in d else d
+        if isinstance(d, dict) and "kind" not in d and "model" in d:
+            if d.get("project") not in (None, project):
+                raise UserError(f"--model {model_path} was fitted for project '{d['project']}', not '{project}'")
+            d = d["model"]
+        model_dict = d
     store = open_store(p, db, read_only=True)
     try:
         result = mv_store.run(store.con, p, project, savings=savings, plot_path=plot, confidence=confidence,
@@ -200,8 +204,9 @@ def savings_table(res: dict) -> Table | None:
     def pm(x, d=0) -> str:
         return f" ± {_n(x, d)}" if x is not None else ""
 
-    t = Table(title=f"Savings over the reporting period 报告期节能量 ({s['periods']['used']} periods used"
-                    + (f", {s['periods']['missing']} missing" if s["periods"]["missing"] else "") + ")",
+    what = "hours" if (res.get("data") or {}).get("resolution") == "hourly" else "days"
+    t = Table(title=f"Savings over the reporting period 报告期节能量 ({s['periods']['used']:,} {what} used"
+                    + (f", {s['periods']['missing']:,} missing" if s["periods"]["missing"] else "") + ")",
               title_justify="left")
     t.add_column("quantity 项目")
     t.add_column("value 数值", justify="right")
