@@ -194,7 +194,7 @@ def evaluate_sections_gb3838(samples: pd.DataFrame, sections, start: dt.date | N
     sec = sec.join(nsamp)
     bad = per[(per["class"] > 3).fillna(False)].copy()
     bad["item"] = np.where(bad["exceedance_multiple"].notna(),
-                           bad["parameter"] + "(" + bad["exceedance_multiple"].map("{:g}".format) + ")",
+                           bad["parameter"] + "(" + bad["exceedance_multiple"].map("{:g}".format).astype(str) + ")",
                            bad["parameter"])
     sec["exceeding"] = bad.groupby("section_id")["item"].agg(";".join).reindex(sec.index).fillna("")
     sec = sec.reset_index().rename(columns={"cls": "class"})
