@@ -513,6 +513,10 @@ def to_json_dict(report: CarbonReport, enterprise: str | None = None, ndigits: i
         ents = [e for e in ents if e["id"] == enterprise]
         certs["by_enterprise"] = [c for c in certs["by_enterprise"] if c["id"] == enterprise]
         certs["by_certificate"] = [c for c in certs["by_certificate"] if c["enterprise_id"] == enterprise]
+    if enterprise:  # the factors its own lines use
+        ln = report.result.lines
+        used = set(",".join(ln.loc[ln["enterprise_id"] == enterprise, "factor_ids"].dropna()).split(","))
+        d["factors"] = [f for f in d["factors"] if f["id"] in used]
     lineage = d.pop("lineage")
     lineage.pop("certificate_serials", None)
     lineage = {"level": d.pop("level"), "region": d.pop("region"), **lineage,
@@ -606,6 +610,14 @@ def targets_report(store, park: Park, year: int, as_of: dt.date | None = None) -
                                    park_id=park.park.id, library=lib)
     except (targets.TargetsError, carbon.CarbonError) as exc:
         raise AccountsError(str(exc)) from None
+    prev = set(monthly.loc[monthly["month"].dt.year == year - 1, "enterprise_id"])
+    cur = set(monthly.loc[monthly["month"].dt.year == year, "enterprise_id"])
+    park_rows = res.table["entity_id"] == park.park.id
+    if prev and prev != cur and park_rows.any():  # the park's seasonal profile is the sum of fewer owners
+        res.flags.append(carbon._flag(
+            "targets.projection.partial_last_year",
+            f"last year's monthly figures cover {len(prev & cur)} of the {len(cur)} owners with data this year: "
+            "the park's seasonal profile comes from those only", [park.park.id]))
     ebasis = ("GB/T 2589-2020 comprehensive energy consumption (as greenpark energy)"
               if park.carbon.targets_energy == "gbt2589" else
               "GB/T 2589-2020 comprehensive consumption less on-site renewable electricity consumed and certified "

@@ -159,24 +159,27 @@ def calculation_table(report: ca.CarbonReport, enterprise: str | None = None) ->
         else:
             src = cat
         ftxt = _factor_text(r["factor_ids"], factors) if r["factor_ids"] else "0"
-        t.add_row(f"S{r['scope']} {src}", _n(r["ad"], 3), r["ad_unit"], ftxt, _n(r["co2_t"], 4))
+        t.add_row(f"S{r['scope']} {escape(str(src))}", _n(r["ad"], 3), escape(str(r["ad_unit"])), ftxt,
+                  _n(r["co2_t"], 4))
     return t
 
 
-def factors_footnote(report: ca.CarbonReport) -> str:
+def factors_footnote(report: ca.CarbonReport, factors: list[dict] | None = None) -> str:
     res = report.result
+    factors = res.factors if factors is None else factors
     lines = ["[bold]Factors 因子[/] (every factor used, with its source and status):"]
-    for f in res.factors:
+    for f in factors:
         unit = "" if f.get("unit") in (None, "1") else f" {f['unit']}"
         extra = f", data year {f['data_year']}" if f.get("data_year") else ""
-        lines.append(f"  {f['id']} = {f['value']:g}{unit} {_status(f['status'])} — {f['source']}{extra}")
+        lines.append(f"  {escape(str(f['id']))} = {f['value']:g}{escape(unit)} {_status(f['status'])} — "
+                     f"{escape(str(f['source']))}{extra}")
     lin = res.lineage
     for role, sel in lin.get("selections", {}).items():
-        lines.append(f"  [dim]{role}: {sel['reason']}[/]")
+        lines.append(f"  [dim]{role}: {escape(sel['reason'])}[/]")
     lines.append(f"  [dim]factor-year rule {lin['factor_year_rule']} ({lin['factor_year_rule_source']}); certificate "
                  f"matching {lin['certificate_matching']}; activity from monthly rollups "
                  f"({len(lin['months'])} months, {lin['activity_rows']} rows)[/]")
-    if any(f["status"] == "UNVERIFIED" for f in res.factors):
+    if any(f["status"] == "UNVERIFIED" for f in factors):
         lines.append("  [bold red]⚠ UNVERIFIED factors were used: the figures that use them are not confirmed by any "
                      "source read; check them against the official text (carbon.factor.unverified).[/]")
     return "\n".join(lines)
@@ -224,15 +227,18 @@ def changes_table(report: ca.CarbonReport, enterprise: str | None = None) -> Tab
     return t
 
 
-def rejected_table(report: ca.CarbonReport) -> Table | None:
-    if report.rejected is None or report.rejected.empty:
+def rejected_table(report: ca.CarbonReport, enterprise: str | None = None) -> Table | None:
+    rej = report.rejected
+    if enterprise and rej is not None and len(rej):  # its own registrations and those that name it
+        rej = rej[(rej["enterprise_id"] == enterprise) | rej["message"].str.contains(f"enterprise {enterprise}[,)]")]
+    if rej is None or rej.empty:
         return None
     t = Table(title="[bold red]Rejected certificate registrations 被拒绝的证书登记[/] (left out of the market-based "
                     "accounts; fix park.toml)", title_justify="left")
     for c in ("id", "enterprise", "code", "reason"):
         t.add_column(c)
-    for r in report.rejected.to_dict("records"):
-        t.add_row(r["id"], r["enterprise_id"], r["code"], r["message"])
+    for r in rej.to_dict("records"):
+        t.add_row(escape(str(r["id"])), escape(str(r["enterprise_id"])), r["code"], escape(str(r["message"])))
     return t
 
 
@@ -240,7 +246,7 @@ def carbon_scorecard(report: ca.CarbonReport, park, enterprise: str | None = Non
     """The carbon scorecard: figures, calculation, enterprises, certificates, factors with source and status."""
     d = ca.to_json_dict(report, enterprise)
     res = report.result
-    p = d["park"]
+    p = d["enterprises"][0] if enterprise and d["enterprises"] else d["park"]
     head = Table.grid(padding=(0, 3))
     for _ in range(4):
         head.add_column()
@@ -251,7 +257,7 @@ def carbon_scorecard(report: ca.CarbonReport, park, enterprise: str | None = Non
                  f"{_n(p['scope2_market_t'])} tCO2")
     certs = d["certificates"]
     applied = sum(c["applied_mwh"] or 0 for c in certs["by_enterprise"])
-    n_rej = len({r["id"] for r in certs["rejected"]})
+    n_rej = len({r["id"] for r in certs["rejected"] if not enterprise or r["enterprise_id"] == enterprise})
     head.add_row("[bold]Certificates applied 绿证/绿电抵扣[/]", f"{_n(applied, 1)} MWh",
                  "[bold]Rejected registrations 被拒登记[/]", f"[bold red]{n_rej}[/]" if n_rej else "0")
     level = res.level + (f" ({res.region})" if res.region else "")
@@ -278,11 +284,11 @@ def carbon_scorecard(report: ca.CarbonReport, park, enterprise: str | None = Non
             ct.add_row(c["id"], c["kind"], c["enterprise_id"], _n(c["mwh"], 1), _n(c["applied_mwh"], 1),
                        _n(c["unapplied_mwh"], 1))
         parts.append(ct)
-    if (rt := rejected_table(report)) is not None:
+    if (rt := rejected_table(report, enterprise)) is not None:
         parts.append(rt)
     if (chg := changes_table(report, enterprise)) is not None:
         parts.append(chg)
-    parts.append(factors_footnote(report))
+    parts.append(factors_footnote(report, d["factors"]))
     parts.append(published_note(report))
     codes = {f["code"]: f["severity"] for f in res.flags}
     if codes:
@@ -308,8 +314,8 @@ CSV_COLUMNS = ["entity", "id", "name_zh", "scope1_t", "scope2_location_t", "scop
 @friendly_errors
 def carbon_cmd(
     period: Annotated[str, typer.Option(help="Calendar year, e.g. 2025 (park time).")],
-    method: Annotated[Method | None, typer.Option(help="location, market or both (default: [carbon] method).")] = None,
-    level: Annotated[Level | None, typer.Option(help="Grid level of the location-based factor (default: [carbon] level).")] = None,
+    method: Annotated[Method | None, typer.Option(help="location, market or both (default: carbon.method of park.toml).")] = None,
+    level: Annotated[Level | None, typer.Option(help="Grid level of the location-based factor (default: carbon.level of park.toml).")] = None,
     region: Annotated[str | None, typer.Option(help="Grid region or province for --level regional/provincial "
                                                     "(default: park.grid_region / park.province).")] = None,
     enterprise: Annotated[str | None, typer.Option(help="Only this enterprise id (or the park id).")] = None,
@@ -319,7 +325,7 @@ def carbon_cmd(
     db: DbOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Carbon accounts: Scope 1 and Scope 2 (location- and market-based) of every enterprise and the park [tCO2]."""
+    """Carbon accounts: Scope 1 and Scope 2 (location- and market-based) of every enterprise and the park, in tCO2."""
     p = load_park(park)
     year = _year(period)
     if enterprise and enterprise != p.park.id:
@@ -370,7 +376,7 @@ def targets_view(report: ca.TargetsReport, park) -> Group:
              f"when the projection is above {th['at_risk_share']:g} x cap [{th['status']}] ({th['source']}); "
              "projection = to date / last year's share of the same months, else linear by days.",
              f"CO2 basis: {basis}. Energy basis: {report.energy_basis}.",
-             "Sources of the caps: " + "; ".join(sorted({str(s) for s in res.table.get("source", pd.Series()).dropna()}))
+             "Sources of the caps: " + "; ".join(sorted({escape(str(s)) for s in res.table.get("source", pd.Series()).dropna()}))
              + "[/]"]
     codes = {f["code"]: len(f["ids"]) for f in res.flags}
     if codes:
