@@ -533,3 +533,23 @@ def test_init_template_carbon_examples_are_valid_when_uncommented():
     p = park_mod.parse(head + body, source="template")
     assert (len(p.certificates), len(p.targets), len(p.carbon_fuels), len(p.carbon_grid_factors),
             len(p.carbon_heat_factors), len(p.process_emissions)) == (1, 1, 1, 1, 1, 1)
+
+
+def test_late_readings_after_publication_are_a_data_effect(tmp_path):
+    from greenpark import carbon_accounts
+
+    d = make_park(tmp_path / "p")
+    p = park_mod.load(d / "park.toml")
+    with Store(p.db_path, p.park.timezone) as store:
+        assert carbon_accounts.carbon_report(store, p, 2025).status == "published_now"
+        (d / "late.csv").write_text("meter_id,timestamp,value\nE2-EL,2025-03-15T00:00,10000\n", encoding="utf-8")
+        ingest.ingest_file(store, d / "late.csv", now=NOW)
+        rep = carbon_accounts.carbon_report(store, p, 2025)
+        assert rep.status == "pinned" and rep.changes.empty  # no factor changed: nothing pending
+        flags = {f["code"]: f for f in rep.result.flags}
+        assert flags["carbon.published.data_changed"]["ids"] == ["E2", "park"]
+        assert rep.result.park["scope2_location_t"] == pytest.approx(PARK_S2_LOC + 10 * 0.5827, abs=1e-9)
+        rep = carbon_accounts.carbon_report(store, p, 2025, restate=True)
+        assert rep.status == "restated"
+        e2 = rep.changes.set_index(["entity", "figure"]).loc[("E2", "scope2_location_t")]
+        assert e2["data_effect_t"] == pytest.approx(10 * 0.5827, abs=1e-9) and e2["factor_effect_t"] == 0

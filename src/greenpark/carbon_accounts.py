@@ -451,6 +451,7 @@ def carbon_report(store, park: Park, period: int, *, method: str | None = None, 
     pub = published(con, key)
     current = _account(act, period, "both", level, region, park, certs, process, lib)
     changes, fchanges = pd.DataFrame(), []
+    data_flag = None
     if pub is None:
         if write:
             pub = _publish(store, key, current, None, None)
@@ -476,6 +477,13 @@ def carbon_report(store, park: Park, period: int, *, method: str | None = None, 
             status = "nothing_to_restate" if restate else "pinned"
             shown_lib, pins = plib, pub.pins
             if not restate:  # what --restate would change: the factor effect only (data is always current)
+                moved = changes.loc[changes["data_effect_t"].abs() > 1e-9, "entity"]
+                if len(moved):
+                    data_flag = carbon._flag(
+                        "carbon.published.data_changed",
+                        f"activity or certificates changed since result #{pub.result_id} was published (late or "
+                        "corrected readings, park.toml edits): the figures shown use today's data with the published "
+                        "factors; --restate publishes them", sorted(set(moved)), "info")
                 changes = changes[changes["factor_effect_t"].abs() > 1e-9].reset_index(drop=True)
     if method == "both" and status in ("published_now", "restated", "not_published"):
         shown = current
@@ -483,7 +491,7 @@ def carbon_report(store, park: Park, period: int, *, method: str | None = None, 
         shown = pinned
     else:
         shown = _account(act, period, method, level, region, park, certs, process, shown_lib, pins)
-    shown.flags = carbon._merge_flags(shown.flags + cflags)
+    shown.flags = carbon._merge_flags(shown.flags + cflags + ([data_flag] if data_flag else []))
     if status in ("pinned", "nothing_to_restate"):  # the published choice and its reason, not "pinned"
         rule = carbon._rule(plib, "electricity_factor_year", key.rule)
         shown.lineage["factor_year_rule"] = rule["id"]
