@@ -93,14 +93,20 @@ def _ts(table: pa.Table) -> np.ndarray:
     return np.array(table["timestamp"].to_numpy(zero_copy_only=False), dtype="datetime64[m]")
 
 
-def plant_retrofit_saving(tables: dict[str, list[pa.Table]], year: int) -> Retrofit:
+def plant_retrofit_saving(tables: dict[str, list[pa.Table]], year: int) -> Retrofit | None:
     """Hook of ``demo.generate``: cut E01's furnace and compressed-air energy after the installation.
 
     Mutates ``tables["sub"]`` (E01-EL-1, E01-EL-2) and ``tables["elec"]`` (E01-EL-MAIN) in place:
     every 15-minute value stamped after ``year``-01-(INSTALL_DAYS+1) 00:00 is reduced by
     ``FURNACE_CUT`` / ``AIR_CUT`` of the sub-meter value, and the main meter by the sum of both.
+    Returns None (and changes nothing) when the chinese-calendar package does not cover the
+    baseline year ``year - 1``: the demo then has no M&V project.
     """
     from .demo import _frame
+    from .mv.data import _year_covered
+
+    if not _year_covered(year - 1):
+        return None
 
     installed = np.datetime64(f"{year}-01-{INSTALL_DAYS + 1:02d}T00:00", "m")
     rec = Retrofit(year, installed)
@@ -172,8 +178,10 @@ def _spring_shutdown(year: int) -> tuple[dt.date, dt.date]:
     return days[0].astype(dt.date), days[-1].astype(dt.date)
 
 
-def demo_files(data_dir: Path, year: int, rec: Retrofit, seed: int = 2025) -> tuple[str, list[Path]]:
+def demo_files(data_dir: Path, year: int, rec: Retrofit | None, seed: int = 2025) -> tuple[str, list[Path]]:
     """Write the baseline year and the weather file; return (park.toml text, files to import)."""
+    if rec is None:
+        return "", []
     rng = np.random.default_rng(seed + SEED_OFFSET)
     prev = year - 1
     base = data_dir / f"e01_electricity_{prev}.parquet"
