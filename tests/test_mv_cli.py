@@ -292,3 +292,16 @@ def test_daily_production_spreads_monthly_output_over_working_days():
     assert prod["2025-02-05"] == 0                         # a shutdown day produces nothing
     feb = prod["2025-02"]
     assert feb[feb > 0].nunique() == 1                     # evenly over the working days
+
+
+def test_adjustment_period_shorthand_and_its_error():
+    text = textwrap.dedent(MV_PARK).replace("DESIGNED", "1.0")
+    month = text.replace("adjustments = [{ start = 2025-03-01, end = 2025-03-31,", 'adjustments = [{ period = "2025-02",')
+    (adj,) = park_mod.parse(month).mv_project("hourly").adjustments
+    assert (adj.start.isoformat(), adj.end.isoformat()) == ("2025-02-01", "2025-02-28")
+    with pytest.raises(park_mod.ParkError, match=r"mv_projects\[3\] \(id 'hourly'\).*period 'March' is neither"):
+        park_mod.parse(text.replace("adjustments = [{ start = 2025-03-01, end = 2025-03-31,",
+                                    'adjustments = [{ period = "March",'))
+    outside = text.replace("start = 2025-03-01, end = 2025-03-31", "start = 2024-03-01, end = 2024-03-31")
+    with pytest.raises(park_mod.ParkError, match="adjustment 'line 3 added in March' .* lies outside the reporting"):
+        park_mod.parse(outside)

@@ -339,10 +339,32 @@ class MVPeriod(_Model):
 
 class MVAdjustment(MVPeriod):
     """A non-routine adjustment (IPMVP Core Concepts 2022): ``amount`` [project unit] added to the
-    adjusted baseline over ``start`` .. ``end``, with the documented ``reason``."""
+    adjusted baseline over ``start`` .. ``end`` (or ``period = "2025-06"``, a month or a year), with
+    the documented ``reason``."""
 
     amount: float
     reason: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _period(cls, data):
+        if isinstance(data, dict) and "period" in data:
+            data = dict(data)
+            text = str(data.pop("period"))
+            try:
+                if len(text) == 4:
+                    y = int(text)
+                    start, end = dt.date(y, 1, 1), dt.date(y, 12, 31)
+                else:
+                    y, m = (int(x) for x in text.split("-"))
+                    start = dt.date(y, m, 1)
+                    end = dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)
+            except ValueError:
+                raise ValueError(f"period '{text}' is neither a year (2025) nor a month (2025-06); "
+                                 "or give start and end dates") from None
+            data.setdefault("start", start)
+            data.setdefault("end", end)
+        return data
 
 
 class MVShutdown(MVPeriod):
