@@ -7,8 +7,8 @@
    days with both. Targets: ours within 5 % of OpenDSM's avoided energy; our fit+predict time per
    meter >= 10x faster (best of a few repeats for each, both measured in this run).
 2. Daily baselines for 1,000 synthetic meters (366 days, production and day types): total time,
-   target < 60 s on the 2-core machine; fitted in one process per core (``ProcessPoolExecutor``,
-   pool start-up included) and, for comparison, in one process.
+   target < 60 s on the 2-core machine; fitted in one process per core (forked, pool start-up
+   timed) and, for comparison, in one process; one OpenBLAS thread per process in both.
 
 Run: ``.venv-bench/bin/python bench/run.py mv`` (the bench environment has opendsm and
 ``multimethod<2``). Without opendsm installed, part 1 reports the import error and part 2 still runs.
@@ -127,8 +127,47 @@ def _fit_chunk(frames: list[pd.DataFrame]) -> dict[str, int]:
     return forms
 
 
+def _openblas_threads(n: int | None = None) -> list[int]:
+    """Get (and with ``n``, set) the thread count of every OpenBLAS loaded in this process.
+
+    OpenBLAS' own threads on these small matrices (366 x ~60) make each fit several times slower
+    as soon as the cores are busy, and two fitting processes with two BLAS threads each fight over
+    two cores. The libraries are found in ``/proc/self/maps`` (Linux; elsewhere nothing is done),
+    as threadpoolctl does, without adding it as a dependency. Returns the previous counts.
+    """
+    import ctypes
+
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = sorted({f for f in (line.split()[-1] for line in maps)
+                            if "openblas" in f.lower() and (f.endswith(".so") or ".so." in f)})
+    except OSError:
+        return []
+    before = []
+    for path in paths:
+        lib = ctypes.CDLL(path)
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", "_64_", ""):
+                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                if get is not None and put is not None:
+                    before.append(int(get()))
+                    if n is not None:
+                        put(ctypes.c_int(n))
+                    break
+            else:
+                continue
+            break
+    return before
+
+
+def _pool_init() -> None:
+    _openblas_threads(1)
+
+
 def bench_many(n: int = 1000, processes: int | None = None) -> dict:
-    """Daily baselines for ``n`` synthetic meters, in one process and in ``processes`` (default: all cores)."""
+    """Daily baselines for ``n`` synthetic meters in ``processes`` worker processes (default: one per
+    core, pool start-up timed) and, for comparison, in this one process; one BLAS thread each."""
     import multiprocessing
     import sys
     import types
@@ -141,14 +180,19 @@ def bench_many(n: int = 1000, processes: int | None = None) -> dict:
         mod._fit_chunk = _fit_chunk
         sys.modules[__name__] = mod
     frames = syn.many_meters(n, seed=11)
-    t0 = time.perf_counter()
-    forms = _fit_chunk(frames)
-    serial = time.perf_counter() - t0
     procs = processes or os.cpu_count() or 1
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("fork")) as pool:  # start-up timed
-        parts = list(pool.map(_fit_chunk, [frames[i::procs] for i in range(procs)]))
-    parallel = time.perf_counter() - t0
+    before = _openblas_threads(1)
+    try:
+        t0 = time.perf_counter()
+        forms = _fit_chunk(frames)
+        serial = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("fork"), initializer=_pool_init) as pool:
+            parts = list(pool.map(_fit_chunk, [frames[i::procs] for i in range(procs)]))
+        parallel = time.perf_counter() - t0
+    finally:
+        for _ in before[:1]:
+            _openblas_threads(before[0])
     merged: dict[str, int] = {}
     for part in parts:
         for k, v in part.items():
@@ -157,6 +201,8 @@ def bench_many(n: int = 1000, processes: int | None = None) -> dict:
     return {"meters": n, "days_each": len(frames[0]), "seconds": round(parallel, 2),
             "ms_per_meter": round(1000 * parallel / n, 2), "under_60s": parallel < 60, "processes": procs,
             "seconds_one_process": round(serial, 2), "parallel_speedup": round(serial / parallel, 2),
+            "blas_threads": {"default": before, "used": 1 if before else "unchanged (no OpenBLAS found)"},
+            "load_average_1min": round(os.getloadavg()[0], 2),
             "forms": forms}
 
 
