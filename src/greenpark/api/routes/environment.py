@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from ... import reference
 from ...cli.env import air_record, water_record
 from ..deps import BackendDep, ScopeDep
 from ..errors import bad_request
@@ -35,8 +36,15 @@ def read_air(scope: ScopeDep, backend: BackendDep,
     """The air-quality record: PM2.5 and other statistics against GB 3095 class 2, good-days
     ratio, per station, year on year, and the daily AQI for the calendar heatmap."""
     _year_ok(period)
-    return backend.results.get(("air", period, station, edition.value),
-                               lambda: air_record(backend.cursor(), scope.park, period, station, edition.value))
+    rec = backend.results.get(("air", period, station, edition.value),
+                              lambda: air_record(backend.cursor(), scope.park, period, station, edition.value))
+    return {**rec, "levels": aqi_levels()}
+
+
+def aqi_levels() -> list[dict[str, Any]]:
+    """HJ 633 AQI levels with categories and colours (reference data), for legends and calendars."""
+    cols = ("edition", "level", "aqi_lo", "aqi_hi", "level_zh", "category_zh", "category_en", "rgb_hex")
+    return [{c: r[c] for c in cols} for r in reference.load("hj633_levels").rows]
 
 
 @router.get("/water", name="read_water")

@@ -1,0 +1,505 @@
+/* greenpark dashboard: one shell, one page per URL, charts drawn from the REST API (/api/v1).
+   Works offline: ECharts is served from /static/vendor. Labels in Chinese or English (GP_LABELS). */
+(function () {
+  "use strict";
+  const API = "/api/v1";
+  const L = window.GP_LABELS;
+  let lang = localStorage.getItem("gp.lang") || "zh";
+  let me = null;
+  let csrf = null;
+  let charts = [];
+
+  // -- helpers ------------------------------------------------------------------------------------
+  const t = (k) => (L[k] ? L[k][lang === "zh" ? 0 : 1] : k);
+  const nm = (o) => (o ? (lang === "zh" ? o.name_zh || o.name_en : o.name_en || o.name_zh) || o.id : "");
+  const $ = (sel) => document.querySelector(sel);
+
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k === "text") e.textContent = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of kids.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return e;
+  }
+
+  function num(x, digits = 2) {
+    if (x === null || x === undefined || Number.isNaN(x)) return "—";
+    return Number(x).toLocaleString(lang === "zh" ? "zh-CN" : "en-US", {
+      minimumFractionDigits: digits, maximumFractionDigits: digits });
+  }
+  const pct = (x, d = 2) => (x === null || x === undefined ? "—" : num(100 * x, d) + " %");
+
+  class ApiError extends Error {
+    constructor(status, err) { super(err.message); this.status = status; this.code = err.code; }
+  }
+
+  async function api(path, opts = {}) {
+    const o = { credentials: "same-origin", headers: {}, ...opts };
+    if (o.method && o.method !== "GET" && csrf) o.headers["X-CSRF-Token"] = csrf;
+    if (o.json !== undefined) {
+      o.body = JSON.stringify(o.json);
+      o.headers["Content-Type"] = "application/json";
+      delete o.json;
+    }
+    const r = await fetch(API + path, o);
+    if (r.status === 401 && location.pathname !== "/login") {
+      location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+      throw new ApiError(401, { message: "login required" });
+    }
+    if (r.status === 204) return null;
+    const body = (r.headers.get("content-type") || "").startsWith("application/json") ? await r.json() : await r.text();
+    if (!r.ok) throw new ApiError(r.status, body.error || { message: String(body) });
+    return body;
+  }
+
+  function kpi(label, value, unit) {
+    return el("div", { class: "kpi" }, el("div", { class: "label", text: label }),
+      el("div", { class: "value" }, value, unit ? el("span", { class: "unit", text: unit }) : null));
+  }
+
+  function card(title, body, wide) {
+    return el("section", { class: "card" + (wide ? " wide" : "") }, el("h2", { text: title }), body);
+  }
+
+  /** An ECharts chart in ``box``; ``points`` = data points drawn (the tests read data-points). */
+  function chart(box, option, points) {
+    const c = echarts.init(box, null, { renderer: "canvas" });
+    c.setOption({ animation: false, textStyle: { fontFamily: getComputedStyle(document.body).fontFamily }, ...option });
+    box.dataset.points = String(points);
+    box.dataset.ready = "1";
+    charts.push(c);
+    return c;
+  }
+
+  function table(cols, rows, opts = {}) {
+    const head = el("tr", {}, cols.map((c) => el("th", { class: c.num ? "num" : null, text: c.label })));
+    const body = rows.map((r) => el("tr", {}, cols.map((c) => {
+      const v = c.render ? c.render(r) : r[c.key];
+      return el("td", { class: c.num ? "num" : null }, v instanceof Node ? v : (v === null || v === undefined ? "—" : String(v)));
+    })));
+    const tbl = el("table", {}, el("thead", {}, head), el("tbody", {}, body));
+    return opts.scroll === false ? tbl : el("div", { class: "scroll" }, tbl);
+  }
+
+  function showError(err) {
+    const msg = err.status === 403 ? `${t("forbidden")}: ${err.message}` : err.message;
+    return el("div", { class: "error", role: "alert", text: msg });
+  }
+
+  function params() { return new URLSearchParams(location.search); }
+
+  function periodSelect(years, current, onchange) {
+    const s = el("select", { id: "period", onchange: (e) => onchange(e.target.value) },
+      years.map((y) => el("option", { value: String(y), selected: String(y) === String(current) }, String(y))));
+    return el("label", {}, t("period") + " ", s);
+  }
+
+  async function parkInfo() {
+    if (!parkInfo.cache) parkInfo.cache = await api("/park");
+    return parkInfo.cache;
+  }
+
+  function setPeriod(p) {
+    const q = params();
+    q.set("period", p);
+    history.replaceState(null, "", location.pathname + "?" + q.toString());
+    render();
+  }
+
+  // -- pages ---------------------------------------------------------------------------------------
+  async function pageLogin(main) {
+    const err = el("div");
+    const form = el("form", { class: "login", id: "login-form" },
+      el("h2", { text: t("login_title") }),
+      el("label", { for: "username", text: t("username") }), el("input", { id: "username", name: "username", autocomplete: "username", required: true }),
+      el("label", { for: "password", text: t("password") }), el("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true }),
+      el("button", { class: "btn", type: "submit", text: t("login") }), err);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      err.replaceChildren();
+      try {
+        const r = await api("/auth/login", { method: "POST", json: { username: $("#username").value, password: $("#password").value } });
+        csrf = r.csrf_token;
+        const next = params().get("next");
+        location.href = next && next.startsWith("/") && !next.startsWith("//") ? next : home(r.user);
+      } catch (x) {
+        err.append(el("div", { class: "error", role: "alert", text: `${t("login_failed")}: ${x.message}` }));
+      }
+    });
+    main.replaceChildren(form);
+  }
+
+  function home(user) {
+    if (user.role === "enterprise") return "/enterprises/" + encodeURIComponent(user.enterprise_id);
+    return "/";
+  }
+
+  async function pageOverview(main) {
+    const park = await parkInfo();
+    const period = params().get("period") || String(park.years[park.years.length - 1] || new Date().getFullYear());
+    const ov = await api("/overview?period=" + encodeURIComponent(period));
+    const p = ov.park;
+    main.replaceChildren(
+      el("h1", {}, nm(park), el("small", { text: `${t("overview")} · ${ov.period.label}` })),
+      el("div", { class: "toolbar" }, periodSelect(park.years.length ? park.years : [period], period, setPeriod)),
+      el("div", { class: "kpis" },
+        kpi(t("tce"), num(p.tce, 1), t("tce_unit")),
+        kpi(t("tce_equal"), num(p.tce_equal_value, 1), t("tce_unit")),
+        kpi(t("renewable_share"), pct(p.renewable_share)),
+        kpi(t("electricity"), num(p.electricity_kwh / 1e4, 1), t("wan_kwh")),
+        kpi(t("completeness"), ov.completeness.pct === null ? "—" : num(ov.completeness.pct, 2) + " %",
+          `${ov.completeness.meters_incomplete} ${t("meters_incomplete")}`),
+        kpi(t("intensity_va"), num((p.intensity || {}).tce_per_10k_cny_value_added, 4))),
+      el("div", { class: "grid" },
+        card(t("by_month"), el("div", { class: "chart", id: "chart-month" })),
+        card(t("by_carrier"), el("div", { class: "chart", id: "chart-carrier" })),
+        card(t("by_enterprise"), el("div", { class: "chart tall", id: "chart-enterprise" })),
+        card(t("completeness_by_ent"), el("div", { class: "chart tall", id: "chart-completeness" })),
+        card(t("targets"), targetsTable(ov.targets), true),
+        card(t("flags"), el("div", {}, Object.keys(ov.flags).length
+          ? Object.entries(ov.flags).map(([k, v]) => el("span", { class: "tag warn", style: "margin:2px" }, `${k} × ${v}`))
+          : t("flags_none"), el("p", { class: "muted", text: t("lineage_note") })), true)));
+    chart($("#chart-month"), {
+      tooltip: { trigger: "axis" }, grid: { left: 60, right: 20, top: 20, bottom: 30 },
+      xAxis: { type: "category", data: ov.by_month.map((m) => m.month) },
+      yAxis: { type: "value", name: t("tce_unit") },
+      series: [{ type: "bar", name: t("tce"), data: ov.by_month.map((m) => +m.tce.toFixed(2)), itemStyle: { color: "#1b7f5a" } }],
+    }, ov.by_month.length);
+    const carriers = ov.by_carrier.filter((c) => c.counted_in_total && c.tce > 0);
+    chart($("#chart-carrier"), {
+      tooltip: { trigger: "item", formatter: "{b}: {c} tce ({d}%)" }, legend: { bottom: 0, type: "scroll" },
+      series: [{ type: "pie", radius: ["35%", "65%"], data: carriers.map((c) => ({ name: nm(c), value: +c.tce.toFixed(2) })) }],
+    }, carriers.length);
+    const top = ov.by_enterprise.slice(0, 15).reverse();
+    const ce = chart($("#chart-enterprise"), {
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } }, grid: { left: 150, right: 30, top: 10, bottom: 30 },
+      xAxis: { type: "value", name: "tce" }, yAxis: { type: "category", data: top.map((e) => nm(e)) },
+      series: [{ type: "bar", data: top.map((e) => ({ value: +e.tce.toFixed(2), id: e.id })), itemStyle: { color: "#2e86c1" } }],
+    }, top.length);
+    ce.on("click", (x) => { if (x.data && x.data.id) location.href = "/enterprises/" + encodeURIComponent(x.data.id); });
+    const low = ov.by_enterprise.filter((e) => e.completeness_pct !== null)
+      .sort((a, b) => a.completeness_pct - b.completeness_pct).slice(0, 15).reverse();
+    chart($("#chart-completeness"), {
+      tooltip: { trigger: "axis" }, grid: { left: 150, right: 30, top: 10, bottom: 30 },
+      xAxis: { type: "value", min: (v) => Math.max(0, Math.floor(v.min - 1)), max: 100, name: "%" },
+      yAxis: { type: "category", data: low.map((e) => nm(e)) },
+      series: [{ type: "bar", data: low.map((e) => e.completeness_pct), itemStyle: { color: "#d68910" } }],
+    }, low.length);
+  }
+
+  function targetsTable(tg) {
+    if (!tg) return el("p", { class: "muted", text: t("no_targets") });
+    if (tg.error) return el("div", { class: "error", text: tg.error });
+    return table([
+      { label: t("target_entity"), key: "entity_id" }, { label: t("metric"), render: (r) => `${r.metric} [${r.unit}]` },
+      { label: t("cap"), num: true, render: (r) => num(r.cap, 2) }, { label: t("to_date"), num: true, render: (r) => num(r.to_date, 2) },
+      { label: t("projection"), num: true, render: (r) => num(r.projection, 2) },
+      { label: t("margin"), num: true, render: (r) => (r.margin_pct === null ? "—" : num(r.margin_pct, 1) + " %") },
+      { label: t("status"), render: (r) => el("span", { class: "tag status-" + r.status, text: t(r.status) }) },
+    ], tg.targets);
+  }
+
+  async function pageEnterprise(main, id) {
+    const park = await parkInfo();
+    const period = params().get("period") || String(park.years[park.years.length - 1] || new Date().getFullYear());
+    const [ent, en] = await Promise.all([api("/enterprises/" + encodeURIComponent(id)),
+      api(`/energy?period=${encodeURIComponent(period)}&enterprise=${encodeURIComponent(id)}`)]);
+    const e = en.enterprises[0] || { tce: 0, carriers: [] };
+    const comp = {};
+    for (const m of en.lineage.meters) comp[m.meter_id] = m;
+    const carbonBox = el("div", { id: "carbon-box" }, el("span", { class: "muted", text: t("loading") }));
+    main.replaceChildren(
+      el("h1", {}, nm(ent), el("small", { text: `${ent.id} · ${t("industry")}: ${ent.industry} · ${en.period.label}` })),
+      el("div", { class: "toolbar" }, periodSelect(park.years.length ? park.years : [period], period, setPeriod)),
+      el("div", { class: "kpis" },
+        kpi(t("tce"), num(e.tce, 2), t("tce_unit")), kpi(t("tce_equal"), num(e.tce_equal_value, 2), t("tce_unit")),
+        kpi(t("renewable_share"), pct(e.renewable_share)), kpi(t("electricity"), num((e.electricity_kwh || 0) / 1e4, 2), t("wan_kwh")),
+        kpi(t("intensity_va"), num((e.intensity || {}).tce_per_10k_cny_value_added, 4))),
+      el("div", { class: "grid" },
+        card(t("by_month"), el("div", { class: "chart", id: "chart-ent-month" })),
+        card(t("by_carrier"), el("div", { class: "chart", id: "chart-ent-carrier" })),
+        card(t("end_use"), el("div", { class: "chart", id: "chart-ent-enduse" })),
+        card(t("carbon"), carbonBox),
+        card(t("meter_list"), table([
+          { label: t("meter"), render: (m) => el("a", { href: "/meters/" + encodeURIComponent(m.id), text: m.id }) },
+          { label: t("carrier"), key: "carrier" }, { label: t("unit"), key: "unit" },
+          { label: t("role"), render: (m) => (comp[m.id] || {}).role },
+          { label: t("quantity"), num: true, render: (m) => num((comp[m.id] || {}).quantity, 1) },
+          { label: t("readings"), num: true, render: (m) => num(m.readings, 0) },
+          { label: t("completeness"), num: true, render: (m) => { const c = (comp[m.id] || {}).completeness_pct; return c === null || c === undefined ? "—" : num(c, 2) + " %"; } },
+        ], ent.meter_list), true)));
+    const months = en.breakdowns.month;
+    chart($("#chart-ent-month"), {
+      tooltip: { trigger: "axis" }, grid: { left: 60, right: 20, top: 20, bottom: 30 },
+      xAxis: { type: "category", data: months.map((m) => m.month) }, yAxis: { type: "value", name: "tce" },
+      series: [{ type: "bar", data: months.map((m) => +m.tce.toFixed(3)), itemStyle: { color: "#1b7f5a" } }],
+    }, months.length);
+    const cs = e.carriers.filter((c) => c.counted_in_total && c.tce > 0);
+    chart($("#chart-ent-carrier"), {
+      tooltip: { trigger: "item", formatter: "{b}: {c} tce ({d}%)" }, legend: { bottom: 0 },
+      series: [{ type: "pie", radius: ["35%", "65%"], data: cs.map((c) => ({ name: nm(c), value: +c.tce.toFixed(3) })) }],
+    }, cs.length);
+    const eu = en.breakdowns.end_use.filter((r) => r.quantity > 0);
+    chart($("#chart-ent-enduse"), {
+      tooltip: { trigger: "axis" }, grid: { left: 160, right: 30, top: 10, bottom: 30 },
+      xAxis: { type: "value", name: "tce" }, yAxis: { type: "category", data: eu.map((r) => `${r.end_use} (${r.carrier})`) },
+      series: [{ type: "bar", data: eu.map((r) => +r.tce.toFixed(3)), itemStyle: { color: "#2e86c1" } }],
+    }, eu.length);
+    try {
+      const c = await api(`/carbon?period=${encodeURIComponent(period.slice(0, 4))}&enterprise=${encodeURIComponent(id)}`);
+      const f = (c.enterprises || [])[0];
+      carbonBox.replaceChildren(f ? el("div", { class: "kpis" },
+        kpi(t("scope1"), num(f.scope1_t, 1), "tCO₂"), kpi(t("scope2_location"), num(f.scope2_location_t, 1), "tCO₂"),
+        kpi(t("scope2_market"), num(f.scope2_market_t, 1), "tCO₂")) : t("no_data"));
+    } catch (x) {
+      carbonBox.replaceChildren(el("p", { class: "muted", text: x.message }));
+    }
+  }
+
+  async function pageMeter(main, id) {
+    const m = await api("/meters/" + encodeURIComponent(id));
+    const res = params().get("resolution") || "hour";
+    const [rd, q] = await Promise.all([api(`/readings?meter=${encodeURIComponent(id)}&resolution=${res}&limit=200000`),
+      api(`/meters/${encodeURIComponent(id)}/quality`)]);
+    const sel = el("select", { id: "resolution", onchange: (e) => { const p = params(); p.set("resolution", e.target.value); history.replaceState(null, "", "?" + p); render(); } },
+      ["hour", "day"].map((r) => el("option", { value: r, selected: r === res, text: t(r) })));
+    main.replaceChildren(
+      el("h1", {}, m.id, el("small", {}, `${t("owner")}: `, el("a", { href: "/enterprises/" + encodeURIComponent(m.owner), text: m.owner }),
+        ` · ${m.carrier} · ${m.unit} · ${m.kind} · ${t("interval")}: ${m.interval_minutes}` + (m.parent ? ` · ${t("parent")}: ${m.parent}` : ""))),
+      el("div", { class: "toolbar" }, el("label", {}, t("resolution") + " ", sel)),
+      el("div", { class: "kpis" },
+        kpi(t("readings"), num(m.readings, 0)), kpi(t("missing_hours"), num(q.missing_hours, 0), `${q.gap_count} ${t("gaps")}`),
+        kpi(t("incomplete_hours"), num(q.incomplete_count, 0)), kpi(t("corrections"), num(q.correction_count, 0)),
+        kpi(t("quarantined"), num(q.quarantined_count, 0))),
+      el("div", { class: "grid" },
+        card(t("timeseries") + ` [${m.unit}]`, el("div", { class: "chart tall", id: "chart-series" }), true),
+        card(t("corrections"), table([{ label: t("time"), key: "time" }, { label: t("old_value"), key: "old_value", num: true },
+          { label: t("new_value"), key: "new_value", num: true }], q.corrections)),
+        card(t("quarantined"), table([{ label: t("reason"), key: "reason" }, { label: t("detail"), key: "detail" },
+          { label: t("raw"), key: "raw" }], q.quarantined)),
+        card(t("gaps"), table([{ label: t("from"), key: "from" }, { label: t("to"), key: "to" }, { label: t("missing_hours"), key: "hours", num: true }], q.gaps))));
+    const rows = rd.rows;
+    const bad = rows.filter((r) => r.expected !== null && r.n_readings < r.expected);
+    const gapAreas = res === "hour" ? q.gaps.map((g) => [{ xAxis: g.from }, { xAxis: g.to }]) : [];
+    chart($("#chart-series"), {
+      tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 70, right: 30, top: 30, bottom: 80 },
+      xAxis: { type: "time" }, yAxis: { type: "value", name: m.unit, scale: true },
+      dataZoom: [{ type: "inside", xAxisIndex: 0 }, { type: "slider", xAxisIndex: 0, bottom: 20 }],
+      series: [
+        { name: t("value"), type: "line", showSymbol: false, sampling: "lttb", lineStyle: { width: 1 },
+          data: rows.map((r) => [r.time, r.value]), markArea: gapAreas.length ? { itemStyle: { color: "rgba(192,57,43,0.12)" }, data: gapAreas } : undefined },
+        { name: t("incomplete"), type: "scatter", symbolSize: 6, itemStyle: { color: "#c0392b" },
+          data: bad.map((r) => [r.time, r.value]) },
+      ],
+    }, rows.length);
+  }
+
+  async function pageAir(main) {
+    const park = await parkInfo();
+    const period = params().get("period") || String(park.years[park.years.length - 1] || new Date().getFullYear());
+    const a = await api("/air?period=" + encodeURIComponent(period));
+    const yes = (v) => (v === true ? t("yes") : v === false ? t("no") : "—");
+    main.replaceChildren(
+      el("h1", {}, t("air"), el("small", { text: `${a.period} · ${a.edition.evaluation}` })),
+      el("div", { class: "toolbar" }, periodSelect(park.years.length ? park.years : [period], period, setPeriod)),
+      el("div", { class: "kpis" },
+        kpi(t("pm25"), num(a.pm25_annual_mean, 1), "µg/m³"), kpi(t("good_days"), num(a.good_days_ratio, 1) + " %"),
+        kpi(t("heavy_days"), num(a.heavy_pollution_days_ratio, 1) + " %"), kpi(t("valid_days"), num(a.valid_days, 0)),
+        kpi(t("composite"), num(a.composite_index, 2)), kpi(t("attainment"), yes(a.attainment))),
+      el("div", { class: "grid" },
+        card(t("aqi_calendar"), el("div", { class: "chart cal", id: "chart-aqi" }), true),
+        card(t("stations"), table([{ label: t("station"), key: "id" }, { label: t("pm25"), key: "pm25_annual_mean", num: true },
+          { label: t("good_days"), key: "good_days_ratio", num: true }, { label: t("valid_days"), key: "valid_days", num: true },
+          { label: t("composite"), key: "composite_index", num: true }], a.stations)),
+        card(t("statistics"), table([{ label: t("pollutant"), key: "pollutant" }, { label: t("statistic"), key: "statistic" },
+          { label: t("value"), num: true, render: (s) => `${s.value} ${s.unit}` }, { label: t("limit"), key: "limit", num: true },
+          { label: t("attains"), render: (s) => yes(s.attains) }], a.statistics))));
+    const days = a.daily_aqi.filter((d) => d.aqi !== null);
+    const year = String(a.period).slice(0, 4);
+    const edition = (a.edition.daily_aqi && Object.keys(a.edition.daily_aqi)[0] || "").replace(/\D+/g, "").slice(-4) || "2012";
+    const lv = a.levels.filter((x) => x.edition === edition);
+    const range = String(a.period).length > 4 ? String(a.period) : year;
+    chart($("#chart-aqi"), {
+      tooltip: { formatter: (x) => `${x.value[0]}: AQI ${x.value[1]}` },
+      visualMap: { type: "piecewise", dimension: 2, orient: "horizontal", left: "center", bottom: 0,
+        pieces: lv.map((x) => ({ value: x.level, color: x.rgb_hex, label: `${lang === "zh" ? x.category_zh : x.category_en} (${x.aqi_lo}–${x.aqi_hi})` })) },
+      calendar: { range: range, top: 30, left: 40, right: 20, cellSize: ["auto", 16], yearLabel: { show: false },
+        dayLabel: { nameMap: lang === "zh" ? "ZH" : "EN" }, monthLabel: { nameMap: lang === "zh" ? "ZH" : "EN" } },
+      series: [{ type: "heatmap", coordinateSystem: "calendar", data: days.map((d) => [d.date, d.aqi, d.level]) }],
+    }, days.length);
+  }
+
+  const CLASS_COLOURS = { 1: "#5dade2", 2: "#2e86c1", 3: "#27ae60", 4: "#f4d03f", 5: "#e67e22", 6: "#c0392b" };
+
+  async function pageWater(main) {
+    const park = await parkInfo();
+    const period = params().get("period") || String(park.years[park.years.length - 1] || new Date().getFullYear());
+    const w = await api("/water?period=" + encodeURIComponent(period));
+    const names = {};
+    for (const s of park.stations) names[s.id] = s;
+    main.replaceChildren(
+      el("h1", {}, t("water"), el("small", { text: `${w.period} · ${w.standard}` })),
+      el("div", { class: "toolbar" }, periodSelect(park.years.length ? park.years : [period], period, setPeriod)),
+      el("div", { class: "kpis" }, kpi(t("share_good_water"), num(w.good_share_pct, 1) + " %"), kpi(t("section"), num(w.sections.length, 0))),
+      el("div", { class: "grid" },
+        card(t("water_classes"), el("div", { class: "chart", id: "chart-water" })),
+        card(t("section"), table([{ label: t("section"), render: (s) => `${s.section_id} ${nm(names[s.section_id])}` },
+          { label: t("water_body"), key: "water_body" }, { label: t("samples"), key: "n_samples", num: true },
+          { label: t("class"), render: (s) => el("span", { class: "tag", style: `background:${CLASS_COLOURS[s.class] || "#ccc"};color:#fff`, text: s.class_label }) },
+          { label: t("exceeding"), key: "exceeding" }], w.sections))));
+    chart($("#chart-water"), {
+      tooltip: { trigger: "axis" }, grid: { left: 50, right: 20, top: 20, bottom: 30 },
+      xAxis: { type: "category", data: w.sections.map((s) => s.section_id) },
+      yAxis: { type: "value", min: 0, max: 6, interval: 1, axisLabel: { formatter: (v) => ["", "I", "II", "III", "IV", "V", "劣V"][v] || "" } },
+      series: [{ type: "bar", data: w.sections.map((s) => ({ value: s.class, itemStyle: { color: CLASS_COLOURS[s.class] || "#ccc" } })) }],
+    }, w.sections.length);
+  }
+
+  async function pageImports(main) {
+    const admin = me.role === "park_admin";
+    const q = params();
+    const reason = q.get("reason") || "";
+    const status = q.get("status") || "open";
+    const [imps, qr] = await Promise.all([api("/imports?limit=50"),
+      api(`/quarantine?status=${status}&limit=500` + (reason ? `&reason=${encodeURIComponent(reason)}` : ""))]);
+    const note = el("div", { id: "imports-note" });
+    const setq = (k, v) => { const p = params(); if (v) p.set(k, v); else p.delete(k); history.replaceState(null, "", "?" + p); render(); };
+    const upload = admin ? el("form", { class: "toolbar", id: "upload-form" }, el("strong", { text: t("upload") }),
+      el("input", { type: "file", id: "upload-file", accept: ".csv,.xlsx,.parquet,.txt" }),
+      el("button", { class: "btn", type: "submit", text: t("submit") })) : null;
+    if (upload) upload.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const f = $("#upload-file").files[0];
+      if (!f) return;
+      const fd = new FormData();
+      fd.append("file", f);
+      try {
+        const r = await api("/imports", { method: "POST", body: fd });
+        note.replaceChildren(el("div", { class: "notice", text: r.message || `${t("uploaded")}: ${r.source} · ${t("accepted")} ${r.accepted} · ${t("rejected")} ${r.rejected}` }));
+        setTimeout(render, 800);
+      } catch (x) { note.replaceChildren(showError(x)); }
+    });
+    const checks = [];
+    const cols = [];
+    if (admin && status === "open") cols.push({ label: t("select"), render: (r) => { const c = el("input", { type: "checkbox", "data-key": `${r.import_id}:${r.line_no}` }); checks.push(c); return c; } });
+    cols.push({ label: t("import_id"), key: "import_id", num: true }, { label: t("source"), key: "source" }, { label: t("line"), key: "line_no", num: true },
+      { label: t("reason"), render: (r) => el("span", { class: "tag bad", text: r.reason }) }, { label: t("detail"), key: "detail" },
+      { label: t("raw"), key: "raw" }, { label: t("status"), render: (r) => (r.resolved_by_import ? `${t("resolved")} → ${r.resolved_by_import}` : t("open")) });
+    if (admin && status === "open") cols.push({ label: t("fix"), render: (r) => fixButton(r, note) });
+    const resub = admin && status === "open" ? el("button", { class: "btn secondary", type: "button", id: "resubmit", text: t("resubmit"), onclick: async () => {
+      const rows = checks.filter((c) => c.checked).map((c) => { const [i, n] = c.dataset.key.split(":"); return { import_id: +i, line_no: +n }; });
+      if (!rows.length) return;
+      try {
+        const r = await api("/quarantine/resubmit", { method: "POST", json: { rows } });
+        note.replaceChildren(el("div", { class: "notice", text: `${t("done")}: ${r.resolved.length} · ` + r.imports.map((i) => `import ${i.import_id}: ${t("accepted")} ${i.accepted}, ${t("rejected")} ${i.rejected}`).join("; ") }));
+        setTimeout(render, 800);
+      } catch (x) { note.replaceChildren(showError(x)); }
+    } }) : null;
+    main.replaceChildren(
+      el("h1", {}, t("imports")), upload, note,
+      el("div", { class: "grid" },
+        card(t("quarantine") + ` (${qr.total})`, el("div", {},
+          el("div", { class: "toolbar" },
+            el("select", { id: "reason", onchange: (e) => setq("reason", e.target.value) }, el("option", { value: "", text: t("all_reasons") }),
+              Object.keys(qr.by_reason).concat(reason && !(reason in qr.by_reason) ? [reason] : []).map((k) => el("option", { value: k, selected: k === reason, text: `${k} (${qr.by_reason[k] || 0})` }))),
+            el("select", { id: "status", onchange: (e) => setq("status", e.target.value) },
+              ["open", "resolved", "all"].map((k) => el("option", { value: k, selected: k === status, text: t(k) }))), resub),
+          el("div", { class: "chart", id: "chart-reasons", style: "height:220px" }),
+          table(cols, qr.rows)), true),
+        card(t("import_list"), table([{ label: t("import_id"), key: "import_id", num: true }, { label: t("source"), key: "source" },
+          { label: t("started"), render: (r) => String(r.started_at).slice(0, 19).replace("T", " ") },
+          { label: t("rows_read"), key: "rows_read", num: true }, { label: t("accepted"), key: "accepted", num: true },
+          { label: t("unchanged"), key: "unchanged", num: true }, { label: t("corrected"), key: "corrected", num: true },
+          { label: t("rejected"), key: "rejected", num: true }], imps), true)));
+    const reasons = Object.entries(qr.by_reason);
+    chart($("#chart-reasons"), {
+      tooltip: { trigger: "axis" }, grid: { left: 170, right: 30, top: 10, bottom: 25 },
+      xAxis: { type: "value" }, yAxis: { type: "category", data: reasons.map((r) => r[0]) },
+      series: [{ type: "bar", data: reasons.map((r) => r[1]), itemStyle: { color: "#c0392b" } }],
+    }, reasons.length);
+  }
+
+  function fixButton(r, note) {
+    const box = el("div");
+    const fields = (r.raw || "").split(",");
+    const open = () => {
+      const inp = (id, v, ph) => el("input", { name: id, value: v || "", placeholder: ph });
+      const form = el("form", { class: "fix-form" }, inp("meter_id", fields[0], "meter_id"), inp("timestamp", fields[1], "timestamp"),
+        inp("value", fields[2], "value"), inp("unit", fields[3], "unit"), el("button", { class: "btn", type: "submit", text: t("submit") }));
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        const v = (n) => form.elements[n].value.trim();
+        const body = { meter_id: v("meter_id"), timestamp: v("timestamp"), value: v("value") === "" ? null : v("value"), unit: v("unit") || null };
+        try {
+          const x = await api(`/quarantine/${r.import_id}/${r.line_no}/fix`, { method: "POST", json: body });
+          const i = x.imports[0];
+          note.replaceChildren(el("div", { class: "notice", text: `import ${i.import_id}: ${t("accepted")} ${i.accepted + i.corrected + i.unchanged}, ${t("rejected")} ${i.rejected}` + (i.rejected ? ` (${i.rejected_rows[0].reason})` : "") }));
+          setTimeout(render, 800);
+        } catch (x) { note.replaceChildren(showError(x)); }
+      });
+      box.replaceChildren(form);
+    };
+    box.append(el("button", { class: "btn secondary", type: "button", text: t("fix"), onclick: open }));
+    return box;
+  }
+
+  // -- shell ---------------------------------------------------------------------------------------
+  const ROUTES = [
+    [/^\/login$/, pageLogin, "login"], [/^\/$/, pageOverview, "overview"], [/^\/enterprises\/([^/]+)$/, pageEnterprise, "enterprise"],
+    [/^\/meters\/([^/]+)$/, pageMeter, "meter"], [/^\/air$/, pageAir, "air"], [/^\/water$/, pageWater, "water"],
+    [/^\/imports$/, pageImports, "imports"],
+  ];
+
+  function navigation(active) {
+    const links = [];
+    if (me.role === "park_admin" || me.role === "auditor") links.push(["/", "overview"]);
+    if (me.role === "enterprise") links.push(["/enterprises/" + encodeURIComponent(me.enterprise_id), "enterprise"]);
+    links.push(["/air", "air"], ["/water", "water"]);
+    if (me.role === "park_admin" || me.role === "auditor") links.push(["/imports", "imports"]);
+    $("#nav").replaceChildren(...links.map(([href, k]) => el("a", { href, class: k === active ? "active" : null, text: t(k) })));
+    $("#who").textContent = `${me.username} (${me.role}${me.enterprise_id ? " · " + me.enterprise_id : ""})`;
+    const lo = $("#logout");
+    lo.hidden = false;
+    lo.textContent = t("logout");
+  }
+
+  async function render() {
+    for (const c of charts) c.dispose();
+    charts = [];
+    document.documentElement.lang = lang === "zh" ? "zh" : "en";
+    $("#lang").textContent = lang === "zh" ? "EN" : "中文";
+    const main = $("#main");
+    const path = decodeURI(location.pathname).replace(/\/+$/, "") || "/";
+    const route = ROUTES.find(([re]) => re.test(path));
+    if (!route) { main.replaceChildren(showError({ message: path })); return; }
+    const [re, page, key] = route;
+    document.title = `greenpark · ${t(key)}`;
+    main.replaceChildren(el("p", { class: "muted", text: t("loading") }));
+    try {
+      if (key !== "login") {
+        if (!me) { const r = await api("/auth/me"); me = r.user; csrf = r.csrf_token; }
+        if (me.role === "device") { main.replaceChildren(showError({ message: t("device_no_dashboard") })); return; }
+        navigation(key);
+        if (key === "overview" && me.role === "enterprise") { location.replace(home(me)); return; }
+      }
+      await page(main, ...(path.match(re).slice(1).map(decodeURIComponent)));
+      main.dataset.page = key;
+    } catch (x) {
+      if (x.status !== 401) main.replaceChildren(showError(x));
+    }
+  }
+
+  $("#lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("gp.lang", lang); render(); });
+  $("#logout").addEventListener("click", async () => { try { await api("/auth/logout", { method: "POST" }); } finally { location.href = "/login"; } });
+  window.addEventListener("resize", () => charts.forEach((c) => c.resize()));
+  $("#foot").textContent = "greenpark · GB/T 2589-2020 · HJ 633 / HJ 663 · GB 3838-2002";
+  render();
+})();

@@ -1,0 +1,185 @@
+"""End to end in headless Chromium: `greenpark serve` on a copy of the demo park (127.0.0.1, a
+free port), log in, open every page, check that the charts are drawn with data, zoom the meter's
+time series, switch the language, fix a quarantined row, and check an enterprise user's view.
+Screenshots go to test-artifacts/ (look at them: they are what a user sees).
+
+Driven by Playwright with Debian's chromium (/usr/bin/chromium); Playwright never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from api_support import Server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PASSWORD = "correct horse battery staple"
+PAGES = [("/", "overview", 4), ("/enterprises/E01", "enterprise", 3), ("/meters/E01-EL-MAIN", "meter", 1),
+         ("/air", "air", 1), ("/water", "water", 1), ("/imports", "imports", 1)]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)")
+
+
+def _user(park: Path, *args: str) -> None:
+    p = subprocess.run([sys.executable, "-m", "greenpark.cli", "user", "add", *args, "--password-stdin"],
+                       cwd=park, input=PASSWORD + "\n", capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+@pytest.fixture(scope="module")
+def server(demo_dir, tmp_path_factory):
+    park = tmp_path_factory.mktemp("e2e") / "park"
+    shutil.copytree(demo_dir, park)  # the demo park is shared by the session: the server writes a copy
+    _user(park, "admin", "--role", "park_admin")
+    _user(park, "e01", "--role", "enterprise", "--enterprise", "E01")
+    srv = Server(park, tmp_path_factory.mktemp("e2e-log") / "serve.log")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A browser tab that records requests to other hosts and script errors."""
+
+    def __init__(self, browser, server):
+        self.ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        self.page = self.ctx.new_page()
+        self.url = server.url
+        self.foreign: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:")) else
+                     self.foreign.append(r.url))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def login(self, username: str, landing: str) -> None:
+        p = self.page
+        p.goto(self.url + "/")
+        p.wait_for_url("**/login**")
+        p.fill("#username", username)
+        p.fill("#password", PASSWORD)
+        p.click("button[type=submit]")
+        p.wait_for_selector(f"main[data-page={landing}]", timeout=60_000)
+
+    def open(self, path: str, key: str) -> None:
+        self.page.goto(self.url + path)
+        self.page.wait_for_selector(f"main[data-page={key}]", timeout=60_000)
+
+    def charts(self) -> dict[str, int]:
+        return self.page.eval_on_selector_all(
+            "[data-ready]", "els => Object.fromEntries(els.map(e => [e.id, Number(e.dataset.points)]))")
+
+    def shot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"dashboard-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self) -> None:
+        self.ctx.close()
+
+
+@pytest.fixture
+def tab(browser, server):
+    t = Page(browser, server)
+    yield t
+    t.close()
+
+
+def test_park_admin_opens_every_page_with_charts(tab):
+    tab.login("admin", "overview")
+    for path, key, n_charts in PAGES:
+        tab.open(path, key)
+        charts = tab.charts()
+        assert len(charts) >= n_charts, (key, charts)
+        assert all(points > 0 for points in charts.values()), (key, charts)
+        assert tab.page.locator("canvas").count() >= n_charts
+        assert tab.page.locator(".error").count() == 0, tab.page.inner_text("main")[:500]
+        assert tab.shot(key).stat().st_size > 20_000
+    assert tab.foreign == [], "the dashboard must work offline (no CDN)"
+    assert tab.errors == []
+
+
+def test_overview_shows_the_park_figures(tab, server):
+    import httpx
+
+    tab.login("admin", "overview")
+    text = tab.page.inner_text("main")
+    assert "苏州绿色高新技术产业园" in text and "综合能耗" in text and "双控目标" in text
+    cookies = {c["name"]: c["value"] for c in tab.ctx.cookies()}
+    ov = httpx.get(server.url + "/api/v1/overview", cookies=cookies).json()
+    assert f"{ov['park']['tce']:,.1f}" in text
+    assert tab.charts()["chart-month"] == 12
+
+
+def test_meter_time_series_zooms(tab):
+    tab.login("admin", "overview")
+    tab.open("/meters/E01-EL-MAIN", "meter")
+    before = tab.charts()["chart-series"]
+    assert before > 8000  # hourly values of the demo year
+    start = tab.page.evaluate("""() => {
+        const c = echarts.getInstanceByDom(document.getElementById('chart-series'));
+        c.dispatchAction({type: 'dataZoom', start: 40, end: 45});
+        return c.getOption().dataZoom[0].start; }""")
+    assert start == 40
+    tab.shot("meter-zoomed")
+
+
+def test_language_switches_to_english_and_back(tab):
+    tab.login("admin", "overview")
+    assert "园区总览" in tab.page.inner_text("#nav")
+    tab.page.click("#lang")
+    tab.page.wait_for_function("document.documentElement.lang === 'en' && document.querySelector('main[data-page]')")
+    tab.page.wait_for_selector("#chart-month[data-ready]")
+    assert "Park overview" in tab.page.inner_text("#nav")
+    assert "Comprehensive energy" in tab.page.inner_text("main")
+    tab.shot("overview-en")
+    tab.open("/air", "air")
+    assert "Daily AQI calendar" in tab.page.inner_text("main")
+    tab.shot("air-en")
+    tab.page.click("#lang")
+    tab.page.wait_for_function("document.documentElement.lang === 'zh'")
+
+
+def test_fix_a_quarantined_row_in_the_browser(tab):
+    tab.login("admin", "overview")
+    tab.open("/imports?reason=unknown_meter", "imports")
+    row = tab.page.locator("tr", has_text="E99-EL-MAIN")
+    row.locator("button", has_text="更正").click()
+    form = row.locator("form")
+    form.locator("input[name=meter_id]").fill("E01-EL-MAIN")
+    form.locator("button[type=submit]").click()
+    tab.page.wait_for_selector("#imports-note .notice")
+    assert "拒收 0" in tab.page.inner_text("#imports-note")
+    tab.shot("imports-fixed")
+
+
+def test_enterprise_user_sees_only_its_enterprise(tab):
+    tab.login("e01", "enterprise")
+    assert tab.page.url.endswith("/enterprises/E01")
+    nav = tab.page.inner_text("#nav")
+    assert "园区总览" not in nav and "导入" not in nav
+    assert all(points > 0 for points in tab.charts().values())
+    tab.shot("enterprise-user")
+    tab.page.goto(tab.url + "/enterprises/E02")
+    tab.page.wait_for_selector(".error")
+    err = tab.page.inner_text(".error")
+    assert "无权查看" in err and "E01" in err
+    assert "苏精密" not in tab.page.inner_text("body")  # E02's name
+    tab.shot("enterprise-forbidden")
