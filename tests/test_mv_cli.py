@@ -305,3 +305,12 @@ def test_adjustment_period_shorthand_and_its_error():
     outside = text.replace("start = 2025-03-01, end = 2025-03-31", "start = 2024-03-01, end = 2024-03-31")
     with pytest.raises(park_mod.ParkError, match="adjustment 'line 3 added in March' .* lies outside the reporting"):
         park_mod.parse(outside)
+
+
+def test_savings_html_report_is_self_contained(demo_dir, tmp_path):
+    out = tmp_path / "report.html"
+    run("mv", "savings", "E01-retrofit", "--html", str(out), "--plot", str(tmp_path / "mv.png"), cwd=demo_dir)
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!doctype html>") and "data:image/png;base64," in text
+    assert "fit for M&amp;V" in text and "electricity_equivalent" in text and "GB/T 2589-2020" in text
+    assert "src='http" not in text and 'src="http' not in text  # no external assets

@@ -263,11 +263,11 @@ def _assemble(park, period, meters, remainders, monthly, cited, only_enterprise)
         return res
 
     def products_of(eid: str, s: dict) -> list[dict]:
-        prods = [p for p in park.products if p.enterprise == eid]
+        prods = [p for p in park.products if p.enterprise == eid and p.year == period.start.year]
         out = []
         for p in prods:
             i0 = (period.start.year - p.year) * 12 + period.start.month - 1
-            if p.year != period.start.year or i0 < 0 or i0 + period.months > 12:
+            if i0 < 0 or i0 + period.months > 12:
                 continue
             output = sum(p.monthly_output[i0:i0 + period.months])
             item = {"id": p.id, "name_zh": p.name_zh, "name_en": p.name_en, "unit": p.unit, "output": output}

@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from .app import app
-from .common import DbOpt, ParkOpt, UserError, console, dumps_json, friendly_errors, load_park
+from .common import DbOpt, ParkOpt, UserError, console, dumps_json, err_console, friendly_errors, load_park
 from .data import open_store
 
 mv_app = typer.Typer(help="Measurement & verification of energy savings (IPMVP Option B/C, ASHRAE Guideline 14-2014).",
@@ -390,11 +390,18 @@ def savings(project: Annotated[str, typer.Argument(help="Project id ([[mv_projec
             no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not write the PNG.")] = False,
             confidence: ConfidenceOpt = None,
             model: Annotated[Path | None, typer.Option(help="A frozen baseline model (JSON from 'mv fit --save') "
-                                                            "used instead of fitting.")] = None) -> None:
+                                                            "used instead of fitting.")] = None,
+            html_out: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report "
+                                                                         "(figure embedded) to this file.")] = None) -> None:
     """Avoided energy over the reporting period with its uncertainty, in tce and tCO2, and the verdict."""
     p = load_park(park)
     target = None if no_plot else (plot or _default_plot(p, db, project))
     _, res = _evaluate(project, park, db, savings=True, plot=target, confidence=confidence, model_path=model)
+    if html_out is not None:
+        from ..report_html import mv_savings_report
+
+        html_out.write_text(mv_savings_report(res), encoding="utf-8")
+        err_console.print(f"[dim]HTML report written to {html_out}[/]")
     if format == MVFormat.json:
         typer.echo(dumps_json(res))
         return
