@@ -4,6 +4,7 @@ store's single writer."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 
@@ -27,17 +28,24 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def create_app(park: Park, db: str | None = None, *, settings: Settings | None = None,
-               dashboard: bool = True) -> FastAPI:
+               dashboard: bool = True, freeze_gc: bool = False) -> FastAPI:
     """The application for ``park`` on the store ``db`` (default: park.toml's db).
 
     The store is opened (and migrated, and park.toml's meters synced) when the application starts
     and closed when it stops; tests enter ``TestClient(app)`` as a context manager for that.
+    ``freeze_gc``: freeze the objects alive at start-up out of the cyclic GC (for a server process).
     """
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.backend = Backend(park, db)
+        if freeze_gc:
+            # objects made at start-up (park model, reference data, modules) live as long as the
+            # process: keep them out of the cyclic GC's full passes, which otherwise stall requests
+            # (p99 of the overview at 50 clients: 140 ms -> 45 ms, bench/bench_api.py)
+            gc.collect()
+            gc.freeze()
         log.info("greenpark %s serving park %s from %s", __version__, park.park.id, app.state.backend.db)
         try:
             yield

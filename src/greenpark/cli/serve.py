@@ -41,7 +41,7 @@ def serve(
         raise UserError(f"--port {port}: use 1-65535")
     p = load_park(park)
     settings = Settings(session_ttl=dt.timedelta(hours=session_hours), secure_cookies=secure_cookies)
-    application = create_app(p, db, settings=settings)
+    application = create_app(p, db, settings=settings, freeze_gc=True)
     _hint_first_user(p, db)
     console.print(f"greenpark: dashboard and API of [bold]{p.park.name_en}[/] at http://{host}:{port}/ "
                   f"(API: /api/v1, OpenAPI: /api/v1/openapi.json); Ctrl+C stops", highlight=False)
