@@ -158,7 +158,7 @@ def test_enterprise_errors_do_not_tell_whether_another_enterprises_ids_exist(api
 
 def test_enterprise_targets_and_carbon_are_whitelisted(api):
     c = call(api, "ent1", "GET", "/carbon?period=2025").json()
-    assert set(c) == {"period", "method", "scope", "enterprises", "certificates", "factors", "lineage"}
+    assert set(c) == {"period", "method", "scope", "enterprises", "certificates", "factors", "lineage", "by_month"}
     assert [e["id"] for e in c["enterprises"]] == ["E1"]
     assert all(f.get("status") != "USER" for f in c["factors"])
 

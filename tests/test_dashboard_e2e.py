@@ -126,6 +126,10 @@ def test_overview_shows_the_park_figures(tab, server):
     ov = httpx.get(server.url + "/api/v1/overview", cookies=cookies).json()
     assert f"{ov['park']['tce']:,.1f}" in text
     assert tab.charts()["chart-month"] == 12
+    tab.page.wait_for_selector("#chart-month[data-carbon-points]")  # CO2 lines drawn over the energy bars
+    assert tab.page.get_attribute("#chart-month", "data-carbon-points") == "12"
+    co2 = httpx.get(server.url + "/api/v1/carbon?period=2025", cookies=cookies).json()["park"]["total_location_t"]
+    assert f"{co2:,.1f}" in tab.page.inner_text("#kpi-co2")
 
 
 def test_meter_time_series_zooms(tab):

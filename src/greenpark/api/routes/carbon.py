@@ -77,15 +77,45 @@ def carbon_for(backend: Backend, scope: Scope, year: int, method: str | None, en
 
     def compute():
         report = ca.carbon_report(_reader(backend), park, year, method=method, write=False)
-        return clean(ca.to_json_dict(report))
+        return clean(ca.to_json_dict(report)), monthly_co2(report)
 
-    d = backend.results.get(("carbon", year, method), compute)
+    d, months = backend.results.get(("carbon", year, method), compute)
     if scope.enterprise is not None:
-        return enterprise_carbon_view(d, scope.enterprise)
+        return {**enterprise_carbon_view(d, scope.enterprise), "by_month": _months(months, scope.enterprise)}
     if eid is not None:
-        d = {**d, "enterprises": [e for e in d["enterprises"] if e["id"] == eid], "scope": {"kind": "enterprise",
-                                                                                            "id": eid}}
-    return d
+        return {**d, "enterprises": [e for e in d["enterprises"] if e["id"] == eid],
+                "scope": {"kind": "enterprise", "id": eid}, "by_month": _months(months, eid)}
+    return {**d, "by_month": _months(months, None)}
+
+
+def monthly_co2(report) -> list[dict[str, Any]]:
+    """Scope 1 + 2 per enterprise and month [tCO2], location- and market-based where computed
+    (:func:`greenpark.carbon.monthly_co2`)."""
+    from ... import carbon
+
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for m in ("location", "market"):
+        try:
+            df = carbon.monthly_co2(report.result, m)
+        except carbon.CarbonError:  # the result was computed with the other method only
+            continue
+        for r in df.itertuples(index=False):
+            key = (r.enterprise_id, str(r.month)[:7])
+            rows.setdefault(key, {"enterprise_id": key[0], "month": key[1]})[f"{m}_t"] = float(r.co2_t)
+    return sorted(rows.values(), key=lambda r: (r["month"], r["enterprise_id"]))
+
+
+def _months(rows: list[dict[str, Any]], eid: str | None) -> list[dict[str, Any]]:
+    """Park (eid None) or one enterprise's CO2 by month [tCO2]."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if eid is not None and r["enterprise_id"] != eid:
+            continue
+        o = out.setdefault(r["month"], {"month": r["month"]})
+        for k in ("location_t", "market_t"):
+            if k in r:
+                o[k] = o.get(k, 0.0) + r[k]
+    return clean([out[k] for k in sorted(out)])
 
 
 @router.get("/carbon", name="read_carbon")

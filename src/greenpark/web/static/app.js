@@ -157,9 +157,10 @@
         kpi(t("electricity"), num(p.electricity_kwh / 1e4, 1), t("wan_kwh")),
         kpi(t("completeness"), ov.completeness.pct === null ? "—" : num(ov.completeness.pct, 2) + " %",
           `${ov.completeness.meters_incomplete} ${t("meters_incomplete")}`),
-        kpi(t("intensity_va"), num((p.intensity || {}).tce_per_10k_cny_value_added, 4))),
+        kpi(t("intensity_va"), num((p.intensity || {}).tce_per_10k_cny_value_added, 4)),
+        el("div", { class: "kpi", id: "kpi-co2" }, el("div", { class: "label", text: t("co2_location") }), el("div", { class: "value", text: "…" }))),
       el("div", { class: "grid" },
-        card(t("by_month"), el("div", { class: "chart", id: "chart-month" })),
+        card(t("by_month_co2"), el("div", { class: "chart", id: "chart-month" })),
         card(t("by_carrier"), el("div", { class: "chart", id: "chart-carrier" })),
         card(t("by_enterprise"), el("div", { class: "chart tall", id: "chart-enterprise" })),
         card(t("completeness_by_ent"), el("div", { class: "chart tall", id: "chart-completeness" })),
@@ -167,12 +168,8 @@
         card(t("flags"), el("div", {}, Object.keys(ov.flags).length
           ? Object.entries(ov.flags).map(([k, v]) => el("span", { class: "tag warn", style: "margin:2px" }, `${k} × ${v}`))
           : t("flags_none"), el("p", { class: "muted", text: t("lineage_note") })), true)));
-    chart($("#chart-month"), {
-      tooltip: { trigger: "axis" }, grid: { left: 60, right: 20, top: 20, bottom: 30 },
-      xAxis: { type: "category", data: ov.by_month.map((m) => m.month) },
-      yAxis: { type: "value", name: t("tce_unit") },
-      series: [{ type: "bar", name: t("tce"), data: ov.by_month.map((m) => +m.tce.toFixed(2)), itemStyle: { color: "#1b7f5a" } }],
-    }, ov.by_month.length);
+    const cm = chart($("#chart-month"), monthOption(ov.by_month), ov.by_month.length);
+    await addCarbon(cm, $("#chart-month"), ov.by_month, period, null, $("#kpi-co2"));
     const carriers = ov.by_carrier.filter((c) => c.counted_in_total && c.tce > 0);
     chart($("#chart-carrier"), {
       tooltip: { trigger: "item", formatter: "{b}: {c} tce ({d}%)" }, legend: { bottom: 0, type: "scroll" },
@@ -207,6 +204,38 @@
     ], tg.targets);
   }
 
+  function monthOption(months) {
+    return {
+      tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 60, right: 70, top: 40, bottom: 30 },
+      xAxis: { type: "category", data: months.map((m) => m.month) },
+      yAxis: [{ type: "value", name: t("tce_unit") }, { type: "value", name: "tCO₂", splitLine: { show: false } }],
+      series: [{ id: "energy", type: "bar", name: t("tce"), data: months.map((m) => +m.tce.toFixed(3)), itemStyle: { color: "#1b7f5a" } }],
+    };
+  }
+
+  /** CO2 by month (location- and market-based) as lines on the energy chart, when the period is a year. */
+  async function addCarbon(c, box, months, period, enterprise, kpiBox) {
+    if (!/^\d{4}$/.test(String(period))) { if (kpiBox) kpiBox.remove(); return; }
+    try {
+      const q = `/carbon?period=${period}` + (enterprise ? `&enterprise=${encodeURIComponent(enterprise)}` : "");
+      const cb = await api(q);
+      const byMonth = {};
+      for (const r of cb.by_month || []) byMonth[r.month] = r;
+      const line = (k) => months.map((m) => (byMonth[m.month] && byMonth[m.month][k] !== undefined ? +byMonth[m.month][k].toFixed(2) : null));
+      c.setOption({ series: [
+        { id: "co2-location", type: "line", name: t("co2_location"), yAxisIndex: 1, data: line("location_t"), itemStyle: { color: "#c0392b" } },
+        { id: "co2-market", type: "line", name: t("co2_market"), yAxisIndex: 1, data: line("market_t"), lineStyle: { type: "dashed" }, itemStyle: { color: "#8e44ad" } }] });
+      box.dataset.carbonPoints = String((cb.by_month || []).length);
+      if (kpiBox) {
+        const f = enterprise ? (cb.enterprises || [])[0] : cb.park;
+        kpiBox.querySelector(".value").replaceChildren(num(f ? f.total_location_t : null, 1), el("span", { class: "unit", text: "tCO₂" }));
+      }
+    } catch (x) {
+      box.dataset.carbonPoints = "0";
+      if (kpiBox) kpiBox.querySelector(".value").textContent = "—";
+    }
+  }
+
   async function pageEnterprise(main, id) {
     const park = await parkInfo();
     const period = params().get("period") || String(park.years[park.years.length - 1] || new Date().getFullYear());
@@ -224,7 +253,7 @@
         kpi(t("renewable_share"), pct(e.renewable_share)), kpi(t("electricity"), num((e.electricity_kwh || 0) / 1e4, 2), t("wan_kwh")),
         kpi(t("intensity_va"), num((e.intensity || {}).tce_per_10k_cny_value_added, 4))),
       el("div", { class: "grid" },
-        card(t("by_month"), el("div", { class: "chart", id: "chart-ent-month" })),
+        card(t("by_month_co2"), el("div", { class: "chart", id: "chart-ent-month" })),
         card(t("by_carrier"), el("div", { class: "chart", id: "chart-ent-carrier" })),
         card(t("end_use"), el("div", { class: "chart", id: "chart-ent-enduse" })),
         card(t("carbon"), carbonBox),
@@ -237,11 +266,8 @@
           { label: t("completeness"), num: true, render: (m) => { const c = (comp[m.id] || {}).completeness_pct; return c === null || c === undefined ? "—" : num(c, 2) + " %"; } },
         ], ent.meter_list), true)));
     const months = en.breakdowns.month;
-    chart($("#chart-ent-month"), {
-      tooltip: { trigger: "axis" }, grid: { left: 60, right: 20, top: 20, bottom: 30 },
-      xAxis: { type: "category", data: months.map((m) => m.month) }, yAxis: { type: "value", name: "tce" },
-      series: [{ type: "bar", data: months.map((m) => +m.tce.toFixed(3)), itemStyle: { color: "#1b7f5a" } }],
-    }, months.length);
+    const cm = chart($("#chart-ent-month"), monthOption(months), months.length);
+    await addCarbon(cm, $("#chart-ent-month"), months, period, id, null);
     const cs = e.carriers.filter((c) => c.counted_in_total && c.tce > 0);
     chart($("#chart-ent-carrier"), {
       tooltip: { trigger: "item", formatter: "{b}: {c} tce ({d}%)" }, legend: { bottom: 0 },

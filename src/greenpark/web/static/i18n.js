@@ -46,5 +46,6 @@ window.GP_LABELS = {
   tce_unit: ["吨标准煤", "tce"], wan_kwh: ["万kWh", "10⁴ kWh"], pct: ["%", "%"], months: ["月", "months"],
   flags_none: ["无", "none"], level: ["级别", "Level"], meters_incomplete: ["个计量表不完整", "meters incomplete"],
   back: ["返回", "Back"], select: ["选", "Sel."], import_id: ["导入号", "Import"], line: ["行号", "Line"],
-  from: ["起", "From"], to: ["止", "To"],
+  from: ["起", "From"], to: ["止", "To"], by_month_co2: ["分月综合能耗与碳排放", "Energy and CO₂ by month"],
+  co2_location: ["CO₂（基于位置）", "CO₂ (location-based)"], co2_market: ["CO₂（基于市场）", "CO₂ (market-based)"],
 };
