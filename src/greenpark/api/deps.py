@@ -13,12 +13,13 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from ..accounts import Principal
 from ..park import Park
 from .backend import Backend
 from .errors import ApiError, forbidden, not_found
-from .security import authenticate
+from .security import SESSION_COOKIE, authenticate
 
 
 def get_backend(request: Request) -> Backend:
@@ -35,7 +36,16 @@ def get_park(request: Request) -> Park:
 ParkDep = Annotated[Park, Depends(get_park)]
 
 
-async def current_user(request: Request, backend: BackendDep) -> Principal:
+# declared so that the OpenAPI document names the two ways in; :func:`authenticate` reads them
+_bearer = HTTPBearer(auto_error=False, scheme_name="token",
+                     description="API token: Authorization: Bearer gpk_... (greenpark user token, POST /api/v1/tokens)")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, scheme_name="session",
+                       description="browser session from POST /api/v1/auth/login; writes need X-CSRF-Token")
+
+
+async def current_user(request: Request, backend: BackendDep,
+                       _token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                       _session: Annotated[str | None, Depends(_cookie)]) -> Principal:
     return await authenticate(request, backend)
 
 
