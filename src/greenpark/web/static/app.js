@@ -449,7 +449,7 @@
     chart($("#chart-reasons"), {
       tooltip: { trigger: "axis" }, grid: { left: 170, right: 30, top: 10, bottom: 25 },
       xAxis: { type: "value" }, yAxis: { type: "category", data: reasons.map((r) => r[0]) },
-      series: [{ type: "bar", data: reasons.map((r) => r[1]), itemStyle: { color: "#c0392b" } }],
+      series: [{ type: "bar", barMaxWidth: 24, data: reasons.map((r) => r[1]), itemStyle: { color: "#c0392b" } }],
     }, reasons.length);
   }
 
