@@ -57,7 +57,7 @@ def _hint_first_user(p, db) -> None:
     try:
         store = Store(db or p.db_path, p.park.timezone)
     except StoreError as exc:
-        raise UserError(f"{exc} (is another 'greenpark serve' running?)") from None
+        raise UserError(str(exc)) from None
     try:
         n = store.con.execute("SELECT count(*) FROM users WHERE revoked_at IS NULL").fetchall()[0][0]
     finally:
