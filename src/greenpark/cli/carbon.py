@@ -335,7 +335,7 @@ def carbon_cmd(
         report = ca.carbon_report(store, p, year, method=method.value if method else None,
                                   level=level.value if level else None, region=region, restate=restate)
     except ca.AccountsError as exc:
-        raise UserError(escape(str(exc))) from None
+        raise UserError(str(exc)) from None
     finally:
         store.close()
     if len(report.rejected) and format != Format.table:
@@ -409,7 +409,7 @@ def targets_cmd(
     try:
         report = ca.targets_report(store, p, year, when)
     except ca.AccountsError as exc:
-        raise UserError(escape(str(exc))) from None
+        raise UserError(str(exc)) from None
     finally:
         store.close()
     d = ca.targets_json(report)
