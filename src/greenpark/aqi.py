@@ -131,6 +131,14 @@ def report_items(edition: str, report: str) -> list[dict[str, Any]]:
     return rows
 
 
+@cache
+def _level_lut(edition: str) -> np.ndarray:
+    """Row of the level table for every whole AQI value from 0 to the table's top (a lookup table)."""
+    hi = levels(edition)["aqi_hi"].to_numpy()
+    grid = np.arange(int(hi[-1]) + 1)
+    return np.clip(np.searchsorted(hi, grid, side="left"), 0, len(hi) - 1)
+
+
 def levels(edition: str) -> pd.DataFrame:
     """The AQI level table (level, aqi_lo, aqi_hi, categories, colours) of ``edition``."""
     rows = [r for r in reference.load("hj633_levels").rows if r["edition"] == edition]
@@ -470,7 +478,7 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
         m = ~no_aqi if len(present) == 1 else me & ~no_aqi
         lv = levels(e)
         used += [r for r in reference.load("hj633_levels").rows if r["edition"] == e]
-        k = np.clip(np.searchsorted(lv["aqi_hi"].to_numpy(), aqi[m], side="left"), 0, len(lv) - 1)
+        k = _level_lut(e)[aqi[m].astype(np.intp)]  # AQI values are whole numbers 0..500
         level[m] = lv["level"].to_numpy()[k]
         for key, col in texts.items():
             lookup = []
@@ -500,7 +508,7 @@ def aqi_hj633(table: pd.DataFrame, report: str = "daily", edition=None) -> AQIRe
     new["edition"] = pd.Categorical.from_codes(codes_ed, list(EDITIONS))
     new["flags"] = flags.labels()
     out = pd.concat([table.drop(columns=[c for c in new if c in table.columns]),
-                     pd.DataFrame(new, index=table.index)], axis=1)
+                     pd.DataFrame(new, index=table.index, copy=False)], axis=1)
     ref_flags, refs = _reference_flags(used)
     return AQIResult(out, flags.summary() + ref_flags, refs)
 
