@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from . import __version__, reference, units
@@ -553,16 +554,23 @@ def _csv_fast(con, store: Store, path: Path, import_id: int, now: dt.datetime, d
         raise _Fallback("rows filtered")  # an empty, negative or future value
     labels = {m[3] for m in meters}
     if len(labels) == 1:  # one label for every meter: no join needed
-        hour, source = store.hour_expr("r.ts", f"'{labels.pop()}'"), "readings r"
+        adj, source = ("1" if labels.pop() == "end" else "0"), "readings r"
     else:
         # LEFT JOIN: a meter that is not in park.toml still shows up (and sends the file down the general path)
-        hour = store.hour_expr("r.ts", "coalesce(m.interval_label, 'end')")
-        source = "readings r LEFT JOIN meters m USING (meter_id)"
-    con.execute(f"""
+        adj, source = "(CASE m.interval_label WHEN 'start' THEN 0 ELSE 1 END)", "readings r LEFT JOIN meters m USING (meter_id)"
+    # the same hours as Store.hour_expr (fixed UTC offset), grouped on the integer hour number first
+    us, step = int(off.total_seconds()) * 1_000_000, 3_600_000_000
+    sql = f"""
         CREATE OR REPLACE TEMP TABLE _fast_hourly AS
-        SELECT r.meter_id, {hour} AS hour, {store.HOUR_SUM.format(x="r.value")} AS quantity, count(*) AS n_readings,
-               bit_count(bit_or(CAST(1 AS UBIGINT) << CAST((epoch_us(r.ts) // 60000000) % 60 AS UBIGINT))) AS minutes
-        FROM {source} WHERE r.import_id = ? GROUP BY ALL""", [import_id])
+        SELECT meter_id, make_timestamp(h * {step}) AS hour, quantity, n_readings, minutes FROM (
+            SELECT r.meter_id, (epoch_us(r.ts) + {us} - {adj}) // {step} AS h,
+                   {store.HOUR_SUM_NARROW.format(x="r.value")} AS quantity, count(*) AS n_readings,
+                   bit_count(bit_or(CAST(1 AS UBIGINT) << CAST((epoch_us(r.ts) // 60000000) % 60 AS UBIGINT))) AS minutes
+            FROM {source} WHERE r.import_id = ? GROUP BY r.meter_id, h)"""
+    try:
+        con.execute(sql, [import_id])
+    except (duckdb.ConversionException, duckdb.OutOfRangeException):
+        raise _Fallback("a value too large for 64-bit decimal sums") from None
     dup, = con.execute("SELECT count(*) FROM _fast_hourly WHERE minutes < n_readings").fetchall()[0]
     if dup:
         raise _Fallback("possible duplicates")
