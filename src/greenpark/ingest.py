@@ -14,12 +14,12 @@ imported changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import blake3
 import duckdb
 import pyarrow as pa
 
@@ -77,15 +77,19 @@ def file_checksum(path: Path) -> str:
 
 
 def checksum_and_lines(path: Path) -> tuple[str, int]:
-    """sha256 of the file's bytes and its number of lines (a last line without newline counts)."""
-    h = hashlib.sha256()
+    """Checksum of the file's bytes and its number of lines (a last line without newline counts).
+
+    The checksum is BLAKE3 (a cryptographic hash, about 3x faster than SHA-256 here, which matters
+    beside a bulk import), written as ``blake3:<64 hex digits>``.
+    """
+    h = blake3.blake3()
     lines, last = 0, b"\n"
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             h.update(chunk)
             lines += chunk.count(b"\n")
             last = chunk[-1:]
-    return h.hexdigest(), lines + (last != b"\n")
+    return "blake3:" + h.hexdigest(), lines + (last != b"\n")
 
 
 # -- reading: every format becomes _raw(line_no, meter_id, ts_text, value_text, unit, raw) ------
@@ -652,7 +656,7 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
     now = now or dt.datetime.now(dt.UTC)
     now_utc = now.astimezone(dt.UTC).replace(tzinfo=None)  # readings are stored as UTC wall clock
     con = store.con
-    # the checksum is computed beside the database work (hashlib and DuckDB both release the GIL)
+    # the checksum is computed beside the database work (blake3 and DuckDB both release the GIL)
     with ThreadPoolExecutor(1) as pool:
         digest = pool.submit(checksum_and_lines, path)
         if reader is _read_csv:
@@ -736,13 +740,13 @@ def _ingest_staged(store: Store, result: ImportResult, layout: Layout, now: dt.d
 
 
 def table_checksum(table: pa.Table) -> str:
-    """sha256 of a table's Arrow IPC stream (the checksum recorded for rows that arrive as a table)."""
+    """BLAKE3 of a table's Arrow IPC stream (the checksum recorded for rows that arrive as a table)."""
     import pyarrow.ipc as ipc
 
     sink = pa.BufferOutputStream()
     with ipc.new_stream(sink, table.schema) as w:
         w.write_table(table)
-    return hashlib.sha256(sink.getvalue()).hexdigest()
+    return "blake3:" + blake3.blake3(sink.getvalue()).hexdigest()
 
 
 def ingest_table(store: Store, table: pa.Table, source: str, *, now: dt.datetime | None = None,

@@ -33,7 +33,7 @@ CREATE TABLE meter_events (
 CREATE TABLE imports (
     import_id BIGINT PRIMARY KEY,
     source VARCHAR NOT NULL,             -- file name (or channel for live sources)
-    checksum VARCHAR NOT NULL,           -- sha256 of the bytes imported
+    checksum VARCHAR NOT NULL,           -- 'blake3:<hex>' of the bytes imported
     started_at TIMESTAMPTZ NOT NULL,
     finished_at TIMESTAMPTZ,
     rows_read BIGINT NOT NULL DEFAULT 0,
