@@ -223,7 +223,9 @@ def test_bulk_path_rejects_carry_line_numbers(tmp_path, store):
 
 
 @pytest.mark.parametrize("line", ["E7-EL,2025-01-01 00:30,1", "E2-EL,2025-01-01 00:30,1", "E1-EL,2025-01-01 00:30,-1",
-                                  "E1-EL,2025-01-01T00:30:00+08:00,1", "E1-EL,2025-01-01 00:15,1"])
+                                  "E1-EL,2025-01-01T00:30:00+08:00,1", "E1-EL,2025-01-01 00:15,1",
+                                  "E1-EL,2025-01-01 00:30,", "E1-EL,,1", "E1-EL,2025-01-01 00:30,NaN",
+                                  "E1-EL,2025-01-01 00:30,inf", "E1-EL,2030-01-01 00:30,1"])
 def test_rows_the_bulk_path_cannot_take_send_the_file_down_the_general_path(tmp_path, store, line):
     f = write(tmp_path / "g.csv", f"meter_id,timestamp,value\nE1-EL,2025-01-01 00:15,1\n{line}\n")
     res = ingest_file(store, f, now=NOW)

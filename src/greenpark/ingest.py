@@ -76,7 +76,7 @@ def file_checksum(path: Path) -> str:
     return checksum_and_lines(path)[0]
 
 
-def checksum_and_lines(path: Path) -> tuple[str, int]:
+def checksum_and_lines(path: Path, count_lines: bool = True) -> tuple[str, int | None]:
     """Checksum of the file's bytes and its number of lines (a last line without newline counts).
 
     The checksum is BLAKE3 (a cryptographic hash, about 3x faster than SHA-256 here, which matters
@@ -87,9 +87,10 @@ def checksum_and_lines(path: Path) -> tuple[str, int]:
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             h.update(chunk)
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    return "blake3:" + h.hexdigest(), lines + (last != b"\n")
+            if count_lines:
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    return "blake3:" + h.hexdigest(), (lines + (last != b"\n")) if count_lines else None
 
 
 # -- reading: every format becomes _raw(line_no, meter_id, ts_text, value_text, unit, raw) ------
@@ -505,7 +506,7 @@ def _sql_list(values) -> str:
     return "[" + ", ".join(repr(float(v)) if isinstance(v, float) else f"'{v}'" for v in values) + "]"
 
 
-def _csv_fast(con, store: Store, path: Path, import_id: int, now: dt.datetime, data_lines: Callable[[], int]) -> dict:
+def _csv_fast(con, store: Store, path: Path, import_id: int, now: dt.datetime) -> dict:
     """Bulk path for a clean CSV of interval readings into hours that hold no readings yet.
 
     Parses, converts and validates in DuckDB's CSV reader (meter ids as an ENUM of the park's
@@ -540,22 +541,25 @@ def _csv_fast(con, store: Store, path: Path, import_id: int, now: dt.datetime, d
     p = str(path).replace("'", "''")
     con.execute("DROP TABLE IF EXISTS _rejects")
     con.execute("DROP TABLE IF EXISTS _rejects_scan")
-    inserted = con.execute(f"""
+    # every parsed row goes in; rows the bulk path cannot take are found below and send the whole
+    # file down the general path (the transaction is rolled back): an empty value or timestamp
+    # (NOT NULL), NaN or infinity (no decimal sum), a negative or future value, an unknown or a
+    # cumulative meter, a possible duplicate, hours that already hold readings
+    try:
+        inserted = con.execute(f"""
         INSERT INTO readings
         SELECT c_m, c_t, {"c_v" if mult == "1.0" else f"c_v * {mult}"}, {import_id}
         FROM (SELECT {col['meter_id']} AS c_m, {col['timestamp']} - INTERVAL {int(off.total_seconds())} SECOND AS c_t,
                      {col['value']} AS c_v
               FROM read_csv('{p}', header=true, auto_detect=false, delim=',', quote='"', escape='"',
                             columns={{{spec}}}, timestampformat='{fmt}', store_rejects=true,
-                            rejects_table='_rejects', rejects_scan='_rejects_scan'))
-        WHERE c_t IS NOT NULL AND c_v IS NOT NULL AND NOT isnan(c_v) AND NOT isinf(c_v) AND c_v >= 0
-          AND c_t <= ?""", [now]).fetchall()[0][0]
+                            rejects_table='_rejects', rejects_scan='_rejects_scan'))""").fetchall()[0][0]
+    except duckdb.ConstraintException:
+        raise _Fallback("empty values or timestamps") from None
     rejected_lines, ts_rejects = con.execute(
         f"SELECT count(DISTINCT line), count(*) FILTER (WHERE column_name = '{col['timestamp']}') FROM _rejects").fetchall()[0]
     if ts_rejects:
         raise _Fallback("timestamps in other layouts or with offsets")
-    if inserted + rejected_lines != data_lines():
-        raise _Fallback("rows filtered")  # an empty, negative or future value
     labels = {m[3] for m in meters}
     if len(labels) == 1:  # one label for every meter: no join needed
         adj, source = ("1" if labels.pop() == "end" else "0"), "readings r"
@@ -566,18 +570,20 @@ def _csv_fast(con, store: Store, path: Path, import_id: int, now: dt.datetime, d
     us, step = int(off.total_seconds()) * 1_000_000, 3_600_000_000
     sql = f"""
         CREATE OR REPLACE TEMP TABLE _fast_hourly AS
-        SELECT meter_id, make_timestamp(h * {step}) AS hour, quantity, n_readings, minutes FROM (
+        SELECT meter_id, make_timestamp(h * {step}) AS hour, quantity, n_readings, minutes, min_value, max_ts FROM (
             SELECT r.meter_id, (epoch_us(r.ts) + {us} - {adj}) // {step} AS h,
                    {store.HOUR_SUM_NARROW.format(x="r.value")} AS quantity, count(*) AS n_readings,
-                   bit_count(bit_or(CAST(1 AS UBIGINT) << CAST((epoch_us(r.ts) // 60000000) % 60 AS UBIGINT))) AS minutes
+                   bit_count(bit_or(CAST(1 AS UBIGINT) << CAST((epoch_us(r.ts) // 60000000) % 60 AS UBIGINT))) AS minutes,
+                   min(r.value) AS min_value, max(r.ts) AS max_ts
             FROM {source} WHERE r.import_id = ? GROUP BY r.meter_id, h)"""
     try:
         con.execute(sql, [import_id])
     except (duckdb.ConversionException, duckdb.OutOfRangeException):
-        raise _Fallback("a value too large for 64-bit decimal sums") from None
-    dup, = con.execute("SELECT count(*) FROM _fast_hourly WHERE minutes < n_readings").fetchall()[0]
-    if dup:
-        raise _Fallback("possible duplicates")
+        raise _Fallback("NaN, infinite or too large values (no exact decimal sum)") from None
+    dup, bad = con.execute("SELECT count(*) FILTER (WHERE minutes < n_readings), "
+                           "count(*) FILTER (WHERE min_value < 0 OR max_ts > ?) FROM _fast_hourly", [now]).fetchall()[0]
+    if dup or bad:
+        raise _Fallback("possible duplicates, negative or future values")
     other, = con.execute("""
         SELECT count(*) FROM (SELECT DISTINCT meter_id FROM _fast_hourly)
         WHERE meter_id NOT IN (SELECT meter_id FROM meters WHERE kind = 'interval')""").fetchall()[0]
@@ -586,7 +592,7 @@ def _csv_fast(con, store: Store, path: Path, import_id: int, now: dt.datetime, d
     old, = con.execute("SELECT count(*) FROM rollup_hourly SEMI JOIN _fast_hourly USING (meter_id, hour)").fetchall()[0]
     if old:
         raise _Fallback("hours already hold readings")
-    store.replace_rollups("_fast_hourly", "_fast_hourly")
+    store.replace_rollups("_fast_hourly", "_fast_hourly", new_hours_only=True)
     con.execute("DROP TABLE IF EXISTS _fast_hourly")
     by_reason = {}
     if rejected_lines:
@@ -658,13 +664,13 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
     con = store.con
     # the checksum is computed beside the database work (blake3 and DuckDB both release the GIL)
     with ThreadPoolExecutor(1) as pool:
-        digest = pool.submit(checksum_and_lines, path)
+        digest = pool.submit(checksum_and_lines, path, False)
         if reader is _read_csv:
             step("bulk read", 0.05)
             con.execute("BEGIN TRANSACTION")
             try:
                 import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
-                fast = _csv_fast(con, store, path, import_id, now_utc, lambda: digest.result()[1] - 1)
+                fast = _csv_fast(con, store, path, import_id, now_utc)
             except _Fallback:
                 con.execute("ROLLBACK")
             except BaseException:

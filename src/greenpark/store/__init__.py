@@ -219,15 +219,30 @@ class Store:
             SELECT n.* FROM _new_hourly n SEMI JOIN _touched_hours t USING (meter_id, hour)""")
         self.replace_rollups("_touched_hours", "_new_hourly_t")
 
-    def replace_rollups(self, touched_hours: str, new_hourly: str) -> None:
+    def replace_rollups(self, touched_hours: str, new_hourly: str, *, new_hours_only: bool = False) -> None:
         """Replace the hourly rollups of ``touched_hours(meter_id, hour)`` by ``new_hourly`` and
-        rebuild the daily and monthly rollups of the days and months they fall in."""
+        rebuild the daily and monthly rollups of the days and months they fall in.
+
+        ``new_hours_only``: the caller guarantees that no touched hour had a rollup before (bulk
+        import into new hours), which saves the deletes and, for new days, the rebuild."""
         con = self.con
-        con.execute(f"DELETE FROM rollup_hourly h USING {touched_hours} t WHERE h.meter_id = t.meter_id AND h.hour = t.hour")
+        if not new_hours_only:  # new hours have no rows to replace (the caller checked)
+            con.execute(f"DELETE FROM rollup_hourly h USING {touched_hours} t "
+                        "WHERE h.meter_id = t.meter_id AND h.hour = t.hour")
         con.execute(f"INSERT INTO rollup_hourly SELECT meter_id, hour, quantity, n_readings FROM {new_hourly}")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _touched_days AS
             SELECT DISTINCT meter_id, CAST(hour AS DATE) AS day FROM {touched_hours}""")
+        if new_hours_only and not con.execute(
+                "SELECT count(*) FROM rollup_daily SEMI JOIN _touched_days USING (meter_id, day)").fetchall()[0][0]:
+            # new hours of days that held nothing before (a bulk import): days straight from the new
+            # hours -- the same hourly rows, so the same exact sums as rebuilding from rollup_hourly
+            con.execute(f"""
+                INSERT INTO rollup_daily
+                SELECT meter_id, CAST(hour AS DATE) AS day, {self.HOUR_SUM.format(x="quantity")}, sum(n_readings)
+                FROM {new_hourly} GROUP BY ALL""")
+            self._rebuild_months()
+            return
         con.execute("DELETE FROM rollup_daily d USING _touched_days t WHERE d.meter_id = t.meter_id AND d.day = t.day")
         con.execute(f"""
             INSERT INTO rollup_daily
@@ -236,6 +251,11 @@ class Store:
             WHERE h.hour >= (SELECT min(day) FROM _touched_days)
               AND h.hour < (SELECT max(day) FROM _touched_days) + INTERVAL 1 DAY
             GROUP BY ALL""")
+        self._rebuild_months()
+
+    def _rebuild_months(self) -> None:
+        """Rebuild the monthly rollups of the months of _touched_days from rollup_daily."""
+        con = self.con
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _touched_months AS
             SELECT DISTINCT meter_id, CAST(date_trunc('month', day) AS DATE) AS month FROM _touched_days""")
