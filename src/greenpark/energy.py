@@ -28,6 +28,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
+from enum import Enum
 
 import pyarrow as pa
 
@@ -414,3 +415,36 @@ def monthly_activity(con, park, start: dt.date, end: dt.date) -> pa.Table:
             ORDER BY m.owner, r.month, m.carrier, c.flow""").to_arrow_table()
     finally:
         cur.unregister("_gp_conv")
+
+
+# -- views of the accounts (table and CSV exports of the CLI and the API) -------------------------
+class By(str, Enum):
+    carrier = "carrier"
+    enterprise = "enterprise"
+    building = "building"
+    end_use = "end-use"
+    month = "month"
+
+
+def rows_for(result: dict, by: By) -> list[dict]:
+    """Flat rows of one view of the accounts (used by table and csv formats)."""
+    if by == By.enterprise:
+        return [{"id": e["id"], "name_zh": e["name_zh"], "name_en": e["name_en"], "industry": e["industry"],
+                 "tce": e["tce"], "tce_equal_value": e["tce_equal_value"], "renewable_share": e["renewable_share"],
+                 "electricity_kwh": e["electricity_kwh"],
+                 "tce_per_10k_cny_value_added": (e.get("intensity") or {}).get("tce_per_10k_cny_value_added")}
+                for e in result["enterprises"]]
+    if by == By.carrier:
+        out = []
+        for e in result["enterprises"]:
+            for c in e["carriers"]:
+                out.append({"enterprise": e["id"], "carrier": c["carrier"], "name_zh": c["name_zh"],
+                            "quantity": c["quantity"], "unit": c["unit"], "coefficient_id": c["coefficient_id"],
+                            "coefficient": c["coefficient"], "tce": c["tce"] if c["counted_in_total"] else None})
+        return out
+    if by == By.month:
+        return [{"month": b["month"], "tce": b["tce"], **{f"{k}": v for k, v in sorted(b["carriers"].items())}}
+                for b in result["breakdowns"]["month"]]
+    key = "end_use" if by == By.end_use else "building"
+    return [{"enterprise": r["owner"], "carrier": r["carrier"], key: r[key], "quantity": r["quantity"], "tce": r["tce"]}
+            for r in result["breakdowns"][key]]

@@ -59,7 +59,7 @@ def error_response(status: int, message: str, code: str | None = None, details: 
 
 def install(app: FastAPI) -> None:
     """Render every error in the one shape."""
-    from .. import accounts, energy, ingest, park, reference, units
+    from .. import accounts, energy, environment, ingest, park, reference, units
     from ..cli.common import UserError
     from ..store import StoreError
 
@@ -89,7 +89,7 @@ def install(app: FastAPI) -> None:
 
     user_errors = (UserError, park.ParkError, energy.PeriodError, ingest.IngestError, accounts.AccountError,
                    reference.ReferenceError, units.UnitError, carbon_accounts.AccountsError, carbon.CarbonError,
-                   targets.TargetsError)
+                   targets.TargetsError, environment.EnvironmentDataError)
 
     async def _user(request: Request, exc: Exception):
         return error_response(400, str(exc))

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fastapi.responses import Response
-
-
-def clean(obj: Any) -> Any:
-    """JSON-safe: NaN and infinities become null (recursively)."""
-    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
-        return None
-    if isinstance(obj, dict):
-        return {k: clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [clean(v) for v in obj]
-    return obj
 
 
 def csv_text(rows: Sequence[dict[str, Any]], columns: Iterable[str] | None = None) -> str:

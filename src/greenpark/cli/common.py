@@ -47,13 +47,14 @@ class UserError(Exception):
 
 def friendly_errors(fn: Callable) -> Callable:
     """Print user-fixable errors (bad park.toml, unknown ids, ...) as one clear message, exit 2."""
-    from .. import reference, units
+    from .. import environment, reference, units
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (UserError, park_mod.ParkError, reference.ReferenceError, units.UnitError) as exc:
+        except (UserError, park_mod.ParkError, reference.ReferenceError, units.UnitError,
+                environment.EnvironmentDataError) as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 

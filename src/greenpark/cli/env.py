@@ -1,18 +1,17 @@
-"""`greenpark air` and `greenpark water`: the park's air-quality (HJ 663) and water (GB 3838) record."""
+"""`greenpark air` and `greenpark water`: the park's air-quality (HJ 663) and water (GB 3838) record.
+
+The records themselves are built in :mod:`greenpark.environment`; this module renders them.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from .. import air_evaluation, aqi, environment, water
-from .. import energy as energy_mod
+from ..environment import air_record, water_record
 from .app import app
 from .common import (
     DbOpt,
@@ -31,92 +30,6 @@ from .data import open_store
 STAT_LABEL = {"annual_mean": "annual mean 年均值", "mean": "mean 均值", "p98": "98th pct 第98百分位",
               "p95": "95th pct 第95百分位", "p90": "90th pct 第90百分位"}
 POLLUTANT_LABEL = {"so2": "SO₂", "no2": "NO₂", "pm10": "PM10", "pm25": "PM2.5", "co": "CO", "o3": "O₃ (MDA8)"}
-
-
-def clean(obj):
-    """JSON-safe: NaN and infinities become null."""
-    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
-        return None
-    if isinstance(obj, dict):
-        return {k: clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [clean(v) for v in obj]
-    return obj
-
-
-def _period(text: str, allow_quarter: bool = False):
-    try:
-        per = energy_mod.parse_period(text)
-    except energy_mod.PeriodError as exc:
-        raise UserError(str(exc)) from None
-    if per.months not in (1, 12) and not allow_quarter:
-        raise UserError(f"period '{text}': HJ 663 evaluates calendar years (2025) and months (2025-03)")
-    return per
-
-
-def air_record(con, park, period_text: str, station: str | None = None, edition: str = "auto") -> dict:
-    """The annual (or monthly) air record: park evaluation, per-station evaluations, year on year."""
-    per = _period(period_text)
-    start, end = per.start, per.end - dt.timedelta(days=1)
-    kind = "year" if per.months == 12 else "month"
-    tz = park.park.timezone
-    air_ids = [s.id for s in park.stations if s.kind == "air"]
-    if station:
-        park.station(station)
-        if station not in air_ids:
-            raise UserError(f"station '{station}' is not an air station; air stations: {', '.join(air_ids) or 'none'}")
-    hourly = environment.air_hourly(con, tz, start, end, station)
-    if hourly.empty or not environment.hours_in_period(hourly, start, end).any():
-        raise UserError(f"no air observations for {per.label}" + (f" at {station}" if station else "") +
-                        "; import hourly data with 'greenpark ingest FILE' (columns station_id, timestamp, "
-                        "parameter, value)")
-    ev = air_evaluation.evaluate_hourly_hj663(hourly, start, end, edition=edition, kind=kind)
-    d = ev.to_dict()
-    stat = {(s["pollutant"], s["statistic"]): s for s in d["statistics"]}
-    pm25 = stat.get(("pm25", "annual_mean")) or stat.get(("pm25", "mean"))
-    stations = []
-    for sid in ([station] if station else air_ids):
-        one = hourly[hourly["station_id"] == sid]
-        if one.empty:
-            continue
-        e1 = air_evaluation.evaluate_hourly_hj663(one, start, end, edition=edition, kind=kind).to_dict()
-        s1 = {(s["pollutant"], s["statistic"]): s for s in e1["statistics"]}
-        p1 = s1.get(("pm25", "annual_mean")) or s1.get(("pm25", "mean"))
-        stations.append({"id": sid, "pm25_annual_mean": p1["value"] if p1 else None,
-                         "good_days_ratio": e1["good_days_ratio"], "heavy_pollution_days_ratio": e1["heavy_days_ratio"],
-                         "valid_days": e1["valid_aqi_days"], "attainment": e1["attainment"],
-                         "composite_index": e1["composite_index"]})
-    out = {
-        "period": per.label, "edition": d["editions"],
-        "pm25_annual_mean": pm25["value"] if pm25 else None,
-        "good_days_ratio": d["good_days_ratio"], "heavy_pollution_days_ratio": d["heavy_days_ratio"],
-        "valid_days": d["valid_aqi_days"],
-        "percentiles": [s for s in d["statistics"] if s["statistic"].startswith("p")],
-        "stations": stations,
-        "statistics": d["statistics"], "attainment": d["attainment"], "composite_index": d["composite_index"],
-        "good_days": d["good_days"], "heavy_pollution_days": d["heavy_days"],
-        "flags": d["flags"], "references": d["references"],
-        "units": {"concentration": "ug/m3 (CO mg/m3)", "ratios": "% of days with a valid AQI"},
-    }
-    if kind == "year":  # year-on-year change when last year's data are in the store
-        prev = environment.air_hourly(con, tz, dt.date(start.year - 1, 1, 1), dt.date(start.year - 1, 12, 31), station)
-        if environment.hours_in_period(prev, dt.date(start.year - 1, 1, 1), dt.date(start.year - 1, 12, 31)).sum() > 0:
-            pe = air_evaluation.evaluate_hourly_hj663(prev, dt.date(start.year - 1, 1, 1),
-                                                      dt.date(start.year - 1, 12, 31), edition=edition)
-            out["year_on_year"] = air_evaluation.year_on_year_hj663(ev, pe)
-    out["daily_aqi"] = _daily_aqi(hourly, start, end, edition)
-    return clean(out)
-
-
-def _daily_aqi(hourly: pd.DataFrame, start: dt.date, end: dt.date, edition: str) -> list[dict]:
-    """Park daily AQI (station concentrations averaged first, HJ 663 city method) for the calendar."""
-    ed = None if edition == "auto" else edition
-    daily = aqi.daily_means_gb3095(hourly, edition=ed)
-    res = aqi.city_daily_aqi_hj663(daily, edition=ed).table
-    res = res[(pd.to_datetime(res["date"]).dt.date >= start) & (pd.to_datetime(res["date"]).dt.date <= end)]
-    return [{"date": str(pd.Timestamp(r.date).date()), "aqi": None if pd.isna(r.aqi) else int(r.aqi),
-             "level": None if pd.isna(r.level) else int(r.level), "primary_pollutant": r.primary_pollutant,
-             "colour": r.colour} for r in res.itertuples()]  # one row per day of the period (<= 366)
 
 
 def aqi_calendar(days: list[dict]) -> Table:
@@ -192,17 +105,6 @@ def air(period: Annotated[str, typer.Option(help="2025 or 2025-03 (park time).")
     codes = sorted({f["code"] for f in rec["flags"]})
     console.print(f"[dim]Editions: {rec['edition']['note']}. Flags: {', '.join(codes) or 'none'} "
                   "(C1/UNVERIFIED reference values are listed in --format json under references).[/]")
-
-
-def water_record(con, park, period_text: str) -> dict:
-    per = _period(period_text, allow_quarter=True)
-    start, end = per.start, per.end - dt.timedelta(days=1)
-    samples, sections = environment.water_samples(con, park.park.timezone, start, end)
-    if samples.empty:
-        raise UserError(f"no water samples for {per.label}; import them with 'greenpark ingest FILE' "
-                        "(columns station_id, date, parameter, value)")
-    d = water.evaluate_sections_gb3838(samples, sections, start, end).to_dict()
-    return clean({"period": per.label, "standard": "GB 3838-2002", **{k: v for k, v in d.items() if k != "period"}})
 
 
 @app.command("water")

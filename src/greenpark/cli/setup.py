@@ -61,7 +61,8 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
     console.print(carbon_scorecard(carbon_accounts.carbon_report(store, p, year), p, top=10))
     console.print(targets_view(carbon_accounts.targets_report(store, p, year), p))
     # air and water (issue 4)
-    from .env import air_record, aqi_calendar, water_record
+    from ..environment import air_record, water_record
+    from .env import aqi_calendar
 
     air = air_record(store.con, p, str(year))
     wat = water_record(store.con, p, str(year))

@@ -18,10 +18,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from ... import accounts
+from ...jsonsafe import clean
 from ..backend import Backend
 from ..deps import Admin, BackendDep, ParkDep, Scope, ScopeDep
 from ..errors import bad_request, forbidden
-from ..render import clean
 from ..schemas import ERRORS
 
 router = APIRouter(tags=["carbon"], responses=ERRORS)

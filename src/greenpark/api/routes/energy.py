@@ -17,22 +17,16 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ... import energy as energy_mod
+from ...energy import By, rows_for
+from ...jsonsafe import clean
 from ..backend import Backend
 from ..deps import BackendDep, Overseer, Scope, ScopeDep
 from ..errors import bad_request
-from ..render import clean, csv_response
+from ..render import csv_response
 from ..schemas import ERRORS
 from .park import data_months
 
 router = APIRouter(tags=["energy"], responses=ERRORS)
-
-
-class By(str, Enum):
-    carrier = "carrier"
-    enterprise = "enterprise"
-    building = "building"
-    end_use = "end-use"
-    month = "month"
 
 
 class OutFormat(str, Enum):
@@ -72,14 +66,6 @@ def accounts_for(backend: Backend, scope: Scope, period_text: str, enterprise: s
         return clean(res)
 
     return backend.results.get(("energy", eid, per.label), compute)
-
-
-def rows_for(result: dict, by: By) -> list[dict]:
-    """Flat rows of one view of the accounts (the CSV export; the same columns as the CLI's)."""
-    from ...cli.energy import By as CliBy
-    from ...cli.energy import rows_for as cli_rows_for
-
-    return cli_rows_for(result, CliBy(by.value))
 
 
 @router.get("/energy", name="read_energy",

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from ... import reference
-from ...cli.env import air_record, water_record
+from ...environment import air_record, water_record
 from ..deps import BackendDep, ScopeDep
 from ..errors import bad_request
 from ..schemas import ERRORS
