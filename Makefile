@@ -24,9 +24,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/greenpark demo $(DEMO_DIR)
 
-# the browser tests drive Debian's chromium (never a downloaded browser); CJK fonts for the screenshots
+# the browser tests drive Debian's chromium (never a downloaded browser); CJK fonts for the screenshots;
+# the PostgreSQL tests start their own throwaway server from Debian's postgresql (on 127.0.0.1)
 test: $(STAMP)
-	(command -v chromium && dpkg -s fonts-noto-cjk) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk)
+	(command -v chromium && dpkg -s fonts-noto-cjk postgresql) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk postgresql)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

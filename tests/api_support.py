@@ -96,7 +96,7 @@ class ApiPark:
         return {} if role == "anon" else {"Authorization": f"Bearer {self.tokens[role]}"}
 
 
-def build_api_park(d: Path, days: int = 10) -> ApiPark:
+def build_api_park(d: Path, days: int = 10, db: str | None = None) -> ApiPark:
     """SMALL_PARK with stations, ``days`` of January 2025 readings, air and water data, a few
     quarantined rows, and one user per role (tokens in ``tokens``; admin and ent1 have passwords)."""
     d.mkdir(parents=True, exist_ok=True)
@@ -107,7 +107,7 @@ def build_api_park(d: Path, days: int = 10) -> ApiPark:
     _water().to_csv(d / "water.csv", index=False)
     (d / "bad.csv").write_text("meter_id,timestamp,value\nE9-EL,2025-01-02T00:15:00,1\nE1-EL,2025-01-02T00:30:00,n/a\n"
                                "E2-EL,2025-01-02T00:45:00,oops\n", encoding="utf-8")
-    db = str(d / "greenpark.duckdb")
+    db = db or str(d / "greenpark.duckdb")
     now = dt.datetime(2026, 1, 15, tzinfo=dt.UTC)
     store = Store(db, p.park.timezone)
     try:

@@ -202,3 +202,38 @@ def demo_dir(demo_run) -> Path:
 @pytest.fixture(scope="session")
 def demo_output(demo_run) -> str:
     return demo_run[1]
+
+
+# -- PostgreSQL (issue 6: the same store and API tests on a real server) ----------------------------
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server on 127.0.0.1 for the whole test session (Debian's postgresql)."""
+    from greenpark.store.pgserver import PgServer, PgServerError, pg_bindir
+
+    if pg_bindir() is None:
+        pytest.fail("PostgreSQL server binaries not found: `make test` installs Debian's postgresql package")
+    try:
+        server = PgServer()
+    except PgServerError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.stop()
+
+
+_db_counter = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A new empty PostgreSQL database for one test."""
+    return pg_server.create_database(f"t{next(_db_counter)}")
+
+
+ENGINES = ["duckdb", "postgresql"]
+
+
+def store_url(engine: str, tmp_dir: Path, request) -> str:
+    """Where a test's store lives on ``engine``: a DuckDB file in ``tmp_dir`` or a new PostgreSQL database."""
+    if engine == "duckdb":
+        return str(tmp_dir / "greenpark.duckdb")
+    return request.getfixturevalue("pg_server").create_database(f"t{next(_db_counter)}")

@@ -13,12 +13,15 @@ from fastapi.testclient import TestClient
 from api_support import E2_MARKERS, PASSWORD, ROLES, assert_error, build_api_park
 from greenpark.api import create_app
 
+from conftest import ENGINES, store_url
+
 V = "/api/v1"
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory):
-    ap = build_api_park(tmp_path_factory.mktemp("api") / "park")
+@pytest.fixture(scope="module", params=ENGINES)
+def api(request, tmp_path_factory):
+    d = tmp_path_factory.mktemp("api") / "park"
+    ap = build_api_park(d, db=store_url(request.param, d, request))
     app = create_app(ap.park, ap.db)
     with TestClient(app) as client:
         ap.client = client

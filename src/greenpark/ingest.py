@@ -665,7 +665,7 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
     # the checksum is computed beside the database work (blake3 and DuckDB both release the GIL)
     with ThreadPoolExecutor(1) as pool:
         digest = pool.submit(checksum_and_lines, path, False)
-        if reader is _read_csv:
+        if reader is _read_csv and store.engine == "duckdb":
             step("bulk read", 0.05)
             con.execute("BEGIN TRANSACTION")
             try:
@@ -702,8 +702,25 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
         import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
         result.import_id = import_id
         step("read", 0.05)
-        layout = reader(con, path)
+        if reader is _read_csv and store.engine != "duckdb":
+            layout = _read_csv_elsewhere(con, path)
+        else:
+            layout = reader(con, path)
         return _ingest_staged(store, result, layout, now, step)
+
+
+def _read_csv_elsewhere(con, path: Path) -> Layout:
+    """_raw and _malformed of a CSV file for a store on another engine (PostgreSQL): the file is
+    parsed by an in-memory DuckDB (the same reader, reasons and line numbers) and the staged rows
+    are shipped to the store's session as temporary tables."""
+    local = duckdb.connect()
+    try:
+        layout = _read_csv(local, path)
+        for t in ("_raw", "_malformed"):
+            con.register(t, local.sql(f"SELECT * FROM {t}").to_arrow_table())
+    finally:
+        local.close()
+    return layout
 
 
 def _ingest_staged(store: Store, result: ImportResult, layout: Layout, now: dt.datetime,

@@ -29,13 +29,18 @@ class StoreError(RuntimeError):
     """The store cannot be opened or is of an unknown schema version."""
 
 
-def _migrations() -> list[tuple[int, str]]:
-    files = resources.files(__package__).joinpath("migrations")
+def _migrations(folder: str = "migrations") -> list[tuple[int, str]]:
+    files = resources.files(__package__).joinpath(folder)
     out = []
     for f in files.iterdir():
         if f.name.endswith(".sql"):
             out.append((int(f.name.split("_", 1)[0]), f.read_text(encoding="utf-8")))
     return sorted(out)
+
+
+def is_postgres(db: str) -> bool:
+    """``db`` names a PostgreSQL database (a ``postgresql://`` or ``postgres://`` URL)."""
+    return db.startswith(("postgresql://", "postgres://"))
 
 
 def fixed_utc_offset(tz: str) -> dt.timedelta | None:
@@ -45,15 +50,27 @@ def fixed_utc_offset(tz: str) -> dt.timedelta | None:
     return offsets.pop() if len(offsets) == 1 else None
 
 
+def _safe_url(url: str) -> str:
+    """``url`` without its password (for messages)."""
+    import re
+
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
 class Store:
-    """A greenpark store in one DuckDB file (``path``) or in memory (``":memory:"``)."""
+    """A greenpark store in one DuckDB file (``path``), in memory (``":memory:"``) or in a
+    PostgreSQL database (``postgresql://user@host/db``, see :mod:`greenpark.store.postgres`).
+
+    ``engine`` is ``"duckdb"`` or ``"postgresql"``; ``con`` speaks DuckDB's SQL on either."""
 
     def __init__(self, path: str, timezone: str = "Asia/Shanghai", read_only: bool = False):
-        if path.startswith("postgresql://"):
-            raise StoreError("PostgreSQL stores are not available yet in this release; use a DuckDB file path")
         self.path = path
         self.timezone = timezone
         self.read_only = read_only
+        self.engine = "postgresql" if is_postgres(path) else "duckdb"
+        if self.engine == "postgresql":
+            self._open_postgres()
+            return
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             if read_only and not Path(path).exists():
@@ -72,10 +89,26 @@ class Store:
                 raise StoreError(f"{path}: schema version {v}, this greenpark needs {SCHEMA_VERSION}; open it once "
                                  "for writing (e.g. 'greenpark ingest') to migrate")
 
+    def _open_postgres(self) -> None:
+        from .postgres import PgConnection
+
+        try:
+            self.con = PgConnection(self.path, self.timezone)
+        except Exception as exc:  # psycopg.OperationalError: server down, no such database, bad password
+            raise StoreError(f"{_safe_url(self.path)}: cannot connect to PostgreSQL ({str(exc).strip()})") from None
+        if not self.read_only:
+            self.migrate()
+        else:
+            v = self.schema_version()
+            if v != SCHEMA_VERSION:
+                raise StoreError(f"{_safe_url(self.path)}: schema version {v}, this greenpark needs {SCHEMA_VERSION}; "
+                                 "open it once for writing (e.g. 'greenpark ingest') to create or migrate it")
+
     # -- schema --------------------------------------------------------------------------
     def schema_version(self) -> int:
         has = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'").fetchall()[0][0]
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version' "
+            "AND table_schema = current_schema()").fetchall()[0][0]
         if not has:
             return 0
         return self.con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
@@ -85,22 +118,35 @@ class Store:
         current = self.schema_version()
         if current > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: schema version {current} is newer than this greenpark ({SCHEMA_VERSION})")
+        native = dict(_migrations("migrations/postgresql")) if self.engine == "postgresql" else {}
         for version, sql in _migrations():
             if version <= current:
                 continue
             with self.transaction():
+                if self.schema_version() >= version:  # another process migrated while we waited for the lock
+                    continue
                 if version == 1:
                     self.con.execute("CREATE TABLE IF NOT EXISTS schema_version "
                                      "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL, greenpark_version VARCHAR)")
                 self.con.execute(sql)
+                if version in native:  # PostgreSQL's own additions: functions, indexes
+                    self.con.execute_native(native[version])
                 self.con.execute("INSERT INTO schema_version VALUES (?, now(), ?)", [version, __version__])
         return self.schema_version()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction; on PostgreSQL also the write lock (one writer at a time across all
+        processes, as in a DuckDB file) and, at commit, the notification that data changed."""
         self.con.execute("BEGIN TRANSACTION")
         try:
+            if self.engine == "postgresql":
+                from .postgres import NOTIFY_CHANNEL, WRITE_LOCK
+
+                self.con.execute_native("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
             yield self.con
+            if self.engine == "postgresql":
+                self.con.execute_native(f"NOTIFY {NOTIFY_CHANNEL}")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
