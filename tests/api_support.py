@@ -141,13 +141,14 @@ def free_port() -> int:
 class Server:
     """`greenpark serve` as a subprocess on 127.0.0.1 and a free port (started and stopped by a test)."""
 
-    def __init__(self, park_dir: Path, log: Path):
+    def __init__(self, park_dir: Path, log: Path, db: str | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._fh = log.open("w")
         self.proc = subprocess.Popen([sys.executable, "-m", "greenpark.cli", "serve", "--host", "127.0.0.1",
-                                      "--port", str(self.port), "--log-level", "warning"],
+                                      "--port", str(self.port), "--log-level", "warning",
+                                      *(["--db", db] if db else [])],
                                      cwd=park_dir, stdout=self._fh, stderr=subprocess.STDOUT)
         import httpx
 

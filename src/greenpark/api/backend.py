@@ -6,6 +6,10 @@ therefore one at a time, in its own transaction; reads run in parallel on per-th
 the same database and see every committed write. Because every write passes through here, the
 backend knows when data change: :attr:`Backend.generation` counts writes and the caches of
 computed results (energy accounts, auth lookups) are dropped on each one.
+
+On PostgreSQL several server processes (and CLI imports) share one database: writes of all of
+them are serialised by the store's advisory lock, each committed write sends a notification, and
+every backend listens (:meth:`Backend._listen`) and drops its caches when another process wrote.
 """
 
 from __future__ import annotations
@@ -98,6 +102,34 @@ class Backend:
         #: principals of tokens and sessions (only found ones are kept)
         self.auth = GenerationCache(self, 4096)
         self._closed = False
+        self._listener = None
+        if self.store.engine == "postgresql":
+            self._listener = threading.Thread(target=self._listen, name="greenpark-listen", daemon=True)
+            self._listener.start()
+
+    def _listen(self) -> None:
+        """Drop the caches whenever any process commits a write to the shared PostgreSQL store."""
+        import psycopg
+
+        from ..store.postgres import NOTIFY_CHANNEL
+
+        while not self._closed:
+            try:
+                with psycopg.connect(self.db, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self._invalidate()  # writes while we were not listening
+                    while not self._closed:
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            self._invalidate()
+            except psycopg.Error:
+                if not self._closed:
+                    time.sleep(1.0)  # server restarting: reconnect
+
+    def _invalidate(self) -> None:
+        with self._gen_lock:
+            self.generation += 1
+        self.results.clear()
+        self.auth.clear()
 
     # -- reads -----------------------------------------------------------------------------------
     def cursor(self):
@@ -116,10 +148,7 @@ class Backend:
         try:
             return fn(self.store)
         finally:
-            with self._gen_lock:
-                self.generation += 1
-            self.results.clear()
-            self.auth.clear()
+            self._invalidate()
 
     async def write(self, fn: Callable[[Store], T]) -> T:
         """Run ``fn(store)`` on the writer thread (one write at a time); its result or exception."""
@@ -135,6 +164,8 @@ class Backend:
             return
         self._closed = True
         self._writer.shutdown(wait=True)
+        if self._listener is not None:
+            self._listener.join(timeout=5)
         with self._root_lock:
             for c in self._cursors:
                 with contextlib.suppress(Exception):  # a cursor of a thread that is gone
