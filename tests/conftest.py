@@ -125,9 +125,11 @@ def park(park_dir: Path) -> park_mod.Park:
     return park_mod.load(park_dir / "park.toml")
 
 
-@pytest.fixture
-def store(park) -> Store:
-    s = Store(":memory:", park.park.timezone)
+@pytest.fixture(params=["duckdb", "postgresql"])
+def store(request, park) -> Store:
+    """The small park's store, in memory (DuckDB) and in a new PostgreSQL database: the store tests
+    run on both engines."""
+    s = Store(":memory:" if request.param == "duckdb" else request.getfixturevalue("pg_url"), park.park.timezone)
     with s.transaction():
         s.sync_park(park)
     yield s
@@ -166,9 +168,9 @@ def env_park(tmp_path: Path) -> park_mod.Park:
     return park_mod.load(tmp_path / "park.toml")
 
 
-@pytest.fixture
-def env_store(env_park) -> Store:
-    s = Store(":memory:", env_park.park.timezone)
+@pytest.fixture(params=["duckdb", "postgresql"])
+def env_store(request, env_park) -> Store:
+    s = Store(":memory:" if request.param == "duckdb" else request.getfixturevalue("pg_url"), env_park.park.timezone)
     with s.transaction():
         s.sync_park(env_park)
     yield s

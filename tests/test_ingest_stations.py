@@ -29,7 +29,7 @@ def test_station_rows_are_stored_in_the_parameters_unit(tmp_path, env_store):
     assert res.path == "general" and res.rejected_by_reason == {"duplicate_in_file": 1}
     assert q(env_store, "SELECT line_no FROM quarantine") == [(4,)]
     rows = q(env_store, "SELECT station_id, strftime(ts, '%Y-%m-%d %H:%M'), parameter, round(value, 9) "
-                        "FROM observations ORDER BY ALL")
+                        "FROM observations ORDER BY 1, 2, 3")
     assert ("AQ1", "2024-12-31 17:00", "pm25", 35.0) in rows
     assert ("WX1", "2024-12-31 17:00", "temperature", 5.0) in rows  # 41 degF = 5 degC
     assert ("W1", "2025-01-14 16:00", "tp", 0.1) in rows             # a date is local midnight

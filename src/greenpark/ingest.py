@@ -170,6 +170,15 @@ def _read_csv(con, path: Path) -> Layout:
         CREATE OR REPLACE TEMP TABLE _malformed AS
         SELECT DISTINCT ON (line) line AS line_no, csv_line AS raw, error_type || ': ' || error_message AS detail
         FROM _rejects ORDER BY line""")
+    if con.execute("SELECT count(*) FROM _malformed").fetchall()[0][0]:
+        # rows read are numbered in file order; the k-th of them is on the k-th line not rejected
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _raw AS
+            WITH lines AS (
+                SELECT l, row_number() OVER (ORDER BY l) + 1 AS k
+                FROM range(2, (SELECT count(*) FROM _raw) + (SELECT count(*) FROM _malformed) + 2) t(l)
+                WHERE l NOT IN (SELECT line_no FROM _malformed))
+            SELECT lines.l AS line_no, _raw.* EXCLUDE (line_no) FROM _raw JOIN lines ON lines.k = _raw.line_no""")
     return layout
 
 

@@ -124,6 +124,9 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.ArgMax | exp.ArgMin):
         order = "DESC" if isinstance(node, exp.ArgMax) else "ASC"
         return _parse_pg(f"(ARRAY_AGG({_sub(node.this)} ORDER BY {_sub(node.expression)} {order}))[1]")
+    if isinstance(node, exp.Round) and node.args.get("decimals") is not None:  # PostgreSQL: round(numeric, n)
+        return _parse_pg(f"CAST(ROUND(CAST({_sub(node.this)} AS NUMERIC), {_sub(node.args['decimals'])}) "
+                         "AS DOUBLE PRECISION)")
     if isinstance(node, exp.IntDiv):
         return _parse_pg(f"CAST(DIV({_sub(node.this)}, {_sub(node.expression)}) AS BIGINT)")
     if isinstance(node, exp.UnixToTime) and node.args.get("scale") is not None \
