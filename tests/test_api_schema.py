@@ -17,15 +17,16 @@ from api_support import build_api_park
 from greenpark import park as park_mod
 from greenpark.api import create_app
 
-from conftest import SMALL_PARK, STATIONS
+from conftest import ENGINES, SMALL_PARK, STATIONS, store_url
 
 V = "/api/v1"
 EXAMPLES = int(os.environ.get("GREENPARK_FUZZ_EXAMPLES", "12"))
 
 
-@pytest.fixture(scope="module")
-def fuzz_park(tmp_path_factory):
-    ap = build_api_park(tmp_path_factory.mktemp("fuzz") / "park", days=3)
+@pytest.fixture(scope="module", params=ENGINES)
+def fuzz_park(request, tmp_path_factory):
+    d = tmp_path_factory.mktemp("fuzz") / "park"
+    ap = build_api_park(d, days=3, db=store_url(request.param, d, request))
     app = create_app(ap.park, ap.db)
     with TestClient(app) as client:  # runs the lifespan: the store is open while the cases run
         ap.client = client

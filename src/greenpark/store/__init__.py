@@ -29,6 +29,10 @@ class StoreError(RuntimeError):
     """The store cannot be opened or is of an unknown schema version."""
 
 
+class TextValueError(ValueError):
+    """A text value the store's engine cannot hold (PostgreSQL: a NUL character)."""
+
+
 def _migrations(folder: str = "migrations") -> list[tuple[int, str]]:
     files = resources.files(__package__).joinpath(folder)
     out = []
@@ -90,7 +94,11 @@ class Store:
                                  "for writing (e.g. 'greenpark ingest') to migrate")
 
     def _open_postgres(self) -> None:
-        from .postgres import PgConnection
+        try:
+            from .postgres import PgConnection
+        except ImportError as exc:
+            raise StoreError(f"PostgreSQL stores need greenpark's postgresql extra ({exc.name} is missing): "
+                             "pip install 'greenpark[postgresql]'") from None
 
         try:
             self.con = PgConnection(self.path, self.timezone)

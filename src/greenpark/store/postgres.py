@@ -29,6 +29,8 @@ import pyarrow.csv as pacsv
 import sqlglot
 from sqlglot import exp
 
+from . import TextValueError
+
 #: key of the advisory lock every write transaction takes (pg_advisory_xact_lock): one writer at a time
 WRITE_LOCK = 0x67726E7061726B  # 'grnpark'
 #: channel of the notification each committed write sends
@@ -249,6 +251,8 @@ class PgConnection:
 
     # -- DuckDB connection surface ---------------------------------------------------------------
     def execute(self, sql: str, params: list | tuple | None = None) -> PgResult:
+        if params and any(isinstance(p, str) and "\x00" in p for p in params):
+            raise TextValueError("text values may not contain the NUL character (\\x00)")
         statements = translate(sql, bool(params))
         cur = self._conn.cursor()
         for s, takes in statements:
@@ -326,9 +330,15 @@ def _quote(name: str) -> str:
 
 
 def _csv_ready(t: pa.Table) -> pa.Table:
-    """Columns Arrow's CSV writer renders as PostgreSQL reads them (dates ISO; bools true/false)."""
+    """Columns as PostgreSQL's COPY reads them: null-typed columns as text, and NUL characters
+    (which PostgreSQL text cannot hold; DuckDB keeps them) as U+FFFD in staged text, e.g. the raw
+    line of a quarantined row."""
+    import pyarrow.compute as pc
+
     out = t
     for i, f in enumerate(t.schema):
         if pa.types.is_null(f.type):
             out = out.set_column(i, f.name, pa.nulls(len(t), pa.string()))
+        elif pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            out = out.set_column(i, f.name, pc.replace_substring(t.column(i), "\x00", "\ufffd"))
     return out
