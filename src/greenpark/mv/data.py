@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr as _ndtr
 
 DAY_TYPES = ("weekday", "weekend", "holiday", "makeup_workday")
 NON_WORKING = ("weekend", "holiday")
@@ -128,18 +129,28 @@ def day_types(dates: pd.DatetimeIndex | pd.Series | list) -> tuple[pd.Series, li
 # Degree days
 
 
-def degree_days(temperature: pd.Series | np.ndarray, base: float, kind: Literal["hdd", "cdd"]) -> np.ndarray:
+def degree_days(temperature: pd.Series | np.ndarray, base: float | np.ndarray, kind: Literal["hdd", "cdd"],
+                sd: float = 0.0) -> np.ndarray:
     """Heating or cooling degree days of daily mean temperatures at a base temperature.
 
-    ``hdd = max(base - T, 0)``, ``cdd = max(T - base, 0)`` with T the daily mean temperature
-    (the mean-temperature method of CalTRACK Methods 2.0 section 3.1; ASHRAE Handbook
+    With ``sd = 0``: ``hdd = max(base - T, 0)``, ``cdd = max(T - base, 0)`` with T the daily mean
+    temperature (the mean-temperature method of CalTRACK Methods 2.0 section 3.1; ASHRAE Handbook
     Fundamentals 2017, ch. 14 degree-day definitions).
+
+    With ``sd > 0``: the *expected* degree days of a day whose temperatures are spread normally
+    around the daily mean with standard deviation ``sd``,
+    ``hdd = (base - T) Phi(u) + sd phi(u)`` with ``u = (base - T) / sd`` (``cdd`` mirrored), the
+    normal-distribution degree-day method of Erbs, Klein and Beckman (1983) and Schoenau and Kehrig
+    (1990), there applied to the days of a month and here to the hours of a day. A day whose mean is
+    just above the base still has cold hours, so the response to the daily mean is a smooth hinge
+    rather than a kink; ``sd -> 0`` gives the plain degree days.
 
     Parameters
     ----------
     temperature : daily mean temperatures [degC]
-    base : balance-point (base) temperature [degC]
+    base : balance-point (base) temperature(s) [degC]; an array broadcasts against ``temperature``
     kind : ``"hdd"`` or ``"cdd"``
+    sd : within-day standard deviation of the temperature [degC]
 
     Returns
     -------
@@ -147,10 +158,17 @@ def degree_days(temperature: pd.Series | np.ndarray, base: float, kind: Literal[
     """
     t = np.asarray(temperature, dtype=float)
     if kind == "hdd":
-        return np.maximum(base - t, 0.0)  # np.maximum propagates NaN
-    if kind == "cdd":
-        return np.maximum(t - base, 0.0)
-    raise ValueError(f"kind must be 'hdd' or 'cdd', not {kind!r}")
+        d = np.asarray(base, dtype=float) - t
+    elif kind == "cdd":
+        d = t - np.asarray(base, dtype=float)
+    else:
+        raise ValueError(f"kind must be 'hdd' or 'cdd', not {kind!r}")
+    if sd < 0:
+        raise ValueError(f"sd must be >= 0 degC, not {sd!r}")
+    if sd == 0:
+        return np.maximum(d, 0.0)  # np.maximum propagates NaN
+    u = d / sd
+    return d * _ndtr(u) + sd * np.exp(-0.5 * u * u) / np.sqrt(2.0 * np.pi)
 
 
 def degree_days_from_series(temperature: pd.Series, base: float, kind: Literal["hdd", "cdd"],
