@@ -293,6 +293,38 @@ def end_session(con, session_hash: str) -> None:
                 [_now(), session_hash])
 
 
+#: how long expired or revoked API tokens stay listed before :func:`purge_sessions` deletes them
+TOKEN_RETENTION = dt.timedelta(days=90)
+
+
+def ended_counts(con, *, now: dt.datetime | None = None,
+                 token_retention: dt.timedelta = TOKEN_RETENTION) -> dict[str, int]:
+    """What :func:`purge_sessions` would delete: ``{"sessions": n, "tokens": n}`` (a read)."""
+    now = now or _now()
+    cutoff = now - token_retention
+    n_sessions = con.execute("SELECT count(*) FROM sessions WHERE expires_at <= ? OR revoked_at IS NOT NULL",
+                             [now]).fetchall()[0][0]
+    n_tokens = con.execute("SELECT count(*) FROM api_tokens WHERE expires_at <= ? OR revoked_at <= ?",
+                           [cutoff, cutoff]).fetchall()[0][0]
+    return {"sessions": int(n_sessions), "tokens": int(n_tokens)}
+
+
+def purge_sessions(con, *, now: dt.datetime | None = None,
+                   token_retention: dt.timedelta = TOKEN_RETENTION) -> dict[str, int]:
+    """Delete ended browser sessions (expired or revoked: they can never be used again) and API
+    tokens that expired or were revoked more than ``token_retention`` ago (until then they stay
+    listed, so that their owner sees what ended). Returns the counts deleted,
+    ``{"sessions": n, "tokens": n}``. The audit log keeps the logins, logouts and revocations."""
+    now = now or _now()
+    counts = ended_counts(con, now=now, token_retention=token_retention)
+    cutoff = now - token_retention
+    if counts["sessions"]:
+        con.execute("DELETE FROM sessions WHERE expires_at <= ? OR revoked_at IS NOT NULL", [now])
+    if counts["tokens"]:
+        con.execute("DELETE FROM api_tokens WHERE expires_at <= ? OR revoked_at <= ?", [cutoff, cutoff])
+    return counts
+
+
 # -- audit log -----------------------------------------------------------------------------------
 def audit(con, who: Principal, action: str, target: str | None = None, *, before: Any = None, after: Any = None,
           enterprise_id: str | None = None, import_id: int | None = None, remote: str | None = None) -> int:
@@ -306,6 +338,15 @@ def audit(con, who: Principal, action: str, target: str | None = None, *, before
                 [aid, _now(), who.user_id, who.username, who.role, action, target, enterprise_id, import_id,
                  js(before), js(after), remote])
     return aid
+
+
+def audit_login_failure(con, username: str, remote: str | None, *, failures: dict[str, int] | None = None,
+                        throttled: bool = False) -> int:
+    """Record a failed login (wrong password, unknown or revoked user, a device) under the name
+    that was tried, with no user id or role: ``auth.login_failed``."""
+    who = Principal(user_id=None, username=username, role=None, via="password")  # type: ignore[arg-type]
+    return audit(con, who, "auth.login_failed", f"user {username}",
+                 after={"throttled": throttled, **({"failures": failures} if failures else {})}, remote=remote)
 
 
 def audit_entries(con, *, action: str | None = None, username: str | None = None, since: dt.datetime | None = None,

@@ -4,6 +4,8 @@ store's single writer."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from contextlib import asynccontextmanager
@@ -11,10 +13,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from .. import __version__
+from .. import __version__, accounts
 from ..park import Park
 from . import errors
 from .backend import Backend
+from .ratelimit import LoginThrottle
 from .routes import audit, auth, carbon, energy, environment, imports, readings, users
 from .routes import park as park_routes
 from .security import Settings
@@ -25,6 +28,40 @@ log = logging.getLogger("greenpark.api")
 
 def _operation_id(route: APIRoute) -> str:
     return route.name
+
+
+#: the server's own writes (housekeeping) in the audit log
+SERVER = accounts.Principal(user_id=None, username="server", role=None, via="server")  # type: ignore[arg-type]
+
+
+async def purge_sessions(backend: Backend, settings: Settings) -> dict[str, int]:
+    """Delete ended sessions and long-dead API tokens (:func:`greenpark.accounts.purge_sessions`),
+    with an audit record; nothing is written when there is nothing to delete."""
+    from starlette.concurrency import run_in_threadpool
+
+    found = await run_in_threadpool(
+        lambda: accounts.ended_counts(backend.cursor(), token_retention=settings.token_retention))
+    if not any(found.values()):
+        return found
+
+    def run(store):
+        with store.transaction() as con:
+            counts = accounts.purge_sessions(con, token_retention=settings.token_retention)
+            accounts.audit(con, SERVER, "sessions.purge", "sessions and tokens", after=counts)
+        return counts
+
+    return await backend.write(run)
+
+
+async def _purge_periodically(backend: Backend, settings: Settings) -> None:
+    while True:
+        try:
+            await purge_sessions(backend, settings)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # housekeeping must not stop the server; the next round tries again
+            log.exception("purging ended sessions failed")
+        await asyncio.sleep(settings.purge_interval.total_seconds())
 
 
 def create_app(park: Park, db: str | None = None, *, settings: Settings | None = None,
@@ -47,9 +84,13 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
             gc.collect()
             gc.freeze()
         log.info("greenpark %s serving park %s from %s", __version__, park.park.id, app.state.backend.db)
+        purger = asyncio.create_task(_purge_periodically(app.state.backend, settings), name="greenpark-purge")
         try:
             yield
         finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
             app.state.backend.close()
 
     app = FastAPI(
@@ -69,6 +110,8 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
     )
     app.state.settings = settings
     app.state.park = park
+    #: failed logins per username and address (in memory: per process); tests set its ``clock``
+    app.state.login_throttle = LoginThrottle.from_settings(settings)
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (auth, users, park_routes, readings, energy, environment, carbon, imports, audit):

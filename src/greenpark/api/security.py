@@ -37,6 +37,18 @@ class Settings:
     session_ttl: dt.timedelta = dt.timedelta(hours=12)
     #: send cookies with the Secure flag (set when the server is behind HTTPS)
     secure_cookies: bool = False
+    #: failed logins of one username within ``login_window`` after which its logins get 429, even with
+    #: the right password, until the window has passed (counted in memory: per server process)
+    login_max_failures: int = 5
+    #: failed logins from one client address within ``login_window`` (any usernames) after which that
+    #: address gets 429; higher than the per-user limit because offices share an address; 0: no limit
+    #: (behind a reverse proxy every client has the proxy's address)
+    login_max_failures_per_address: int = 20
+    login_window: dt.timedelta = dt.timedelta(minutes=15)
+    #: how often the server deletes expired and revoked sessions and long-dead API tokens (and once at start)
+    purge_interval: dt.timedelta = dt.timedelta(hours=1)
+    #: expired or revoked API tokens stay listed this long, then are deleted (the audit log keeps their story)
+    token_retention: dt.timedelta = dt.timedelta(days=90)
 
 
 def unauthenticated(message: str) -> ApiError:

@@ -1,4 +1,4 @@
-"""`greenpark user add|list|revoke|token|password`: accounts of the server (stored in the store).
+"""`greenpark user add|list|revoke|token|password|purge-sessions`: accounts of the server (stored in the store).
 
 These commands write the store, so they run while `greenpark serve` is stopped; while it runs,
 park admins manage users through the API (POST /api/v1/users, /api/v1/tokens).
@@ -211,3 +211,32 @@ def revoke(
     finally:
         store.close()
     console.print(f"revoked {'token ' + str(token) if token is not None else 'user ' + username}", highlight=False)
+
+
+@user_app.command("purge-sessions")
+@friendly_errors
+def purge_sessions_cmd(
+    token_retention_days: Annotated[float, typer.Option(
+        help="Delete API tokens that expired or were revoked more than this many days ago.")] = 90.0,
+    park: ParkOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Delete ended browser sessions (expired or revoked) and long-dead API tokens.
+
+    'greenpark serve' does this itself at start and every hour; the command is for stores that
+    no server runs on. The audit log keeps the logins, logouts and revocations.
+    """
+    if token_retention_days < 0:
+        raise UserError(f"--token-retention-days {token_retention_days}: use 0 or more days")
+    p = load_park(park)
+    store = _store(p, db)
+    who = accounts.cli_principal()
+    try:
+        with store.transaction() as con:
+            counts = accounts.purge_sessions(con, token_retention=dt.timedelta(days=token_retention_days))
+            if any(counts.values()):
+                accounts.audit(con, who, "sessions.purge", "sessions and tokens", after=counts)
+    finally:
+        store.close()
+    console.print(f"deleted {counts['sessions']} ended session(s) and {counts['tokens']} API token(s) that ended "
+                  f"more than {token_retention_days:g} days ago", highlight=False)

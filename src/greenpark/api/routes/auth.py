@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from ... import accounts
 from ..deps import BackendDep, CurrentUser
 from ..errors import ApiError
-from ..schemas import ERRORS, LoginIn, MeOut
+from ..schemas import ERRORS, ErrorOut, LoginIn, MeOut
 from ..security import SESSION_COOKIE
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=ERRORS)
@@ -18,19 +18,39 @@ def _remote(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-@router.post("/login", response_model=MeOut, name="login")
+@router.post("/login", response_model=MeOut, name="login",
+             responses={429: {"model": ErrorOut, "description": "too many failed logins; wait Retry-After seconds"}})
 async def login(body: LoginIn, request: Request, response: Response, backend: BackendDep) -> MeOut:
-    """Log in with a username and password; sets the session cookie and returns the CSRF token."""
+    """Log in with a username and password; sets the session cookie and returns the CSRF token.
+
+    Repeated failures are throttled (429 with ``Retry-After``, the right password included) per
+    username and per client address; every failure is in the audit log (``auth.login_failed``)."""
+    throttle = request.app.state.login_throttle
+    remote = _remote(request)
+    wait = throttle.retry_after(body.username, remote)
+    if wait is not None:
+        seconds, what = wait
+        raise ApiError(429, f"too many failed logins {'for this username' if what == 'username' else 'from your address'}; "
+                            f"try again in {seconds} s (ask a park admin if you forgot the password)",
+                       details={"retry_after": seconds, "limited": what}, headers={"Retry-After": str(seconds)})
     principal = await run_in_threadpool(
         lambda: accounts.authenticate_password(backend.cursor(), body.username, body.password))
     if principal is None or principal.role == "device":
+        throttled, counts = throttle.failed(body.username, remote)
+
+        def record(store):
+            with store.transaction() as con:
+                accounts.audit_login_failure(con, body.username, remote, failures=counts, throttled=throttled)
+
+        await backend.write(record)
         raise ApiError(401, "wrong username or password (devices use API tokens, not passwords)")
+    throttle.succeeded(body.username)
     settings = request.app.state.settings
 
     def start(store):
         with store.transaction() as con:
             sid, csrf = accounts.create_session(con, principal, settings.session_ttl)
-            accounts.audit(con, principal, "auth.login", f"user {principal.username}", remote=_remote(request))
+            accounts.audit(con, principal, "auth.login", f"user {principal.username}", remote=remote)
         return sid, csrf
 
     sid, csrf = await backend.write(start)
