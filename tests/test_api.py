@@ -34,6 +34,8 @@ def call(api, role, method, path, **kw):
 
 
 PUSH_E1 = {"readings": [{"meter_id": "E1-EL", "timestamp": "2025-01-20T00:15:00", "value": 1.0}]}
+# the matrix's device is limited to listed meters: no station observations (routes/environment.py)
+PUSH_AQ1 = {"observations": [{"station_id": "AQ1", "timestamp": "2025-01-20T01:00:00", "parameter": "pm25", "value": 30}]}
 
 # (method, path, body, expected status per role: admin, auditor, ent1, device, anon)
 MATRIX = [
@@ -70,6 +72,7 @@ MATRIX = [
     ("GET", "/users", None, (200, 403, 403, 403, 401)),
     ("GET", "/tokens", None, (200, 200, 200, 403, 401)),
     ("POST", "/readings", PUSH_E1, (200, 403, 403, 200, 401)),
+    ("POST", "/observations", PUSH_AQ1, (200, 403, 403, 403, 401)),
     ("POST", "/users", {"username": "matrix-{role}", "role": "auditor"}, (201, 403, 403, 403, 401)),
     ("POST", "/users/nobody/revoke", None, (404, 403, 403, 403, 401)),
     ("POST", "/tokens", {"name": "matrix"}, (201, 201, 201, 403, 401)),
@@ -80,6 +83,7 @@ MATRIX = [
     ("POST", "/carbon/publish?period=2025", None, (200, 403, 403, 403, 401)),
     ("POST", "/imports", "FILE", (201, 403, 403, 403, 401)),
     ("GET", "/mv/nope", None, (400, 400, 403, 403, 401)),
+    ("GET", "/mv/nope/series", None, (400, 400, 403, 403, 401)),
     ("POST", "/auth/login", {"username": "nobody", "password": "not a password"}, (401, 401, 401, 401, 401)),
     ("POST", "/auth/logout", None, (204, 204, 204, 204, 401)),
 ]

@@ -200,6 +200,20 @@ class PushIn(_In):
     readings: list[ReadingIn] = Field(max_length=MAX_PUSH_ROWS)
 
 
+class ObservationIn(_In):
+    station_id: str = Field(max_length=200)
+    timestamp: str = Field(max_length=100, description="ISO 8601 (or a date for daily water samples); with an "
+                                                       "offset, or naive = park time")
+    parameter: str = Field(max_length=50, description="e.g. pm25, o3, temperature, cod (station_parameters.csv)")
+    value: float | str | None = Field(description="the concentration or measurement in unit")
+    unit: str | None = Field(None, max_length=50, description="default: the parameter's reference unit")
+
+
+class PushObservationsIn(_In):
+    source: str | None = Field(None, max_length=100, description="a label for the import log, e.g. 'AQ station 1'")
+    observations: list[ObservationIn] = Field(max_length=MAX_PUSH_ROWS)
+
+
 class RejectedRow(BaseModel):
     index: int = Field(description="0-based position of the row in the batch")
     reason: str

@@ -1,17 +1,26 @@
-"""Environment quality of the park: air (HJ 663 / GB 3095, AQI calendar) and surface water (GB 3838)."""
+"""Environment quality of the park: air (HJ 663 / GB 3095, AQI calendar) and surface water
+(GB 3838), and station observations pushed by gateways (``POST /observations``).
+
+Who may push station observations: park admins, and devices that are not limited to listed
+meters or to one enterprise. Stations are park facilities that no enterprise owns, so a device
+restricted to some meters (``--meter``) or bound to an enterprise (``--enterprise``) was given no
+right to them and gets 403; a station gateway is a device user created without either option.
+"""
 
 from __future__ import annotations
 
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+import pyarrow as pa
+from fastapi import APIRouter, Query, Request
 
-from ... import reference
+from ... import accounts, ingest, reference
 from ...environment import air_record, water_record
-from ..deps import BackendDep, ScopeDep
-from ..errors import bad_request
-from ..schemas import ERRORS
+from ..deps import BackendDep, Pusher, ScopeDep
+from ..errors import bad_request, forbidden
+from ..schemas import ERRORS, PushObservationsIn, PushOut
+from .readings import import_out
 
 router = APIRouter(tags=["environment"], responses=ERRORS)
 
@@ -53,3 +62,48 @@ def read_water(scope: ScopeDep, backend: BackendDep,
     """Surface-water classes (GB 3838-2002) per section and the share of sections in classes I-III."""
     _year_ok(period)
     return backend.results.get(("water", period), lambda: water_record(backend.cursor(), scope.park, period))
+
+
+def observations_table(rows) -> pa.Table:
+    """The batch in the station file layout (text cells, validated by the import path like a file's)."""
+    values = [r.value for r in rows]
+    if all(type(v) is float for v in values):
+        varr = pa.array(values, pa.float64())
+    else:
+        varr = pa.array([None if v is None else (repr(v) if isinstance(v, float) else str(v)) for v in values],
+                        pa.string())
+    cols = {"station_id": pa.array([r.station_id for r in rows], pa.string()),
+            "timestamp": pa.array([r.timestamp for r in rows], pa.string()),
+            "parameter": pa.array([r.parameter for r in rows], pa.string()), "value": varr}
+    if any(r.unit is not None for r in rows):
+        cols["unit"] = pa.array([r.unit for r in rows], pa.string())
+    return pa.table(cols)
+
+
+@router.post("/observations", response_model=PushOut, name="push_observations")
+async def push_observations(body: PushObservationsIn, user: Pusher, backend: BackendDep, request: Request) -> dict:
+    """Push a batch of air, water or weather station observations (park admins, and devices not
+    limited to meters or an enterprise). One batch is one import, as for readings: every row is
+    new, unchanged, a correction or quarantined with its reason code (listed by position)."""
+    if user.role == "device" and (user.meters is not None or user.enterprise_id is not None):
+        limit = (f"the meters {', '.join(user.meters) or '(none)'}" if user.meters is not None
+                 else f"the meters of {user.enterprise_id}")
+        raise forbidden(f"this device may push readings for {limit} only, not station observations; a station "
+                        "gateway needs a device user without --meter or --enterprise; nothing was imported")
+    if not body.observations:
+        raise bad_request("the batch has no observations; send {\"observations\": [{\"station_id\": ..., "
+                          "\"timestamp\": ..., \"parameter\": ..., \"value\": ...}]}")
+    table = observations_table(body.observations)
+    source = f"push:{user.username}" + (f":{body.source}" if body.source else "")
+    remote = request.client.host if request.client else None
+
+    def run(store):
+        def audit(result):
+            accounts.audit(store.con, user, "observations.push", f"import {result.import_id}",
+                           after={k: v for k, v in result.as_dict().items() if k not in ("checksum", "path")},
+                           import_id=result.import_id, remote=remote)
+
+        result = ingest.ingest_table(store, table, source, before_commit=audit)
+        return import_out(store.con, result)
+
+    return await backend.write(run)
