@@ -1,6 +1,7 @@
 """End to end in headless Chromium: `greenpark serve` on a copy of the demo park (127.0.0.1, a
 free port), log in, open every page, check that the charts are drawn with data, zoom the meter's
-time series, switch the language, fix a quarantined row, and check an enterprise user's view.
+time series, switch the language, fix a quarantined row, read the M&V project E01-retrofit (the
+demo plants its saving), and check an enterprise user's view.
 Screenshots go to test-artifacts/ (look at them: they are what a user sees).
 
 Driven by Playwright with Debian's chromium (/usr/bin/chromium); Playwright never downloads a browser.
@@ -23,7 +24,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "correct horse battery staple"
 PAGES = [("/", "overview", 4), ("/enterprises/E01", "enterprise", 3), ("/meters/E01-EL-MAIN", "meter", 1),
-         ("/air", "air", 1), ("/water", "water", 1), ("/imports", "imports", 1)]
+         ("/air", "air", 1), ("/water", "water", 1), ("/imports", "imports", 1), ("/mv/E01-retrofit", "mv-project", 1)]
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)")
 
@@ -187,3 +188,43 @@ def test_enterprise_user_sees_only_its_enterprise(tab):
     assert "无权查看" in err and "E01" in err
     assert "苏精密" not in tab.page.inner_text("body")  # E02's name
     tab.shot("enterprise-forbidden")
+
+
+def test_mv_page_shows_the_savings_with_uncertainty_and_verdict(tab, server):
+    import httpx
+
+    tab.login("admin", "overview")
+    tab.page.click("#nav a[href='/mv']")
+    tab.page.wait_for_selector("main[data-page=mv]")
+    assert "E01-retrofit" in tab.page.inner_text("main")
+    tab.shot("mv-list")
+    tab.page.click("a[href='/mv/E01-retrofit']")
+    tab.page.wait_for_selector("main[data-page=mv-project] #chart-mv[data-ready]", timeout=60_000)
+    cookies = {c["name"]: c["value"] for c in tab.ctx.cookies()}
+    series = httpx.get(server.url + "/api/v1/mv/E01-retrofit/series?step=week", cookies=cookies, timeout=60).json()
+    assert tab.charts()["chart-mv"] == len(series["rows"]) > 100  # two years of weeks
+    assert {r["phase"] for r in series["rows"]} == {"baseline", "reporting"}
+    drawn = tab.page.evaluate("""() => echarts.getInstanceByDom(document.getElementById('chart-mv'))
+        .getOption().series.map((s) => s.data.filter((p) => p[1] !== null).length)""")
+    assert all(n > 40 for n in drawn), drawn  # actual, baseline fit, adjusted baseline
+    mv = httpx.get(server.url + "/api/v1/mv/E01-retrofit", cookies=cookies, timeout=60).json()
+    kpis = tab.page.inner_text("#mv-kpis")
+    s = mv["savings"]
+    assert f"{s['energy']:,.0f} ± {s['uncertainty']['absolute']:,.0f}" in kpis
+    assert "可用于节能量验证" in tab.page.inner_text("#mv-verdict") and mv["verdict"]["fit"]
+    assert tab.page.locator(".error").count() == 0
+    assert tab.shot("mv-project").stat().st_size > 20_000
+    tab.page.click("#lang")
+    tab.page.wait_for_selector("#chart-mv[data-ready]")
+    tab.page.wait_for_function("document.documentElement.lang === 'en'")
+    assert "Adjusted baseline" in tab.page.inner_text("main") and "fit for M&V" in tab.page.inner_text("#mv-verdict")
+    tab.shot("mv-project-en")
+    tab.page.click("#lang")
+    tab.page.wait_for_function("document.documentElement.lang === 'zh'")
+    assert tab.foreign == [] and tab.errors == []
+
+
+def test_enterprise_user_sees_its_mv_project(tab):
+    tab.login("e01", "enterprise")
+    tab.open("/mv", "mv")
+    assert "E01-retrofit" in tab.page.inner_text("main")

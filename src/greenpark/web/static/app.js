@@ -328,6 +328,68 @@
     }, rows.length);
   }
 
+  async function pageMvList(main) {
+    const projects = await api("/mv");
+    main.replaceChildren(
+      el("h1", {}, t("mv"), el("small", { text: t("mv_note") })),
+      el("div", { class: "grid" }, card(t("mv_projects") + ` (${projects.length})`, projects.length ? table([
+        { label: t("mv_project"), render: (p) => el("a", { href: "/mv/" + encodeURIComponent(p.id), text: p.id }) },
+        { label: t("name"), render: (p) => nm(p) }, { label: t("enterprise"), key: "enterprise" },
+        { label: t("mv_option"), key: "option" }, { label: t("meters"), render: (p) => (p.meters || []).join(", ") },
+        { label: t("baseline_period"), render: (p) => `${p.baseline.start} – ${p.baseline.end}` },
+        { label: t("reporting_period"), render: (p) => `${p.reporting.start} – ${p.reporting.end}` },
+        { label: t("designed_saving"), num: true, render: (p) => (p.designed_saving ? `${num(p.designed_saving.value, 0)} ${p.designed_saving.unit}/${p.designed_saving.per}` : "—") },
+      ], projects) : el("p", { class: "muted", text: t("no_mv") }), true)));
+  }
+
+  async function pageMvProject(main, id) {
+    const [r, se] = await Promise.all([api("/mv/" + encodeURIComponent(id)), api(`/mv/${encodeURIComponent(id)}/series?step=week`)]);
+    const p = r.project;
+    const s = r.savings || {};
+    const u = s.uncertainty || {};
+    const d = s.designed;
+    const conf = u.confidence ? ` (${num(100 * u.confidence, 0)} %)` : "";
+    const pm = (v, e, digits) => (v === null || v === undefined ? "—" : `${num(v, digits)} ± ${num(e, digits)}`);
+    const verdict = el("span", { id: "mv-verdict", class: "tag " + (r.verdict.fit ? "status-on_track" : "bad"),
+      text: r.verdict.fit ? t("mv_fit") : t("mv_not_fit") });
+    main.replaceChildren(
+      el("h1", {}, nm(p), el("small", {}, el("a", { href: "/mv", text: t("mv") }),
+        ` · ${p.id} · ${t("enterprise")}: ${p.enterprise || "—"} · IPMVP ${t("mv_option")} ${p.option} · ${t("mv_model")}: ${r.model.kind} (${p.model_used})`)),
+      el("div", { class: "kpis", id: "mv-kpis" },
+        kpi(t("mv_savings") + conf, pm(s.energy, u.absolute, 0), s.unit),
+        kpi(t("mv_fraction"), pct(s.fraction, 1)),
+        kpi(t("mv_savings_tce"), pm((s.tce || {}).value, (s.tce || {}).uncertainty, 1), "tce"),
+        kpi(t("mv_savings_co2"), pm((s.tco2 || {}).value, (s.tco2 || {}).uncertainty, 1), "tCO₂"),
+        kpi(t("designed_saving"), d ? num(d.for_reporting_period, 0) : "—", d ? `${d.unit} · ${d.within_uncertainty ? t("mv_within") : t("mv_outside")}` : ""),
+        el("div", { class: "kpi" }, el("div", { class: "label", text: t("mv_verdict") }), el("div", { class: "value" }, verdict))),
+      el("div", { class: "grid" },
+        card(t("mv_chart") + ` [${se.unit}]`, el("div", { class: "chart tall", id: "chart-mv" }), true),
+        card(t("mv_metrics"), table([{ label: t("metric"), key: "k" }, { label: t("value"), key: "v", num: true }], [
+          { k: "CV(RMSE)", v: pct(r.metrics.cvrmse, 2) }, { k: "NMBE", v: pct(r.metrics.nmbe, 3) },
+          { k: "R²", v: num(r.metrics.r2, 4) }, { k: t("mv_fsu") + conf, v: pct(u.fsu, 2) },
+          { k: t("mv_adjusted_baseline"), v: `${num(s.adjusted_baseline, 0)} ${s.unit || ""}` },
+          { k: t("mv_actual"), v: `${num(s.reporting, 0)} ${s.unit || ""}` },
+          { k: t("mv_adjustments"), v: `${num((s.adjustments || {}).total, 0)} ${s.unit || ""}` }], { scroll: false })),
+        card(t("mv_criteria"), table([{ label: t("mv_criterion"), key: "id" }, { label: t("limit"), num: true, render: (c) => pct(c.value, 2) },
+          { label: t("status"), key: "status" }, { label: t("detail"), key: "note" }], r.verdict.criteria)),
+        card(t("flags"), table([{ label: t("level"), render: (f) => el("span", { class: "tag " + (f.severity === "info" ? "" : "warn"), text: f.severity }) },
+          { label: t("mv_code"), key: "code" }, { label: t("detail"), key: "message" }], r.flags), true)));
+    const rows = se.rows;
+    const ser = (phase, k) => rows.filter((x) => x.phase === phase).map((x) => [x.date, +x[k].toFixed(1)]);
+    chart($("#chart-mv"), {
+      tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 80, right: 30, top: 40, bottom: 80 },
+      xAxis: { type: "time" }, yAxis: { type: "value", name: se.unit, scale: true },
+      dataZoom: [{ type: "inside", xAxisIndex: 0 }, { type: "slider", xAxisIndex: 0, bottom: 20 }],
+      series: [
+        { name: t("mv_actual"), type: "line", showSymbol: false, data: ser("baseline", "actual").concat([[se.reporting_start, null]], ser("reporting", "actual")),
+          itemStyle: { color: "#424949" }, lineStyle: { width: 1.5 } },
+        { name: t("mv_baseline_fit"), type: "line", showSymbol: false, data: ser("baseline", "predicted"), itemStyle: { color: "#2e86c1" }, lineStyle: { type: "dashed" } },
+        { name: t("mv_adjusted_baseline"), type: "line", showSymbol: false, data: ser("reporting", "predicted"), itemStyle: { color: "#e67e22" }, lineStyle: { width: 2 },
+          markLine: { symbol: "none", label: { formatter: t("mv_retrofit") }, lineStyle: { color: "#c0392b", type: "dotted" }, data: [{ xAxis: se.reporting_start }] } },
+      ],
+    }, rows.length);
+  }
+
   async function pageAir(main) {
     const park = await parkInfo();
     const period = params().get("period") || String(park.years[park.years.length - 1] || new Date().getFullYear());
@@ -481,16 +543,16 @@
   const ROUTES = [
     [/^\/login$/, pageLogin, "login"], [/^\/$/, pageOverview, "overview"], [/^\/enterprises\/([^/]+)$/, pageEnterprise, "enterprise"],
     [/^\/meters\/([^/]+)$/, pageMeter, "meter"], [/^\/air$/, pageAir, "air"], [/^\/water$/, pageWater, "water"],
-    [/^\/imports$/, pageImports, "imports"],
+    [/^\/imports$/, pageImports, "imports"], [/^\/mv$/, pageMvList, "mv"], [/^\/mv\/([^/]+)$/, pageMvProject, "mv-project"],
   ];
 
   function navigation(active) {
     const links = [];
     if (me.role === "park_admin" || me.role === "auditor") links.push(["/", "overview"]);
     if (me.role === "enterprise") links.push(["/enterprises/" + encodeURIComponent(me.enterprise_id), "enterprise"]);
-    links.push(["/air", "air"], ["/water", "water"]);
+    links.push(["/mv", "mv"], ["/air", "air"], ["/water", "water"]);
     if (me.role === "park_admin" || me.role === "auditor") links.push(["/imports", "imports"]);
-    $("#nav").replaceChildren(...links.map(([href, k]) => el("a", { href, class: k === active ? "active" : null, text: t(k) })));
+    $("#nav").replaceChildren(...links.map(([href, k]) => el("a", { href, class: k === active || (k === "mv" && active === "mv-project") ? "active" : null, text: t(k) })));
     $("#who").textContent = `${me.username} (${me.role}${me.enterprise_id ? " · " + me.enterprise_id : ""})`;
     const lo = $("#logout");
     lo.hidden = false;
