@@ -13,7 +13,7 @@ from .. import demo as demo_mod
 from .. import energy as energy_mod
 from .. import park as park_mod
 from .app import app
-from .common import UserError, console, friendly_errors
+from .common import DbOpt, UserError, console, friendly_errors
 from .data import open_store, reasons_table, run_ingest, summary_table
 from .energy import scorecard
 
@@ -37,16 +37,18 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder to write park.to
 @friendly_errors
 def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo park (park.toml, data/, store).")] = Path("demo-park"),
          seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same park.")] = 2025,
-         year: Annotated[int, typer.Option(help="Year of data (chinese-calendar covers 2004-2026).")] = 2025) -> None:
+         year: Annotated[int, typer.Option(help="Year of data (chinese-calendar covers 2004-2026).")] = 2025,
+         db: DbOpt = None) -> None:
     """Generate a realistic demo park, import a year of its data and print its energy scorecard."""
     t0 = time.perf_counter()
     with console.status("generating the demo park (about 30 enterprises, one year of 15-minute data)..."):
         files = demo_mod.generate(directory, seed=seed, year=year)
     console.print(f"wrote {files.park_toml} and {len(files.data_files)} data files in {directory / 'data'}")
     p = park_mod.load(files.park_toml)
-    for suffix in ("", ".wal"):
-        Path(p.db_path + suffix).unlink(missing_ok=True)  # the demo store is rebuilt from its files
-    store = open_store(p, None)
+    if db is None:
+        for suffix in ("", ".wal"):
+            Path(p.db_path + suffix).unlink(missing_ok=True)  # the demo store is rebuilt from its files
+    store = open_store(p, db)  # --db postgresql://...: an existing database keeps what it has (re-imports change nothing)
     results = run_ingest(store, p, files.data_files)
     console.print(summary_table(results))
     if (rt := reasons_table(results)) is not None:
