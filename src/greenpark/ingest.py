@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -638,7 +639,8 @@ def _finish(con, result: ImportResult, source: str, import_id: int, counts: dict
     by_reason = dict(con.execute("""
         SELECT reason, count(*) FROM (SELECT reason FROM _parsed WHERE reason IS NOT NULL
                                       UNION ALL SELECT 'malformed_row' FROM _malformed) GROUP BY 1""").fetchall())
-    result.rows_read = con.execute("SELECT (SELECT count(*) FROM _raw) + (SELECT count(*) FROM _malformed)").fetchall()[0][0]
+    # (_parsed has one row per row read: its joins are to unique keys)
+    result.rows_read = con.execute("SELECT (SELECT count(*) FROM _parsed) + (SELECT count(*) FROM _malformed)").fetchall()[0][0]
     result.accepted = counts["new"] + reg_counts[0]
     result.unchanged = counts["unchanged"] + reg_counts[1]
     result.corrected = counts["corrected"] + reg_counts[2]
@@ -711,36 +713,51 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
         import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
         result.import_id = import_id
         step("read", 0.05)
-        if reader is _read_csv and store.engine != "duckdb":
-            layout = _read_csv_elsewhere(con, path)
-        else:
-            layout = reader(con, path)
-        return _ingest_staged(store, result, layout, now, step)
+        with _staging(store) as stage:
+            layout = reader(stage, path)
+            return _ingest_staged(store, result, layout, now, step, stage)
 
 
-def _read_csv_elsewhere(con, path: Path) -> Layout:
-    """_raw and _malformed of a CSV file for a store on another engine (PostgreSQL): the file is
-    parsed by an in-memory DuckDB (the same reader, reasons and line numbers) and the staged rows
-    are shipped to the store's session as temporary tables."""
+@contextmanager
+def _staging(store: Store):
+    """The connection that reads and validates the rows of an import (tables _raw, _malformed,
+    _parsed): the store's own (DuckDB), or for a store on another engine (PostgreSQL) an in-memory
+    DuckDB with copies of the park's meters and stations, so that every engine reads and validates
+    with the same readers, casts, reasons and line numbers. The merge runs in the store."""
+    if store.engine == "duckdb":
+        yield store.con
+        return
     local = duckdb.connect()
     try:
-        layout = _read_csv(local, path)
-        for t in ("_raw", "_malformed"):
-            con.register(t, local.sql(f"SELECT * FROM {t}").to_arrow_table())
+        local.execute(f"SET TimeZone = '{store.timezone}'")
+        for t in ("meters", "stations"):
+            rows = store.con.execute(f"SELECT * FROM {t}").to_arrow_table()  # noqa: F841 (read by DuckDB)
+            local.execute(f"CREATE TABLE {t} AS SELECT * FROM rows")
+        yield local
     finally:
         local.close()
-    return layout
+
+
+def _ship(stage, con, tables: tuple[str, ...]) -> None:
+    """Staged tables from the staging connection into the store's session (no-op when they are one)."""
+    if stage is con:
+        return
+    for t in tables:
+        con.register(t, stage.sql(f"SELECT * FROM {t}").to_arrow_table())
 
 
 def _ingest_staged(store: Store, result: ImportResult, layout: Layout, now: dt.datetime,
-                   step: Progress) -> ImportResult:
-    """Validate and merge the rows staged in ``_raw``/``_malformed`` (inside the caller's transaction)."""
+                   step: Progress, stage=None) -> ImportResult:
+    """Validate the rows staged in ``_raw``/``_malformed`` of ``stage`` (default: the store's
+    connection) and merge them into the store (inside the caller's transaction)."""
     con = store.con
+    stage = con if stage is None else stage
     import_id, source = result.import_id, result.source
     now_utc = now.astimezone(dt.UTC).replace(tzinfo=None)
     if layout.kind == "station":
         step("validate", 0.35)
-        _validate_observations(con, now_utc)
+        _validate_observations(stage, now_utc)
+        _ship(stage, con, ("_parsed", "_malformed"))
         con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT station_id, ts, parameter, value "
                     "FROM _parsed WHERE reason IS NULL")
         step("merge", 0.6)
@@ -748,7 +765,8 @@ def _ingest_staged(store: Store, result: ImportResult, layout: Layout, now: dt.d
                              import_id, now_utc)
         return _finish(con, result, source, import_id, counts, (0, 0, 0), now, step)
     step("validate", 0.35)
-    _validate(con, now_utc)
+    _validate(stage, now_utc)
+    _ship(stage, con, ("_parsed", "_malformed"))
     con.execute("CREATE OR REPLACE TEMP TABLE _new AS SELECT meter_id, ts, value * multiplier AS value "
                 "FROM _parsed WHERE reason IS NULL AND kind = 'interval'")
     n_reg = con.execute("SELECT count(*) FROM _parsed WHERE reason IS NULL AND kind = 'cumulative'").fetchall()[0][0]
@@ -799,8 +817,9 @@ def ingest_table(store: Store, table: pa.Table, source: str, *, now: dt.datetime
     with store.transaction():
         result.import_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
         step("read", 0.05)
-        layout = _read_arrow(con, table, source)
-        _ingest_staged(store, result, layout, now, step)
+        with _staging(store) as stage:
+            layout = _read_arrow(stage, table, source)
+            _ingest_staged(store, result, layout, now, step, stage)
         if before_commit is not None:
             before_commit(result)
     return result

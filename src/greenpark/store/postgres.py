@@ -165,6 +165,10 @@ def translate(sql: str, with_params: bool) -> tuple[tuple[str, bool], ...]:
         if with_params:
             text = text.replace("%", "%%").replace(_PARAM, "%s")
         out.append((text, takes))
+        if isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.expression is not None:
+            # a table made from a query has no statistics until analysed: without them the planner
+            # guesses (nested loops over staged imports)
+            out.append((f"ANALYZE {_pg(tree.this)}", False))
     return tuple(out)
 
 
@@ -291,6 +295,7 @@ class PgConnection:
                 pacsv.write_csv(_csv_ready(data), buf, pacsv.WriteOptions(include_header=False))
                 with cur.copy(f"COPY {ident} FROM STDIN (FORMAT csv)") as cp:
                     cp.write(buf.getvalue())
+                cur.execute(f"ANALYZE {ident}")
 
     def unregister(self, name: str) -> None:
         self._conn.execute(f"DROP TABLE IF EXISTS {_quote(name)}")
