@@ -17,6 +17,7 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
+from ..store import is_postgres
 from .app import app
 from .common import DbOpt, ParkOpt, UserError, console, dumps_json, err_console, friendly_errors, load_park
 from .data import open_store
@@ -88,8 +89,9 @@ def _evaluate(project: str, park, db, *, savings: bool, plot: Path | None = None
 
 
 def _default_plot(p, db: str | None, project: str) -> Path:
-    """``mv-<project>.png`` next to the store (the DuckDB file)."""
-    where = db or p.db_path
+    """``mv-<project>.png`` next to the store (the DuckDB file), or next to park.toml's default
+    store path when the store is a PostgreSQL database."""
+    where = p.db_path if db is None or is_postgres(db) else db
     return Path(where).resolve().parent / f"mv-{project}.png"
 
 
@@ -137,13 +139,27 @@ def model_table(res: dict) -> Table:
     if m["kind"] == "daily_change_point":
         forms = {"intercept_only": "intercept only 常数", "heating": "heating 采暖 (3P)",
                  "cooling": "cooling 制冷 (3P)", "heating_cooling": "heating + cooling 采暖+制冷 (5P)", None: "not fitted 未拟合"}
-        t.add_row("Daily change-point model 日变点模型", forms.get(m["form"], m["form"]), "")
-        bp = m.get("balance_points") or {}
-        t.add_row("Heating balance point 采暖平衡点", _n(bp.get("heating"), 1), "degC")
-        t.add_row("Cooling balance point 制冷平衡点", _n(bp.get("cooling"), 1), "degC")
-        for k, v in (m.get("coefficients") or {}).items():
-            label, u = COEF_LABELS.get(k, (k, "{u}"))
-            t.add_row(label, _n(v, 2), u.format(u=unit))
+        segments = m.get("segments") or []
+        if not segments:
+            t.add_row("Daily change-point model 日变点模型", forms.get(m["form"], m["form"]), "")
+            segments = [{"balance_points": m.get("balance_points"), "coefficients": m.get("coefficients"),
+                         "smoothing_sd": m.get("smoothing_sd")}]
+        else:
+            t.add_row("Daily change-point model 日变点模型",
+                      f"{len(segments)} segments 分段 (BIC)", "")
+        for seg in segments:
+            if "form" in seg:
+                months = ",".join(str(x) for x in seg.get("months", []))
+                t.add_row(f"[bold]segment 分段 {'+'.join(seg.get('seasons', []))} / {seg.get('days')}[/]",
+                          forms.get(seg["form"], seg["form"]), f"months {months}, n={seg.get('n')}")
+            bp = seg.get("balance_points") or {}
+            t.add_row("  Heating balance point 采暖平衡点", _n(bp.get("heating"), 1), "degC")
+            t.add_row("  Cooling balance point 制冷平衡点", _n(bp.get("cooling"), 1), "degC")
+            if seg.get("smoothing_sd"):
+                t.add_row("  Degree-day smoothing σ 度日平滑", _n(seg["smoothing_sd"], 1), "degC")
+            for k, v in (seg.get("coefficients") or {}).items():
+                label, u = COEF_LABELS.get(k, (k, "{u}"))
+                t.add_row("  " + label, _n(v, 2), u.format(u=unit))
     else:
         n_tow = sum(1 for c in m.get("columns", []) if c.startswith("tow_"))
         t.add_row("Hourly TOWT model 逐时周内时段-温度模型", m.get("form") or "not fitted 未拟合", "")
