@@ -40,6 +40,7 @@ import pandas as pd
 
 from . import __version__, carbon, energy, reference, targets
 from .park import Park
+from .store import exact_sum
 
 #: figures of one entity kept with a published result [tCO2]
 FIGURES = carbon.FIGURES
@@ -114,12 +115,10 @@ def monthly_energy_tce(con, park: Park, start: dt.date, end: dt.date) -> pd.Data
     try:
         df = cur.execute(f"""
             SELECT m.owner AS enterprise_id, r.month,
-                   SUM(CASE WHEN c.counted THEN
-                       CASE WHEN m.export THEN -r.quantity ELSE r.quantity END * c.to_coef_unit * c.kgce_per_unit
-                       ELSE 0 END) / 1000.0 AS energy_tce,
-                   SUM(CASE WHEN m.renewable_generation THEN r.quantity
-                            WHEN m.export THEN -r.quantity ELSE 0 END * c.to_coef_unit * c.kgce_per_unit)
-                       AS renewable_kgce
+                   {exact_sum("CASE WHEN c.counted THEN CASE WHEN m.export THEN -r.quantity ELSE r.quantity END "
+                              "* c.to_coef_unit * c.kgce_per_unit ELSE 0 END")} / 1000.0 AS energy_tce,
+                   {exact_sum("CASE WHEN m.renewable_generation THEN r.quantity WHEN m.export THEN -r.quantity "
+                              "ELSE 0 END * c.to_coef_unit * c.kgce_per_unit")} AS renewable_kgce
             FROM rollup_monthly r JOIN meters m ON m.meter_id = r.meter_id
             JOIN _gp_coef c ON c.meter_id = m.meter_id
             WHERE m.parent IS NULL AND r.month >= DATE '{start.isoformat()}' AND r.month < DATE '{end.isoformat()}'

@@ -33,6 +33,7 @@ from enum import Enum
 import pyarrow as pa
 
 from . import reference, units
+from .store import exact_sum
 
 GCE_PER_KGCE = 1000.0  # unit definition: 1 kgce = 1000 gce
 KG_PER_T = 1000.0      # unit definition: 1 t = 1000 kg
@@ -115,7 +116,7 @@ def _meter_period_sql(period: Period) -> str:
         SELECT m.meter_id, m.owner, m.carrier, m.unit, m.parent, m.end_use, m.building,
                m.renewable_generation, m.export, m.interval_minutes,
                c.coefficient_id, c.kgce_per_unit, c.to_coef_unit, c.counted,
-               COALESCE(SUM(r.quantity), 0) AS quantity,
+               COALESCE({exact_sum("r.quantity")}, 0) AS quantity,
                COALESCE(SUM(r.n_readings), 0) AS n_readings,
                (SELECT SUM(k.minutes) FROM _gp_calendar k) / m.interval_minutes AS expected_readings
         FROM meters m
@@ -150,7 +151,7 @@ def compute(con, park, period: Period, enterprise: str | None = None) -> dict:
         # sub-meter remainders: each meter's own quantity minus its children's (portable SQL)
         remainders = _rows(con.execute(f"""
             WITH q AS ({_meter_period_sql(period)}),
-            kids AS (SELECT parent, SUM(quantity) AS child_quantity, COUNT(*) AS n_children
+            kids AS (SELECT parent, {exact_sum("quantity")} AS child_quantity, COUNT(*) AS n_children
                      FROM q WHERE parent IS NOT NULL GROUP BY parent)
             SELECT q.meter_id, q.owner, q.carrier, q.building, q.end_use,
                    q.quantity - COALESCE(k.child_quantity, 0) AS own_quantity,
@@ -159,10 +160,10 @@ def compute(con, park, period: Period, enterprise: str | None = None) -> dict:
             ORDER BY q.meter_id"""))
         monthly = _rows(con.execute(f"""
             SELECT m.owner, m.carrier, r.month,
-                   SUM(CASE WHEN m.export THEN -r.quantity ELSE r.quantity END * c.to_coef_unit) AS quantity,
-                   SUM(CASE WHEN c.counted THEN
-                       CASE WHEN m.export THEN -r.quantity ELSE r.quantity END * c.to_coef_unit * c.kgce_per_unit
-                       ELSE 0 END) AS kgce
+                   {exact_sum("CASE WHEN m.export THEN -r.quantity ELSE r.quantity END * c.to_coef_unit")}
+                       AS quantity,
+                   {exact_sum("CASE WHEN c.counted THEN CASE WHEN m.export THEN -r.quantity ELSE r.quantity END "
+                              "* c.to_coef_unit * c.kgce_per_unit ELSE 0 END")} AS kgce
             FROM rollup_monthly r JOIN meters m ON m.meter_id = r.meter_id
             JOIN _gp_coef c ON c.meter_id = m.meter_id
             WHERE m.parent IS NULL AND r.month >= DATE '{period.start.isoformat()}'
@@ -408,7 +409,8 @@ def monthly_activity(con, park, start: dt.date, end: dt.date) -> pa.Table:
     cur.register("_gp_conv", conv)
     try:
         return cur.sql(f"""
-            SELECT m.owner AS enterprise_id, r.month, m.carrier, c.flow, SUM(r.quantity * c.to_unit) AS quantity, c.unit
+            SELECT m.owner AS enterprise_id, r.month, m.carrier, c.flow, {exact_sum("r.quantity * c.to_unit")} AS quantity,
+                   c.unit
             FROM rollup_monthly r JOIN meters m ON m.meter_id = r.meter_id JOIN _gp_conv c ON c.meter_id = r.meter_id
             WHERE r.month >= DATE '{start.isoformat()}' AND r.month < DATE '{end.isoformat()}'
             GROUP BY m.owner, r.month, m.carrier, c.flow, c.unit

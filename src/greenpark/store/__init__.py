@@ -54,6 +54,17 @@ def fixed_utc_offset(tz: str) -> dt.timedelta | None:
     return offsets.pop() if len(offsets) == 1 else None
 
 
+def exact_sum(expr: str, scale: int = 6) -> str:
+    """SQL for the sum of ``expr`` rounded to ``10^-scale`` and added exactly (DECIMAL), as a DOUBLE.
+
+    Floating-point sums depend on the order of the terms, which a parallel engine does not fix: the
+    same readings could give figures that differ in the last digit from run to run or between
+    DuckDB and PostgreSQL. Exact decimal sums give the same double every time. Terms must stay
+    below 10^9 in magnitude for every engine to round them identically (PostgreSQL casts a
+    double to numeric through its 15 significant digits; greenpark casts through text)."""
+    return f"CAST(sum(CAST({expr} AS DECIMAL(38, {scale}))) AS DOUBLE)"
+
+
 def _safe_url(url: str) -> str:
     """``url`` without its password (for messages)."""
     import re

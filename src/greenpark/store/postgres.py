@@ -111,6 +111,10 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Subquery) and not node.alias and isinstance(node.parent, exp.From | exp.Join):
         node.set("alias", exp.TableAlias(this=exp.to_identifier(f"_gp_q{next(_alias)}")))  # PostgreSQL < 16
         return node
+    if isinstance(node, exp.Cast) and not isinstance(node, exp.TryCast) and node.to.this == exp.DataType.Type.DECIMAL \
+            and not (isinstance(node.this, exp.Cast) and node.this.to.this == exp.DataType.Type.TEXT):
+        # double -> numeric in PostgreSQL keeps only 15 significant digits; through text it is exact
+        return _parse_pg(f"CAST(CAST({_sub(node.this)} AS TEXT) AS {node.to.sql(dialect='postgres')})")
     if isinstance(node, exp.TryCast):
         fn = _TRY_CAST.get(node.to.this)
         if fn is None:
