@@ -39,36 +39,37 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _demo() -> tuple[Path, str]:
-    """A fresh demo park with an admin token."""
+def _demo(work: Path = WORK, db: str | None = None) -> tuple[Path, str]:
+    """A fresh demo park (in ``db``, default the DuckDB file) with an admin token."""
     from greenpark import accounts
     from greenpark import park as park_mod
     from greenpark.store import Store
 
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "greenpark.cli", "demo", str(WORK)], check=True, capture_output=True,
-                   timeout=900)
-    park = park_mod.load(WORK / "park.toml")
-    store = Store(park.db_path, park.park.timezone)
+    shutil.rmtree(work, ignore_errors=True)
+    work.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "greenpark.cli", "demo", str(work), *(["--db", db] if db else [])],
+                   check=True, capture_output=True, timeout=1800)
+    park = park_mod.load(work / "park.toml")
+    store = Store(db or park.db_path, park.park.timezone)
     try:
         with store.transaction() as con:
             accounts.add_user(con, park, "bench", "park_admin", created_by="bench")
             token, _ = accounts.create_token(con, "bench", "bench")
     finally:
         store.close()
-    return WORK, token
+    return work, token
 
 
 class _Server:
-    def __init__(self, park_dir: Path):
+    def __init__(self, park_dir: Path, db: str | None = None):
         import httpx
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (park_dir / "serve.log").open("w")
         self.proc = subprocess.Popen([sys.executable, "-m", "greenpark.cli", "serve", "--port", str(self.port),
-                                      "--log-level", "warning"], cwd=park_dir, stdout=self.log, stderr=subprocess.STDOUT)
+                                      "--log-level", "warning", *(["--db", db] if db else [])],
+                                     cwd=park_dir, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -201,21 +202,41 @@ async def _push(url: str, token: str, bodies: list[bytes]) -> dict:
             "batch_max_s": round(max(times), 3), "goal": ">= 20,000 readings/s", "meets_goal": rate >= 20_000}
 
 
+def _measure(park_dir: Path, token: str, bodies: list[bytes], db: str | None = None) -> dict:
+    import httpx
+
+    server = _Server(park_dir, db)
+    try:
+        overview = asyncio.run(_overview(server.url, token, "2025"))
+        body = httpx.get(server.url + "/api/v1/overview?period=2025", headers={"Authorization": f"Bearer {token}"},
+                         timeout=60).json()
+        push = asyncio.run(_push(server.url, token, bodies))
+        overview_after = asyncio.run(_overview(server.url, token, "2025"))  # the pushes dropped the cache
+    finally:
+        server.stop()
+    return {"overview": overview, "push": push, "overview_after_push": overview_after, "_body": body}
+
+
 def run() -> dict:
     from greenpark import park as park_mod
+    from greenpark.store.pgserver import PgServer
 
     park_dir, token = _demo()
     park = park_mod.load(park_dir / "park.toml")
     meters = [m.id for m in park.meters if m.kind == "interval" and m.interval_minutes == 15][:100]
     bodies = _bodies(meters)
-    server = _Server(park_dir)
-    try:
-        overview = asyncio.run(_overview(server.url, token, "2025"))
-        push = asyncio.run(_push(server.url, token, bodies))
-        overview_after = asyncio.run(_overview(server.url, token, "2025"))  # the pushes dropped the cache
-    finally:
-        server.stop()
-    return {"overview": overview, "push": push, "overview_after_push": overview_after,
+    duck = _measure(park_dir, token, bodies)
+    # the same park, API and load on PostgreSQL (a throwaway local server: multi-process deployments)
+    with PgServer() as pg:
+        url = pg.create_database("bench")
+        t0 = time.perf_counter()
+        pg_dir, pg_token = _demo(WORK.parent / "api_pg", url)
+        demo_s = time.perf_counter() - t0
+        pgm = _measure(pg_dir, pg_token, bodies, url)
+    same = duck.pop("_body") == pgm.pop("_body")
+    return {**duck,
+            "postgresql": {**pgm, "demo_seconds": round(demo_s, 1), "overview_identical_to_duckdb": same,
+                           "server": "PostgreSQL 15 (Debian), local, fsync off (throwaway)"},
             "server": "greenpark serve (uvicorn, one process), demo park",
             "client": "overview: minimal asyncio HTTP/1.1 client, 50 keep-alive connections; push: httpx; "
                       "both in the benchmark process, sharing the cores with the server"}
