@@ -184,3 +184,25 @@ def test_concurrent_pushes_to_two_servers_lose_nothing_and_duplicate_nothing(two
     # the hourly rollups of both servers agree with the readings
     hourly = _get(b, ap, "/readings?meter=E1-NG&start=2025-01-29T00:00&end=2025-01-30T00:00&resolution=hour")["rows"]
     assert sum(x["value"] for x in hourly) == pytest.approx(5 * 24)
+
+
+def test_servers_keep_a_bounded_number_of_sessions(two_servers, pg_server):
+    """Reads use one session per server thread (core computations share it), not one per request."""
+    import psycopg
+
+    ap, a, b = two_servers
+
+    def sessions() -> int:
+        with psycopg.connect(f"{pg_server.url}/postgres") as c:
+            return c.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = 'multi'").fetchone()[0]
+
+    for month in range(1, 13):  # different periods: every request computes (no cache hit)
+        for server in (a, b):
+            _get(server, ap, f"/energy?period=2025-{month:02d}")
+    first = sessions()
+    for month in range(1, 13):
+        for server in (a, b):
+            _get(server, ap, f"/overview?period=2024-{month:02d}")
+            _get(server, ap, f"/energy?period=2025-{month:02d}&enterprise=E1")
+    assert sessions() <= first + 4  # no growth with the number of requests
+    assert first <= 2 * 48  # per server: writer, listener, and at most the thread pool's threads

@@ -215,10 +215,10 @@ def _publish(store, key: Key, result: carbon.CarbonResult, restates: Published |
             c = result.certificates[result.certificates["applied_mwh"] > 0]
             uses = _uses_frame(rid, key.period, c, result.lineage["certificate_serials"])
             if len(uses):
-                cur = con.cursor()
-                cur.register("_gp_uses", uses)
-                cur.execute("INSERT INTO carbon_certificate_uses SELECT * FROM _gp_uses")
-                cur.unregister("_gp_uses")
+                # on the publishing connection itself: the uses commit with the result, or not at all
+                con.register("_gp_uses", uses)
+                con.execute("INSERT INTO carbon_certificate_uses SELECT * FROM _gp_uses")
+                con.unregister("_gp_uses")
     return Published(result_id=rid, key=key, published_at=now, greenpark_version=__version__,
                      selection=dict(result.lineage["selections"]), factors=result.factors, figures=figs,
                      restates=restates.result_id if restates else None, restatement=restatement)

@@ -90,7 +90,7 @@ class Backend:
         self.store = Store(self.db, self.timezone)
         with self.store.transaction():
             self.store.sync_park(park)
-        self._root = self.store.con.cursor()
+        self._root = self.store.reader()
         self._root_lock = threading.Lock()
         self._local = threading.local()
         self._cursors: list = []
@@ -137,7 +137,7 @@ class Backend:
         cur = getattr(self._local, "cur", None)
         if cur is None:
             with self._root_lock:
-                cur = self._root.cursor()
+                cur = self._root.cursor() if self.store.engine == "duckdb" else self.store.reader()
                 self._cursors.append(cur)
             cur.execute(f"SET TimeZone = '{self.timezone}'")
             self._local.cur = cur

@@ -171,6 +171,11 @@ class Store:
             raise
         self.con.execute("COMMIT")
 
+    def reader(self):
+        """A new connection for reads from another thread: a cursor of the same DuckDB database,
+        or a new PostgreSQL session. It sees every committed write."""
+        return self.con.connect() if self.engine == "postgresql" else self.con.cursor()
+
     def close(self) -> None:
         self.con.close()
 

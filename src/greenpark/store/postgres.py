@@ -256,6 +256,7 @@ class PgConnection:
         self._conn.execute(f"SET TimeZone = '{timezone}'")
         self._conn.execute("SET client_min_messages = warning")
         self._last: PgResult | None = None
+        self._shared = False
 
     # -- DuckDB connection surface ---------------------------------------------------------------
     def execute(self, sql: str, params: list | tuple | None = None) -> PgResult:
@@ -282,7 +283,17 @@ class PgConnection:
         return self._last.description if self._last else None
 
     def cursor(self) -> PgConnection:
-        """A new connection to the same database (DuckDB: a new cursor of the same database)."""
+        """A handle on this same session (its transaction and temporary tables); closing it
+        leaves the session open. The core takes cursors to register relations of its own; a new
+        session for another thread is :meth:`connect`."""
+        child = object.__new__(PgConnection)
+        child.__dict__.update(self.__dict__)
+        child._last = None
+        child._shared = True
+        return child
+
+    def connect(self) -> PgConnection:
+        """A new session on the same database (for another thread)."""
         return PgConnection(self.dsn, self.timezone)
 
     def register(self, name: str, data: Any) -> None:
@@ -305,7 +316,8 @@ class PgConnection:
         self._conn.execute(f"DROP TABLE IF EXISTS {_quote(name)}")
 
     def close(self) -> None:
-        self._conn.close()
+        if not self._shared:
+            self._conn.close()
 
     # -- PostgreSQL only -------------------------------------------------------------------------
     def execute_native(self, sql: str, params: list | tuple | None = None):
