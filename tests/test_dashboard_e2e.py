@@ -18,6 +18,8 @@ import pytest
 
 from api_support import Server
 
+from conftest import ENGINES, run
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -35,13 +37,22 @@ def _user(park: Path, *args: str) -> None:
     assert p.returncode == 0, p.stdout + p.stderr
 
 
-@pytest.fixture(scope="module")
-def server(demo_dir, tmp_path_factory):
+@pytest.fixture(scope="module", params=ENGINES)
+def server(request, demo_dir, tmp_path_factory):
+    """`greenpark serve` on the demo park: a copy of the session's DuckDB demo, or the demo built
+    into a new PostgreSQL database (the dashboard on both engines)."""
     park = tmp_path_factory.mktemp("e2e") / "park"
-    shutil.copytree(demo_dir, park)  # the demo park is shared by the session: the server writes a copy
-    _user(park, "admin", "--role", "park_admin")
-    _user(park, "e01", "--role", "enterprise", "--enterprise", "E01")
-    srv = Server(park, tmp_path_factory.mktemp("e2e-log") / "serve.log")
+    db = None
+    if request.param == "duckdb":
+        shutil.copytree(demo_dir, park)  # the demo park is shared by the session: the server writes a copy
+    else:
+        db = request.getfixturevalue("pg_server").create_database("e2e")
+        run("demo", str(park), "--db", db)
+    extra = ["--db", db] if db else []
+    _user(park, "admin", "--role", "park_admin", *extra)
+    _user(park, "e01", "--role", "enterprise", "--enterprise", "E01", *extra)
+    srv = Server(park, tmp_path_factory.mktemp("e2e-log") / "serve.log", db=db)
+    srv.engine = request.param
     yield srv
     srv.stop()
 
@@ -63,6 +74,7 @@ class Page:
         self.ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
         self.page = self.ctx.new_page()
         self.url = server.url
+        self.engine = server.engine
         self.foreign: list[str] = []
         self.errors: list[str] = []
         self.page.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:")) else
@@ -88,7 +100,7 @@ class Page:
 
     def shot(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
-        path = ARTIFACTS / f"dashboard-{name}.png"
+        path = ARTIFACTS / f"dashboard-{name}{'' if self.engine == 'duckdb' else '-' + self.engine}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
