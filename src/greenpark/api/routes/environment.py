@@ -12,7 +12,6 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any
 
-import pyarrow as pa
 from fastapi import APIRouter, Query, Request
 
 from ... import accounts, ingest, reference
@@ -20,7 +19,7 @@ from ...environment import air_record, water_record
 from ..deps import BackendDep, Pusher, ScopeDep
 from ..errors import bad_request, forbidden
 from ..schemas import ERRORS, PushObservationsIn, PushOut
-from .readings import import_out
+from .readings import import_out, push_table
 
 router = APIRouter(tags=["environment"], responses=ERRORS)
 
@@ -64,22 +63,6 @@ def read_water(scope: ScopeDep, backend: BackendDep,
     return backend.results.get(("water", period), lambda: water_record(backend.cursor(), scope.park, period))
 
 
-def observations_table(rows) -> pa.Table:
-    """The batch in the station file layout (text cells, validated by the import path like a file's)."""
-    values = [r.value for r in rows]
-    if all(type(v) is float for v in values):
-        varr = pa.array(values, pa.float64())
-    else:
-        varr = pa.array([None if v is None else (repr(v) if isinstance(v, float) else str(v)) for v in values],
-                        pa.string())
-    cols = {"station_id": pa.array([r.station_id for r in rows], pa.string()),
-            "timestamp": pa.array([r.timestamp for r in rows], pa.string()),
-            "parameter": pa.array([r.parameter for r in rows], pa.string()), "value": varr}
-    if any(r.unit is not None for r in rows):
-        cols["unit"] = pa.array([r.unit for r in rows], pa.string())
-    return pa.table(cols)
-
-
 @router.post("/observations", response_model=PushOut, name="push_observations")
 async def push_observations(body: PushObservationsIn, user: Pusher, backend: BackendDep, request: Request) -> dict:
     """Push a batch of air, water or weather station observations (park admins, and devices not
@@ -93,7 +76,7 @@ async def push_observations(body: PushObservationsIn, user: Pusher, backend: Bac
     if not body.observations:
         raise bad_request("the batch has no observations; send {\"observations\": [{\"station_id\": ..., "
                           "\"timestamp\": ..., \"parameter\": ..., \"value\": ...}]}")
-    table = observations_table(body.observations)
+    table = push_table(body.observations, keys=("station_id", "timestamp", "parameter"))
     source = f"push:{user.username}" + (f":{body.source}" if body.source else "")
     remote = request.client.host if request.client else None
 

@@ -232,16 +232,16 @@ def allowed_meters(user: accounts.Principal, park) -> set[str] | None:
     return None
 
 
-def push_table(rows) -> pa.Table:
-    """The batch as the file columns (text, validated by the import path like a file's cells)."""
+def push_table(rows, keys: tuple[str, ...] = ("meter_id", "timestamp")) -> pa.Table:
+    """A pushed batch as the columns of a file: ``keys`` as text, then value (numbers as they came,
+    anything else as text) and unit when any row has one; the import path validates the cells."""
     values = [r.value for r in rows]
     if all(type(v) is float for v in values):
         varr = pa.array(values, pa.float64())
     else:
         varr = pa.array([None if v is None else (repr(v) if isinstance(v, float) else str(v)) for v in values],
                         pa.string())
-    cols = {"meter_id": pa.array([r.meter_id for r in rows], pa.string()),
-            "timestamp": pa.array([r.timestamp for r in rows], pa.string()), "value": varr}
+    cols = {k: pa.array([getattr(r, k) for r in rows], pa.string()) for k in keys} | {"value": varr}
     if any(r.unit is not None for r in rows):
         cols["unit"] = pa.array([r.unit for r in rows], pa.string())
     return pa.table(cols)
