@@ -731,8 +731,9 @@ def _staging(store: Store):
     try:
         local.execute(f"SET TimeZone = '{store.timezone}'")
         for t in ("meters", "stations"):
-            rows = store.con.execute(f"SELECT * FROM {t}").to_arrow_table()  # noqa: F841 (read by DuckDB)
-            local.execute(f"CREATE TABLE {t} AS SELECT * FROM rows")
+            local.register("_gp_copy", store.con.execute(f"SELECT * FROM {t}").to_arrow_table())
+            local.execute(f"CREATE TABLE {t} AS SELECT * FROM _gp_copy")
+            local.unregister("_gp_copy")
         yield local
     finally:
         local.close()
