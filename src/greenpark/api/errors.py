@@ -60,7 +60,6 @@ def error_response(status: int, message: str, code: str | None = None, details: 
 def install(app: FastAPI) -> None:
     """Render every error in the one shape."""
     from .. import accounts, energy, environment, ingest, park, reference, units
-    from ..cli.common import UserError
     from ..store import StoreError, TextValueError
 
     @app.exception_handler(ApiError)
@@ -87,7 +86,7 @@ def install(app: FastAPI) -> None:
 
     from .. import carbon, carbon_accounts, targets
 
-    user_errors = (TextValueError, UserError, park.ParkError, energy.PeriodError, ingest.IngestError, accounts.AccountError,
+    user_errors = (TextValueError, park.ParkError, energy.PeriodError, ingest.IngestError, accounts.AccountError,
                    reference.ReferenceError, units.UnitError, carbon_accounts.AccountsError, carbon.CarbonError,
                    targets.TargetsError, environment.EnvironmentDataError)
 
