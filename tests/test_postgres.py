@@ -206,3 +206,18 @@ def test_servers_keep_a_bounded_number_of_sessions(two_servers, pg_server):
             _get(server, ap, f"/energy?period=2025-{month:02d}&enterprise=E1")
     assert sessions() <= first + 4  # no growth with the number of requests
     assert first <= 2 * 48  # per server: writer, listener, and at most the thread pool's threads
+
+
+def test_park_toml_can_name_the_postgresql_store(twin_parks, tmp_path):
+    """db = "postgresql://..." in park.toml: commands need no --db and no DuckDB file appears."""
+    import shutil
+
+    _, pg = twin_parks
+    park = tmp_path / "park"
+    shutil.copytree(pg.dir, park, ignore=shutil.ignore_patterns("*.duckdb*"))
+    toml = park / "park.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("[park]\n", f'[park]\ndb = "{pg.db}"\n', 1),
+                    encoding="utf-8")
+    out = json.loads(run("energy", "--period", "2025-01", "--format", "json", cwd=park).stdout)
+    assert out["park"]["tce"] > 0
+    assert not list(park.glob("*.duckdb"))

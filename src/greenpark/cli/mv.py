@@ -89,10 +89,11 @@ def _evaluate(project: str, park, db, *, savings: bool, plot: Path | None = None
 
 
 def _default_plot(p, db: str | None, project: str) -> Path:
-    """``mv-<project>.png`` next to the store (the DuckDB file), or next to park.toml's default
-    store path when the store is a PostgreSQL database."""
-    where = p.db_path if db is None or is_postgres(db) else db
-    return Path(where).resolve().parent / f"mv-{project}.png"
+    """``mv-<project>.png`` next to the store (the DuckDB file), or next to park.toml when the
+    store is a PostgreSQL database."""
+    where = db or p.db_path
+    folder = (p.source_path.parent if p.source_path else Path.cwd()) if is_postgres(where) else Path(where).resolve().parent
+    return folder / f"mv-{project}.png"
 
 
 # --------------------------------------------------------------------------------------------
