@@ -221,3 +221,31 @@ def test_park_toml_can_name_the_postgresql_store(twin_parks, tmp_path):
     out = json.loads(run("energy", "--period", "2025-01", "--format", "json", cwd=park).stdout)
     assert out["park"]["tce"] > 0
     assert not list(park.glob("*.duckdb"))
+
+
+def test_registered_arrow_tables_arrive_exactly(pg_url):
+    """Arrow -> COPY -> PostgreSQL keeps every value: doubles bit for bit, text with quotes, commas and
+    newlines, empty text apart from NULL, naive and zoned timestamps, dates and booleans."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(7)
+    x = np.concatenate([[0.1, 1 / 3, 1e-300, 123456789.12345679, -0.0, 5e-324], rng.random(994) * 1e7])
+    n = len(x)
+    texts = ['say "hi", then\nleave', "", None, "中文", "a,b", "\\N"] + [f"m{i}" for i in range(n - 6)]
+    ts = pa.array([dt.datetime(2025, 1, 1) + dt.timedelta(minutes=15 * i) for i in range(n)], pa.timestamp("us"))
+    table = pa.table({"v": x, "s": pa.array(texts, pa.string()), "ts": ts,
+                      "tz": ts.cast(pa.timestamp("us", tz="UTC")),
+                      "d": pa.array([dt.date(2025, 1, 1) + dt.timedelta(days=i % 365) for i in range(n)], pa.date32()),
+                      "b": pa.array([i % 3 == 0 for i in range(n)]), "i": pa.array(range(n), pa.int64())})
+    s = Store(pg_url, "Asia/Shanghai")
+    try:
+        s.con.register("_t", table)
+        back = s.con.execute("SELECT v, s, ts, tz, d, b, i FROM _t ORDER BY i").fetchall()
+    finally:
+        s.close()
+    assert [r[0] for r in back] == x.tolist()
+    assert [r[1] for r in back] == texts
+    assert [r[2] for r in back] == ts.to_pylist()
+    assert [r[3] for r in back] == [t.replace(tzinfo=dt.UTC) for t in ts.to_pylist()]
+    assert [r[4] for r in back] == table["d"].to_pylist() and [r[5] for r in back] == table["b"].to_pylist()
