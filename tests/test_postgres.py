@@ -249,3 +249,9 @@ def test_registered_arrow_tables_arrive_exactly(pg_url):
     assert [r[2] for r in back] == ts.to_pylist()
     assert [r[3] for r in back] == [t.replace(tzinfo=dt.UTC) for t in ts.to_pylist()]
     assert [r[4] for r in back] == table["d"].to_pylist() and [r[5] for r in back] == table["b"].to_pylist()
+
+
+def test_rewrites_reach_inside_other_rewrites():
+    (out,) = _pg("SELECT isnan(TRY_CAST(x AS DOUBLE) // 2), TRY_CAST(strftime(ts, '%Y') AS BIGINT) FROM t")
+    assert "(CAST(DIV(GP_TRY_DOUBLE(CAST(x AS TEXT)), 2) AS BIGINT) = CAST('NaN' AS DOUBLE PRECISION))" in out
+    assert "GP_TRY_BIGINT(CAST(TO_CHAR(ts, 'YYYY') AS TEXT))" in out

@@ -59,7 +59,12 @@ def _pg(node: exp.Expression) -> str:
 
 def _sub(node: exp.Expression) -> str:
     """PostgreSQL text of a sub-expression, itself rewritten first."""
-    return _pg(node.copy().transform(_rewrite))
+    return _pg(_tree(node))
+
+
+def _tree(node: exp.Expression) -> exp.Expression:
+    """A sub-expression rewritten (sqlglot's transform does not enter the nodes a rewrite returns)."""
+    return node.copy().transform(_rewrite)
 
 
 def _parse_pg(sql: str) -> exp.Expression:
@@ -119,13 +124,13 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         fn = _TRY_CAST.get(node.to.this)
         if fn is None:
             raise TranslationError(f"TRY_CAST to {node.to.sql()} has no PostgreSQL function")
-        return exp.Anonymous(this=fn, expressions=[exp.cast(node.this, "text")])
+        return exp.Anonymous(this=fn, expressions=[exp.cast(_tree(node.this), "text")])
     if isinstance(node, exp.Placeholder):
         return exp.var(_PARAM)
     if isinstance(node, exp.IsNan):
-        return exp.paren(exp.EQ(this=node.this, expression=exp.cast(exp.Literal.string("NaN"), "double")))
+        return exp.paren(exp.EQ(this=_tree(node.this), expression=exp.cast(exp.Literal.string("NaN"), "double")))
     if isinstance(node, exp.IsInf):
-        return exp.paren(exp.EQ(this=exp.Abs(this=node.this),
+        return exp.paren(exp.EQ(this=exp.Abs(this=_tree(node.this)),
                                 expression=exp.cast(exp.Literal.string("Infinity"), "double")))
     if isinstance(node, exp.ArgMax | exp.ArgMin):
         order = "DESC" if isinstance(node, exp.ArgMax) else "ASC"
