@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -24,9 +23,7 @@ from greenpark import carbon, ingest
 from greenpark import park as park_mod
 from greenpark.store import Store
 
-from conftest import NOW
-
-GP = [sys.executable, "-m", "greenpark.cli"]
+from conftest import GP, NOW
 
 PARK = """
 [park]
