@@ -41,8 +41,8 @@ def _free_port() -> int:
 
 def _demo(work: Path = WORK, db: str | None = None) -> tuple[Path, str]:
     """A fresh demo park (in ``db``, default the DuckDB file) with an admin token."""
-    from greenpark import accounts
     from greenpark import park as park_mod
+    from greenpark.services import users
     from greenpark.store import Store
 
     shutil.rmtree(work, ignore_errors=True)
@@ -53,8 +53,8 @@ def _demo(work: Path = WORK, db: str | None = None) -> tuple[Path, str]:
     store = Store(db or park.db_path, park.park.timezone)
     try:
         with store.transaction() as con:
-            accounts.add_user(con, park, "bench", "park_admin", created_by="bench")
-            token, _ = accounts.create_token(con, "bench", "bench")
+            users.add_user(con, park, "bench", "park_admin", created_by="bench")
+            token, _ = users.create_token(con, "bench", "bench")
     finally:
         store.close()
     return work, token

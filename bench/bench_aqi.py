@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from greenpark import aqi
+from greenpark.core import aqi
 
 N_STATIONS, N_DAYS = 1500, 365
 N_HOURLY_STATIONS = 100

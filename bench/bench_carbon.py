@@ -1,7 +1,7 @@
 """Benchmark (issue 3): carbon accounts of the demo park year from rollups.
 
-1. ``accounts_from_rollups``: activity from the monthly rollups (``greenpark.energy.monthly_activity``) and
-   the whole account (``greenpark.carbon.account``: Scope 1 fuels and process, Scope 2 location- and
+1. ``accounts_from_rollups``: activity from the monthly rollups (``greenpark.services.energy.monthly_activity``) and
+   the whole account (``greenpark.core.carbon.account``: Scope 1 fuels and process, Scope 2 location- and
    market-based with the demo's certificates, heat/steam) of the demo park's year. Goal: < 200 ms.
 2. ``accounts_from_raw_scan``: the same computation with ``rollup_monthly`` replaced by a view that
    aggregates the raw ``readings`` (what the accounts would cost without rollups), in the same run.
@@ -21,8 +21,10 @@ from pathlib import Path
 
 import duckdb
 
-from greenpark import carbon, carbon_accounts, demo, ingest
+from greenpark import demo, ingest
 from greenpark import park as park_mod
+from greenpark.core import carbon
+from greenpark.services import carbon_accounts
 from greenpark.store import Store
 
 WORK = Path(__file__).parent / "work" / "demo_carbon"

@@ -4,7 +4,7 @@
    ``greenpark.ingest`` (parse, validate, unit conversion, duplicate check, merge, rollups, import
    record, one transaction) next to raw DuckDB ``CREATE TABLE t AS SELECT * FROM read_csv(file)``
    of the same file into a file-backed database, in the same run. Goal: ratio >= 0.5.
-2. Annual park accounts of the demo park from rollups (``greenpark.energy.compute``) next to the
+2. Annual park accounts of the demo park from rollups (``greenpark.services.energy.compute``) next to the
    same computation over a raw scan of the readings (``rollup_monthly`` replaced by a view that
    aggregates ``readings``). Goal: rollups < 200 ms.
 """
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import duckdb
 
-from greenpark import demo, energy, ingest
+from greenpark import demo, ingest
 from greenpark import park as park_mod
+from greenpark.services import energy
 from greenpark.store import Store
 
 WORK = Path(__file__).parent / "work"

@@ -23,8 +23,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from greenpark.mv import DailyChangePointModel, DailyData, avoided_energy
-from greenpark.mv import synthetic as syn
+from greenpark.core.mv import DailyChangePointModel, DailyData, avoided_energy
+from greenpark.core.mv import synthetic as syn
 
 DAILY_SAMPLES = ("il-electricity-cdd-hdd-daily", "il-electricity-cdd-only-daily", "il-gas-hdd-only-daily",
                  "il-gas-intercept-only-daily")

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from greenpark import accounts, ingest
+from greenpark import ingest
 from greenpark import park as park_mod
+from greenpark.services import users
 from greenpark.store import Store
 
 from conftest import SMALL_PARK, STATIONS
@@ -116,7 +117,7 @@ def build_api_park(d: Path, days: int = 10, db: str | None = None) -> ApiPark:
         for f in ("readings.csv", "air.csv", "water.csv", "bad.csv"):
             ingest.ingest_file(store, d / f, now=now)
         tokens = {}
-        who = accounts.cli_principal()
+        who = users.cli_principal()
         with store.transaction() as con:
             spec = {"admin": dict(role="park_admin", password=PASSWORD),
                     "auditor": dict(role="auditor"),
@@ -125,8 +126,8 @@ def build_api_park(d: Path, days: int = 10, db: str | None = None) -> ApiPark:
                     "device": dict(role="device", meters=["E1-EL", "E1-NG"]),
                     "device_e2": dict(role="device", enterprise_id="E2")}
             for name, kw in spec.items():
-                accounts.add_user(con, p, name, kw.pop("role"), created_by=who.username, **kw)
-                tokens[name], _ = accounts.create_token(con, name, "tests")
+                users.add_user(con, p, name, kw.pop("role"), created_by=who.username, **kw)
+                tokens[name], _ = users.create_token(con, name, "tests")
     finally:
         store.close()
     return ApiPark(d, p, db, tokens)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenpark import air_evaluation as ae
+from greenpark.core import air as ae
 
 BASE = {"so2": 10.0, "no2": 30.0, "pm10": 50.0, "pm25": 32.0, "co": 0.8, "o3_8h": 100.0}
 
@@ -176,7 +176,7 @@ def test_bad_edition():
 
 
 def test_demo_year_is_deterministic_and_evaluates():
-    from greenpark import demo_env
+    from greenpark.demo import environment as demo_env
 
     h1, h2 = demo_env.air_hourly(2025), demo_env.air_hourly(2025)
     pd.testing.assert_frame_equal(h1, h2)

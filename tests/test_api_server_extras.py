@@ -1,6 +1,6 @@
 """Server pieces beyond the role matrix, on both engines: login throttling (per username and per
 client address, on an injected clock), the purge of ended sessions and tokens (by the server's
-periodic task, by accounts.purge_sessions and by `greenpark user purge-sessions`), pushes of
+periodic task, by users.purge_sessions and by `greenpark user purge-sessions`), pushes of
 station observations, and the M&V savings series the dashboard draws (on the demo park)."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api_support import PASSWORD, assert_error, build_api_park
-from greenpark import accounts
 from greenpark import park as park_mod
 from greenpark.api import create_app
 from greenpark.api.ratelimit import LoginThrottle
 from greenpark.api.security import Settings
+from greenpark.services import users
 from greenpark.store import Store
 
 from conftest import ENGINES, GP, store_url
@@ -128,8 +128,8 @@ def test_login_throttle_forgets_old_keys_within_its_memory_bound():
 
 
 # -- purge of ended sessions and tokens --------------------------------------------------------------
-def _principal(con, username: str) -> accounts.Principal:
-    return accounts._principal(accounts.get_user(con, username) | {"meters": None}, "session")
+def _principal(con, username: str) -> users.Principal:
+    return users._principal(users.get_user(con, username) | {"meters": None}, "session")
 
 
 def test_server_purges_ended_sessions_and_keeps_live_ones(api):
@@ -138,10 +138,10 @@ def test_server_purges_ended_sessions_and_keeps_live_ones(api):
     def make(store):
         with store.transaction() as con:
             p = _principal(con, "ent1")
-            live, _ = accounts.create_session(con, p, dt.timedelta(hours=1))
-            expired, _ = accounts.create_session(con, p, dt.timedelta(seconds=-1))
-            ended, _ = accounts.create_session(con, p, dt.timedelta(hours=1))
-            accounts.end_session(con, accounts.secret_hash(ended))
+            live, _ = users.create_session(con, p, dt.timedelta(hours=1))
+            expired, _ = users.create_session(con, p, dt.timedelta(seconds=-1))
+            ended, _ = users.create_session(con, p, dt.timedelta(hours=1))
+            users.end_session(con, users.secret_hash(ended))
         return live, expired, ended
 
     live, expired, ended = backend.write_sync(make)
@@ -149,7 +149,7 @@ def test_server_purges_ended_sessions_and_keeps_live_ones(api):
 
     def present(sid):
         return cur.execute("SELECT count(*) FROM sessions WHERE session_hash = ?",
-                           [accounts.secret_hash(sid)]).fetchall()[0][0] == 1
+                           [users.secret_hash(sid)]).fetchall()[0][0] == 1
 
     deadline = time.monotonic() + 20
     while (present(expired) or present(ended)) and time.monotonic() < deadline:
@@ -169,32 +169,32 @@ def test_purge_sessions_deletes_ended_sessions_and_old_dead_tokens(engine, park,
     try:
         with store.transaction() as con:
             store.sync_park(park)
-            accounts.add_user(con, park, "ann", "auditor", password=PASSWORD, created_by="test")
+            users.add_user(con, park, "ann", "auditor", password=PASSWORD, created_by="test")
             p = _principal(con, "ann")
-            live, _ = accounts.create_session(con, p, dt.timedelta(hours=12))
-            accounts.create_session(con, p, dt.timedelta(hours=-1))
-            ended, _ = accounts.create_session(con, p, dt.timedelta(hours=12))
-            accounts.end_session(con, accounts.secret_hash(ended))
+            live, _ = users.create_session(con, p, dt.timedelta(hours=12))
+            users.create_session(con, p, dt.timedelta(hours=-1))
+            ended, _ = users.create_session(con, p, dt.timedelta(hours=12))
+            users.end_session(con, users.secret_hash(ended))
             now = dt.datetime.now(dt.UTC)
             for name, expires in (("live", None), ("later", now + dt.timedelta(days=5)),
                                   ("expired-old", now - dt.timedelta(days=100)),
                                   ("expired-recent", now - dt.timedelta(days=10)), ("revoked-old", None),
                                   ("revoked-recent", None)):
-                _, row = accounts.create_token(con, "ann", name, expires_at=expires)
+                _, row = users.create_token(con, "ann", name, expires_at=expires)
                 if name.startswith("revoked"):
                     days = 100 if name.endswith("old") else 1
                     con.execute("UPDATE api_tokens SET revoked_at = ? WHERE token_id = ?",
                                 [now - dt.timedelta(days=days), row["token_id"]])
         with store.transaction() as con:
-            assert accounts.ended_counts(con, now=now) == {"sessions": 2, "tokens": 2}
-            assert accounts.purge_sessions(con, now=now) == {"sessions": 2, "tokens": 2}
-            assert accounts.purge_sessions(con, now=now) == {"sessions": 0, "tokens": 0}
+            assert users.ended_counts(con, now=now) == {"sessions": 2, "tokens": 2}
+            assert users.purge_sessions(con, now=now) == {"sessions": 2, "tokens": 2}
+            assert users.purge_sessions(con, now=now) == {"sessions": 0, "tokens": 0}
             left = con.execute("SELECT session_hash FROM sessions").fetchall()
-            assert left == [(accounts.secret_hash(live),)]
-            assert accounts.session_principal(con, live).username == "ann"
-            assert {t["name"] for t in accounts.list_tokens(con)} == {"live", "later", "expired-recent",
+            assert left == [(users.secret_hash(live),)]
+            assert users.session_principal(con, live).username == "ann"
+            assert {t["name"] for t in users.list_tokens(con)} == {"live", "later", "expired-recent",
                                                                      "revoked-recent"}
-            assert accounts.purge_sessions(con, now=now, token_retention=dt.timedelta(0)) == {"sessions": 0,
+            assert users.purge_sessions(con, now=now, token_retention=dt.timedelta(0)) == {"sessions": 0,
                                                                                               "tokens": 2}
     finally:
         store.close()
@@ -208,9 +208,9 @@ def test_purge_sessions_command(park_dir):
     try:
         with store.transaction() as con:
             store.sync_park(p)
-            accounts.add_user(con, p, "ann", "auditor", password=PASSWORD, created_by="test")
-            live, _ = accounts.create_session(con, _principal(con, "ann"), dt.timedelta(hours=1))
-            accounts.create_session(con, _principal(con, "ann"), dt.timedelta(hours=-1))
+            users.add_user(con, p, "ann", "auditor", password=PASSWORD, created_by="test")
+            live, _ = users.create_session(con, _principal(con, "ann"), dt.timedelta(hours=1))
+            users.create_session(con, _principal(con, "ann"), dt.timedelta(hours=-1))
     finally:
         store.close()
     out = subprocess.run([*GP, "user", "purge-sessions"], cwd=park_dir, capture_output=True, text=True, timeout=120)
@@ -221,8 +221,8 @@ def test_purge_sessions_command(park_dir):
     assert bad.returncode != 0 and "--token-retention-days" in bad.stdout + bad.stderr
     store = Store(str(park_dir / "greenpark.duckdb"), read_only=True)
     try:
-        assert store.con.execute("SELECT session_hash FROM sessions").fetchall() == [(accounts.secret_hash(live),)]
-        assert accounts.audit_entries(store.con, action="sessions.purge")[0]["after_state"] == {"sessions": 1,
+        assert store.con.execute("SELECT session_hash FROM sessions").fetchall() == [(users.secret_hash(live),)]
+        assert users.audit_entries(store.con, action="sessions.purge")[0]["after_state"] == {"sessions": 1,
                                                                                               "tokens": 0}
     finally:
         store.close()
@@ -296,9 +296,9 @@ def demo_api(demo_dir, tmp_path_factory):
     store = Store(p.db_path, p.park.timezone)
     try:
         with store.transaction() as con:
-            accounts.add_user(con, p, "adm", "park_admin", created_by="test")
-            accounts.add_user(con, p, "e02", "enterprise", enterprise_id="E02", created_by="test")
-            tokens = {u: accounts.create_token(con, u, "test")[0] for u in ("adm", "e02")}
+            users.add_user(con, p, "adm", "park_admin", created_by="test")
+            users.add_user(con, p, "e02", "enterprise", enterprise_id="E02", created_by="test")
+            tokens = {u: users.create_token(con, u, "test")[0] for u in ("adm", "e02")}
     finally:
         store.close()
     with TestClient(create_app(p)) as client:

@@ -16,8 +16,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from greenpark import aqi, reference
+from greenpark import reference
 from greenpark.cli import app
+from greenpark.core import aqi
 
 IAQI = [0, 50, 100, 150, 200, 300, 400, 500]
 

@@ -1,4 +1,4 @@
-"""Golden tests of greenpark.carbon: hand-computed worked examples for every scope and method.
+"""Golden tests of greenpark.core.carbon: hand-computed worked examples for every scope and method.
 
 Tolerance: the arithmetic is exact in decimal and the code does the same multiplications in binary
 floating point, so results agree to ~1e-12 relative; ``rel=1e-12`` is used throughout.
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greenpark import carbon
-from greenpark.carbon import CarbonError, CertificateError
+from greenpark.core import carbon
+from greenpark.core.carbon import CarbonError, CertificateError
 
 REL = 1e-12
 COLS = ["enterprise_id", "month", "carrier", "flow", "quantity", "unit"]

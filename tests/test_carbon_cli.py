@@ -19,8 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from greenpark import carbon, ingest
+from greenpark import ingest
 from greenpark import park as park_mod
+from greenpark.core import carbon
 from greenpark.store import Store
 
 from conftest import GP, NOW
@@ -533,7 +534,7 @@ def test_init_template_carbon_examples_are_valid_when_uncommented():
 
 
 def test_late_readings_after_publication_are_a_data_effect(tmp_path):
-    from greenpark import carbon_accounts
+    from greenpark.services import carbon_accounts
 
     d = make_park(tmp_path / "p")
     p = park_mod.load(d / "park.toml")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from greenpark import energy
 from greenpark.ingest import ingest_file
+from greenpark.services import energy
 
 from conftest import NOW, write
 

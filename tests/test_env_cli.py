@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from greenpark import air_evaluation, demo_env, water
+from greenpark.core import air, water
+from greenpark.demo import environment as demo_env
 
 from conftest import run
 
@@ -21,7 +22,7 @@ def air_2025(demo_dir):
 def test_air_json_keys_and_values_match_the_core_on_the_generated_data(air_2025):
     assert {"period", "edition", "pm25_annual_mean", "good_days_ratio", "heavy_pollution_days_ratio",
             "valid_days", "percentiles", "stations"} <= set(air_2025)
-    direct = air_evaluation.evaluate_hourly_hj663(demo_env.air_hourly(2025), dt.date(2025, 1, 1),
+    direct = air.evaluate_hourly_hj663(demo_env.air_hourly(2025), dt.date(2025, 1, 1),
                                                   dt.date(2025, 12, 31)).to_dict()
     assert air_2025["good_days_ratio"] == direct["good_days_ratio"]
     assert air_2025["statistics"] == json.loads(json.dumps(direct["statistics"]))

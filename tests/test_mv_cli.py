@@ -1,7 +1,7 @@
 """End-to-end M&V: `greenpark mv list|fit|savings` on the demo park and on a small synthetic park.
 
 The small park is written and imported through the normal path (`greenpark ingest`): hourly
-electricity of the synthetic die-casting plant of ``greenpark.mv.synthetic`` (known 12 % saving
+electricity of the synthetic die-casting plant of ``greenpark.core.mv.synthetic`` (known 12 % saving
 from 2025-01-01) and the weather station's hourly temperature.
 """
 
@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenpark import mv, mv_store
 from greenpark import park as park_mod
+from greenpark.core import mv
+from greenpark.services import mv_projects
 
 from conftest import run
 
@@ -210,7 +211,7 @@ def test_fit_save_and_frozen_model_give_identical_savings(demo_dir, tmp_path):
     from greenpark.store import Store
 
     with Store(p.db_path, p.park.timezone, read_only=True) as st:
-        data = mv_store.assemble(st.con, p, p.mv_project("E01-retrofit"), "daily")
+        data = mv_projects.assemble(st.con, p, p.mv_project("E01-retrofit"), "daily")
     proj = p.mv_project("E01-retrofit")
     fresh = mv.DailyChangePointModel().fit(data.baseline(proj))
     rebuilt = mv.model_from_dict(json.loads(saved.read_text())["model"])
@@ -283,8 +284,8 @@ def test_daily_production_spreads_monthly_output_over_working_days():
     proj = p.mv_project("full")
     days = pd.date_range("2024-12-01", "2025-02-28", freq="D")
     dtypes, _ = mv.day_types(days)
-    working = dtypes.isin(["weekday", "makeup_workday"]).to_numpy() & ~days.isin(mv_store._shutdown_days(proj))
-    prod, unit = mv_store.daily_production(p, proj, days, working)
+    working = dtypes.isin(["weekday", "makeup_workday"]).to_numpy() & ~days.isin(mv_projects._shutdown_days(proj))
+    prod, unit = mv_projects.daily_production(p, proj, days, working)
     assert unit == "t"
     assert prod["2024-12"].isna().all()                   # no product entry for 2024
     assert prod["2025-01"].sum() == pytest.approx(100) and prod["2025-02"].sum() == pytest.approx(80)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenpark.mv import DailyData, DataError, HourlyData, day_types, degree_days
+from greenpark.core.mv import DailyData, DataError, HourlyData, day_types, degree_days
 
 
 def test_day_types_national_day_2025_holidays_and_makeup_day():

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenpark.mv import (
+from greenpark.core.mv import (
     DailyChangePointModel,
     DailyData,
     HourlyData,
@@ -24,7 +24,7 @@ from greenpark.mv import (
     avoided_energy,
     model_from_dict,
 )
-from greenpark.mv import synthetic as syn
+from greenpark.core.mv import synthetic as syn
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ import warnings
 
 import pytest
 
-from greenpark.mv import DailyChangePointModel, DailyData
-from greenpark.mv import plot as mvplot
-from greenpark.mv import synthetic as syn
+from greenpark.core.mv import DailyChangePointModel, DailyData
+from greenpark.core.mv import plot as mvplot
+from greenpark.core.mv import synthetic as syn
 
 
 @pytest.fixture(scope="module")

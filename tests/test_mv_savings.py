@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenpark.mv import AdjustmentError, DailyData, avoided_energy, evaluate, to_json
-from greenpark.mv import synthetic as syn
+from greenpark.core.mv import AdjustmentError, DailyData, avoided_energy, evaluate, to_json
+from greenpark.core.mv import synthetic as syn
 
 COAL = {"value": 0.1229, "id": "electricity_equivalent", "source": "GB/T 2589-2020 Annex A", "unit": "kgce/kWh"}
 GRID = {"value": 0.5366, "id": "test_grid", "source": "test factor", "unit": "kgCO2/kWh"}

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenpark.mv import DailyChangePointModel, DailyData, degree_days, model_from_dict
-from greenpark.mv import synthetic as syn
-from greenpark.mv.model import season_months
+from greenpark.core.mv import DailyChangePointModel, DailyData, degree_days, model_from_dict
+from greenpark.core.mv import synthetic as syn
+from greenpark.core.mv.model import season_months
 
 SUMMER = season_months()["summer"]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenpark.mv import (
+from greenpark.core.mv import (
     DailyData,
     check_sufficiency,
     cvrmse,
@@ -13,7 +13,7 @@ from greenpark.mv import (
     r_squared,
     verdict,
 )
-from greenpark.mv.stats import effective_sample_size, lag1_autocorrelation, savings_uncertainty
+from greenpark.core.mv.stats import effective_sample_size, lag1_autocorrelation, savings_uncertainty
 
 
 def test_cvrmse_nmbe_r2_hand_example():

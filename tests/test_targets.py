@@ -1,4 +1,4 @@
-"""Golden tests of greenpark.targets (dual control): hand-computed projections and statuses."""
+"""Golden tests of greenpark.core.targets (dual control): hand-computed projections and statuses."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from greenpark import carbon, targets
-from greenpark.targets import TargetsError
+from greenpark.core import carbon, targets
+from greenpark.core.targets import TargetsError
 
 REL = 1e-12
 

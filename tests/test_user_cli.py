@@ -9,7 +9,6 @@ import threading
 
 import pytest
 
-from greenpark import accounts
 from greenpark.store import Store
 
 from conftest import GP
@@ -34,9 +33,9 @@ def test_user_add_list_token_revoke(park_dir):
              "--token", "gateway 1").stdout
     assert "gpk_" in dev
     listing = json.loads(gp(park_dir, "user", "list", "--format", "json").stdout)
-    users = {u["username"]: u for u in listing["users"]}
-    assert users["plant-a"]["enterprise_id"] == "E1" and users["gw1"]["meters"] == ["E1-EL", "E1-NG"]
-    assert users["gw1"]["has_password"] is False and users["alice"]["has_password"] is True
+    by_name = {u["username"]: u for u in listing["users"]}
+    assert by_name["plant-a"]["enterprise_id"] == "E1" and by_name["gw1"]["meters"] == ["E1-EL", "E1-NG"]
+    assert by_name["gw1"]["has_password"] is False and by_name["alice"]["has_password"] is True
     assert token not in json.dumps(listing)  # tokens are shown once, never listed
     assert {t["name"] for t in listing["tokens"]} == {"laptop", "gateway 1"}
     assert "alice" in gp(park_dir, "user", "list").stdout
@@ -47,10 +46,10 @@ def test_user_add_list_token_revoke(park_dir):
     assert {u["username"]: u["revoked_at"] is not None for u in listing["users"]}["plant-a"]
     store = Store(str(park_dir / "greenpark.duckdb"), read_only=True)
     try:
-        assert accounts.token_principal(store.con, token).username == "alice"
-        actions = [a["action"] for a in accounts.audit_entries(store.con, limit=100)]
+        assert users.token_principal(store.con, token).username == "alice"
+        actions = [a["action"] for a in users.audit_entries(store.con, limit=100)]
         assert actions.count("user.add") == 3 and "token.revoke" in actions and "user.revoke" in actions
-        assert {a["username"] for a in accounts.audit_entries(store.con)} == {f"cli:{accounts.cli_principal().username[4:]}"}
+        assert {a["username"] for a in users.audit_entries(store.con)} == {f"cli:{users.cli_principal().username[4:]}"}
     finally:
         store.close()
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greenpark import reference, water
+from greenpark import reference
+from greenpark.core import water
 
 SECTIONS = {"R1": "river", "L1": "lake"}
 
@@ -97,7 +98,7 @@ def test_empty_period_is_an_error():
 
 
 def test_demo_water_samples():
-    from greenpark import demo_env
+    from greenpark.demo import environment as demo_env
 
     s, secs = demo_env.water_samples(2025)
     s2, _ = demo_env.water_samples(2025)

@@ -15,7 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import reference, units
+from greenpark import reference
+from greenpark.core import units
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 
@@ -160,7 +161,7 @@ class Station(_Model):
 
 # --- carbon sections (issue 3): models for [carbon], [[certificates]], [[targets]] go here -------
 class Carbon(_Model):
-    """``[carbon]``: the choices of the carbon accounts (greenpark.carbon); each is stated in the output."""
+    """``[carbon]``: the choices of the carbon accounts (greenpark.core.carbon); each is stated in the output."""
 
     #: method shown by default: location-based, market-based or both (total_t = location unless "market")
     method: Literal["location", "market", "both"] = "both"

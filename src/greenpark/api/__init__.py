@@ -2,6 +2,6 @@
 ``greenpark serve``. Routes parse, check access, call the core and render; the server process
 is the store's single writer (see :mod:`greenpark.api.backend`)."""
 
-from .app import create_app
+from greenpark.api.app import create_app
 
 __all__ = ["create_app"]

@@ -13,14 +13,15 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from .. import __version__, accounts
-from ..park import Park
-from . import errors
-from .backend import Backend
-from .ratelimit import LoginThrottle
-from .routes import audit, auth, carbon, energy, environment, imports, readings, users
-from .routes import park as park_routes
-from .security import Settings
+from greenpark import __version__
+from greenpark.api import errors
+from greenpark.api.backend import Backend
+from greenpark.api.ratelimit import LoginThrottle
+from greenpark.api.routes import audit, auth, carbon, energy, environment, imports, readings, users
+from greenpark.api.routes import park as park_routes
+from greenpark.api.security import Settings
+from greenpark.park import Park
+from greenpark.services import users as user_service
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("greenpark.api")
@@ -31,23 +32,23 @@ def _operation_id(route: APIRoute) -> str:
 
 
 #: the server's own writes (housekeeping) in the audit log
-SERVER = accounts.Principal(user_id=None, username="server", role=None, via="server")  # type: ignore[arg-type]
+SERVER = user_service.Principal(user_id=None, username="server", role=None, via="server")  # type: ignore[arg-type]
 
 
 async def purge_sessions(backend: Backend, settings: Settings) -> dict[str, int]:
-    """Delete ended sessions and long-dead API tokens (:func:`greenpark.accounts.purge_sessions`),
+    """Delete ended sessions and long-dead API tokens (:func:`greenpark.services.users.purge_sessions`),
     with an audit record; nothing is written when there is nothing to delete."""
     from starlette.concurrency import run_in_threadpool
 
     found = await run_in_threadpool(
-        lambda: accounts.ended_counts(backend.cursor(), token_retention=settings.token_retention))
+        lambda: user_service.ended_counts(backend.cursor(), token_retention=settings.token_retention))
     if not any(found.values()):
         return found
 
     def run(store):
         with store.transaction() as con:
-            counts = accounts.purge_sessions(con, token_retention=settings.token_retention)
-            accounts.audit(con, SERVER, "sessions.purge", "sessions and tokens", after=counts)
+            counts = user_service.purge_sessions(con, token_retention=settings.token_retention)
+            user_service.audit(con, SERVER, "sessions.purge", "sessions and tokens", after=counts)
         return counts
 
     return await backend.write(run)
@@ -118,7 +119,7 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
         api.include_router(module.router)
     app.include_router(api)
     if dashboard:
-        from ..web import install as install_dashboard
+        from greenpark.web import install as install_dashboard
 
         install_dashboard(app)
     return app

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from ..store import Store
+from greenpark.store import Store
 
 T = TypeVar("T")
 
@@ -111,7 +111,7 @@ class Backend:
         """Drop the caches whenever any process commits a write to the shared PostgreSQL store."""
         import psycopg
 
-        from ..store.postgres import NOTIFY_CHANNEL
+        from greenpark.store.postgres import NOTIFY_CHANNEL
 
         while not self._closed:
             try:

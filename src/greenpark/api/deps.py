@@ -15,11 +15,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from ..accounts import Principal
-from ..park import Park
-from .backend import Backend
-from .errors import ApiError, forbidden, not_found
-from .security import SESSION_COOKIE, authenticate
+from greenpark.api.backend import Backend
+from greenpark.api.errors import ApiError, forbidden, not_found
+from greenpark.api.security import SESSION_COOKIE, authenticate
+from greenpark.park import Park
+from greenpark.services.users import Principal
 
 
 def get_backend(request: Request) -> Backend:

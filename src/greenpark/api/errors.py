@@ -59,8 +59,10 @@ def error_response(status: int, message: str, code: str | None = None, details: 
 
 def install(app: FastAPI) -> None:
     """Render every error in the one shape."""
-    from .. import accounts, energy, environment, ingest, park, reference, units
-    from ..store import StoreError, TextValueError
+    from greenpark import ingest, park, reference
+    from greenpark.core import units
+    from greenpark.services import energy, environment, users
+    from greenpark.store import StoreError, TextValueError
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError):
@@ -84,9 +86,10 @@ def install(app: FastAPI) -> None:
         return error_response(422, f"{where}: {first['message']} (fix the request; details list every problem)",
                               details=details)
 
-    from .. import carbon, carbon_accounts, targets
+    from greenpark.core import carbon, targets
+    from greenpark.services import carbon_accounts
 
-    user_errors = (TextValueError, park.ParkError, energy.PeriodError, ingest.IngestError, accounts.AccountError,
+    user_errors = (TextValueError, park.ParkError, energy.PeriodError, ingest.IngestError, users.AccountError,
                    reference.ReferenceError, units.UnitError, carbon_accounts.AccountsError, carbon.CarbonError,
                    targets.TargetsError, environment.EnvironmentDataError)
 

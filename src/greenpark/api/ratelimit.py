@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from .security import Settings
+from greenpark.api.security import Settings
 
 
 class LoginThrottle:

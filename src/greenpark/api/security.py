@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from .. import accounts
-from ..accounts import Principal
-from .backend import Backend
-from .errors import ApiError
+from greenpark.api.backend import Backend
+from greenpark.api.errors import ApiError
+from greenpark.services import users
+from greenpark.services.users import Principal
 
 SESSION_COOKIE = "gp_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -63,15 +63,15 @@ async def authenticate(request: Request, backend: Backend) -> Principal:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise unauthenticated("send an API token as 'Authorization: Bearer gpk_...'")
-        principal = await _lookup(backend, ("token", accounts.secret_hash(token)),
-                                  lambda: accounts.token_principal(backend.cursor(), token))
+        principal = await _lookup(backend, ("token", users.secret_hash(token)),
+                                  lambda: users.token_principal(backend.cursor(), token))
         if principal is None:
             raise unauthenticated("the API token is unknown, revoked or expired; ask a park admin for a new one")
         return principal
     sid = request.cookies.get(SESSION_COOKIE)
     if sid:
-        principal = await _lookup(backend, ("session", accounts.secret_hash(sid)),
-                                  lambda: accounts.session_principal(backend.cursor(), sid))
+        principal = await _lookup(backend, ("session", users.secret_hash(sid)),
+                                  lambda: users.session_principal(backend.cursor(), sid))
         if principal is None:
             raise unauthenticated("your session has ended; log in again (POST /api/v1/auth/login)")
         if request.method not in SAFE_METHODS:

@@ -5,8 +5,8 @@ Command modules register themselves on ``app`` when imported.
 
 from __future__ import annotations
 
-from . import air, carbon, data, energy, env, mv, serve, setup, user  # noqa: F401  (register commands)
-from .app import app
+from greenpark.cli import air, carbon, data, energy, env, mv, serve, setup, user  # noqa: F401  (register commands)
+from greenpark.cli.app import app
 
 __all__ = ["app", "main"]
 

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import typer
 
-from .. import aqi as aqi_mod
-from .app import app
-from .common import UserError, dumps_json, err_console, friendly_errors
+from greenpark.cli.app import app
+from greenpark.cli.common import UserError, dumps_json, err_console, friendly_errors
+from greenpark.core import aqi as aqi_mod
 
 
 class AqiFormat(StrEnum):

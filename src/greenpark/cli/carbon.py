@@ -14,11 +14,8 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from .. import carbon_accounts as ca
-from .. import energy as energy_mod
-from .. import units
-from .app import app
-from .common import (
+from greenpark.cli.app import app
+from greenpark.cli.common import (
     DbOpt,
     Format,
     FormatOpt,
@@ -31,7 +28,10 @@ from .common import (
     friendly_errors,
     load_park,
 )
-from .data import open_store
+from greenpark.cli.data import open_store
+from greenpark.core import units
+from greenpark.services import carbon_accounts as ca
+from greenpark.services import energy as energy_mod
 
 
 class Method(str, Enum):

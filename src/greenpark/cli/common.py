@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .. import park as park_mod
+from greenpark import park as park_mod
 
 # piped or redirected output (logs, CI) gets a wide page instead of rich's 80-column default
 console = Console(width=None if sys.stdout.isatty() else 132)
@@ -47,7 +47,9 @@ class UserError(Exception):
 
 def friendly_errors(fn: Callable) -> Callable:
     """Print user-fixable errors (bad park.toml, unknown ids, ...) as one clear message, exit 2."""
-    from .. import environment, reference, units
+    from greenpark import reference
+    from greenpark.core import units
+    from greenpark.services import environment
 
     @wraps(fn)
     def wrapper(*args, **kwargs):

@@ -9,10 +9,9 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .. import ingest as ingest_mod
-from ..store import Store, StoreError
-from .app import app
-from .common import (
+from greenpark import ingest as ingest_mod
+from greenpark.cli.app import app
+from greenpark.cli.common import (
     DbOpt,
     Format,
     FormatOpt,
@@ -24,6 +23,7 @@ from .common import (
     load_park,
     write_csv,
 )
+from greenpark.store import Store, StoreError
 
 
 def open_store(park, db: str | None, read_only: bool = False) -> Store:

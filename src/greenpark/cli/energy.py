@@ -9,10 +9,8 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
-from .. import energy as energy_mod
-from ..energy import By, rows_for
-from .app import app
-from .common import (
+from greenpark.cli.app import app
+from greenpark.cli.common import (
     DbOpt,
     Format,
     FormatOpt,
@@ -24,7 +22,9 @@ from .common import (
     friendly_errors,
     load_park,
 )
-from .data import open_store
+from greenpark.cli.data import open_store
+from greenpark.services import energy as energy_mod
+from greenpark.services.energy import By, rows_for
 
 
 def _n(x, digits=2) -> str:

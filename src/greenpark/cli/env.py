@@ -1,6 +1,6 @@
 """`greenpark air` and `greenpark water`: the park's air-quality (HJ 663) and water (GB 3838) record.
 
-The records themselves are built in :mod:`greenpark.environment`; this module renders them.
+The records themselves are built in :mod:`greenpark.services.environment`; this module renders them.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..environment import air_record, water_record
-from .app import app
-from .common import (
+from greenpark.cli.app import app
+from greenpark.cli.common import (
     DbOpt,
     Format,
     FormatOpt,
@@ -25,7 +24,8 @@ from .common import (
     friendly_errors,
     load_park,
 )
-from .data import open_store
+from greenpark.cli.data import open_store
+from greenpark.services.environment import air_record, water_record
 
 STAT_LABEL = {"annual_mean": "annual mean 年均值", "mean": "mean 均值", "p98": "98th pct 第98百分位",
               "p95": "95th pct 第95百分位", "p90": "90th pct 第90百分位"}

@@ -1,7 +1,7 @@
 """`greenpark mv list|fit|savings`: measurement & verification of the [[mv_projects]] of park.toml.
 
 IPMVP Option B/C (EVO 10000-1:2022) with the baseline statistics and savings uncertainty of
-ASHRAE Guideline 14-2014; the computation is :func:`greenpark.mv_store.run` over the store.
+ASHRAE Guideline 14-2014; the computation is :func:`greenpark.services.mv_projects.run` over the store.
 The M&V modules are imported inside the commands, so that other commands start fast.
 """
 
@@ -17,10 +17,19 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
-from ..store import is_postgres
-from .app import app
-from .common import DbOpt, ParkOpt, UserError, console, dumps_json, err_console, friendly_errors, load_park
-from .data import open_store
+from greenpark.cli.app import app
+from greenpark.cli.common import (
+    DbOpt,
+    ParkOpt,
+    UserError,
+    console,
+    dumps_json,
+    err_console,
+    friendly_errors,
+    load_park,
+)
+from greenpark.cli.data import open_store
+from greenpark.store import is_postgres
 
 mv_app = typer.Typer(help="Measurement & verification of energy savings (IPMVP Option B/C, ASHRAE Guideline 14-2014).",
                      no_args_is_help=True)
@@ -61,7 +70,8 @@ def _status(row: dict) -> str:
 
 def _evaluate(project: str, park, db, *, savings: bool, plot: Path | None = None, confidence=None,
               model_path: Path | None = None) -> tuple[Any, dict]:
-    from .. import mv, mv_store
+    from greenpark.core import mv
+    from greenpark.services import mv_projects
 
     p = load_park(park)
     p.mv_project(project)
@@ -79,9 +89,9 @@ def _evaluate(project: str, park, db, *, savings: bool, plot: Path | None = None
         model_dict = d
     store = open_store(p, db, read_only=True)
     try:
-        result = mv_store.run(store.con, p, project, savings=savings, plot_path=plot, confidence=confidence,
+        result = mv_projects.run(store.con, p, project, savings=savings, plot_path=plot, confidence=confidence,
                               model_dict=model_dict)
-    except (mv_store.ProjectError, mv.MVError) as exc:
+    except (mv_projects.ProjectError, mv.MVError) as exc:
         raise UserError(str(exc)) from None
     finally:
         store.close()
@@ -336,13 +346,14 @@ def scorecard_line(res: dict) -> str:
 
 def demo_scorecard(store, p) -> list[str]:
     """Evaluate every project of the demo park (plots next to the store); one line each."""
-    from .. import mv, mv_store
+    from greenpark.core import mv
+    from greenpark.services import mv_projects
 
     out = []
     for proj in p.mv_projects:
         try:
-            res = mv_store.run(store.con, p, proj.id, plot_path=_default_plot(p, None, proj.id))
-        except (mv_store.ProjectError, mv.MVError) as exc:
+            res = mv_projects.run(store.con, p, proj.id, plot_path=_default_plot(p, None, proj.id))
+        except (mv_projects.ProjectError, mv.MVError) as exc:
             out.append(f"[yellow]M&V {proj.id}: {exc}[/]")
             continue
         out.append(scorecard_line(res))
@@ -357,10 +368,10 @@ def demo_scorecard(store, p) -> list[str]:
 @friendly_errors
 def list_projects(park: ParkOpt = None, format: MVFormatOpt = MVFormat.table) -> None:
     """The M&V projects of park.toml: scope, periods, option, model and designed saving."""
-    from .. import mv_store
+    from greenpark.services import mv_projects
 
     p = load_park(park)
-    rows = mv_store.summary(p)
+    rows = mv_projects.summary(p)
     if format == MVFormat.json:
         typer.echo(dumps_json(rows))
         return
@@ -415,7 +426,7 @@ def savings(project: Annotated[str, typer.Argument(help="Project id ([[mv_projec
     target = None if no_plot else (plot or _default_plot(p, db, project))
     _, res = _evaluate(project, park, db, savings=True, plot=target, confidence=confidence, model_path=model)
     if html_out is not None:
-        from ..report_html import mv_savings_report
+        from greenpark.reports.html import mv_savings_report
 
         html_out.write_text(mv_savings_report(res), encoding="utf-8")
         err_console.print(f"[dim]HTML report written to {html_out}[/]")

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from .app import app
-from .common import DbOpt, ParkOpt, UserError, console, friendly_errors, load_park
+from greenpark.cli.app import app
+from greenpark.cli.common import DbOpt, ParkOpt, UserError, console, friendly_errors, load_park
 
 
 @app.command()
@@ -31,11 +31,11 @@ def serve(
     try:
         import uvicorn
 
-        from ..api import create_app
-        from ..api.security import Settings
+        from greenpark.api import create_app
+        from greenpark.api.security import Settings
     except ImportError as exc:
         raise UserError(f"the server needs its packages ({exc.name} is missing): pip install 'greenpark[server]'") from None
-    from ..store import StoreError
+    from greenpark.store import StoreError
 
     if not 0 < port < 65536:
         raise UserError(f"--port {port}: use 1-65535")
@@ -52,7 +52,7 @@ def serve(
 
 
 def _hint_first_user(p, db) -> None:
-    from ..store import Store, StoreError
+    from greenpark.store import Store, StoreError
 
     try:
         store = Store(db or p.db_path, p.park.timezone)

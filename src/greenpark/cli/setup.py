@@ -9,13 +9,13 @@ from typing import Annotated
 
 import typer
 
-from .. import demo as demo_mod
-from .. import energy as energy_mod
-from .. import park as park_mod
-from .app import app
-from .common import DbOpt, UserError, console, friendly_errors
-from .data import open_store, reasons_table, run_ingest, summary_table
-from .energy import scorecard
+from greenpark import demo as demo_mod
+from greenpark import park as park_mod
+from greenpark.cli.app import app
+from greenpark.cli.common import DbOpt, UserError, console, friendly_errors
+from greenpark.cli.data import open_store, reasons_table, run_ingest, summary_table
+from greenpark.cli.energy import scorecard
+from greenpark.services import energy as energy_mod
 
 
 @app.command()
@@ -57,14 +57,14 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
     console.print(scorecard(result))
     # --- demo scorecards after energy: carbon and targets (issue 3), M&V (issue 5), air and water (issue 4)
     # carbon and targets (issue 3): publishes the year's carbon result in the demo store
-    from .. import carbon_accounts
-    from .carbon import carbon_scorecard, targets_view
+    from greenpark.cli.carbon import carbon_scorecard, targets_view
+    from greenpark.services import carbon_accounts
 
     console.print(carbon_scorecard(carbon_accounts.carbon_report(store, p, year), p, top=10))
     console.print(targets_view(carbon_accounts.targets_report(store, p, year), p))
     # air and water (issue 4)
-    from ..environment import air_record, water_record
-    from .env import aqi_calendar
+    from greenpark.cli.env import aqi_calendar
+    from greenpark.services.environment import air_record, water_record
 
     air = air_record(store.con, p, str(year))
     wat = water_record(store.con, p, str(year))
@@ -74,7 +74,7 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
                   f"[bold]Water 水质[/]: {wat['good_share_pct']} % of sections in classes I–III")
     console.print(aqi_calendar(air["daily_aqi"]))
     # M&V (issue 5): the verified saving of each retrofit project (plot mv-<project>.png next to the store)
-    from .mv import demo_scorecard
+    from greenpark.cli.mv import demo_scorecard
 
     for line in demo_scorecard(store, p):
         console.print(line)

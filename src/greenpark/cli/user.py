@@ -13,9 +13,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .. import accounts
-from .app import app
-from .common import (
+from greenpark.cli.app import app
+from greenpark.cli.common import (
     DbOpt,
     Format,
     FormatOpt,
@@ -26,7 +25,8 @@ from .common import (
     friendly_errors,
     load_park,
 )
-from .data import open_store
+from greenpark.cli.data import open_store
+from greenpark.services import users
 
 user_app = typer.Typer(help="Users, roles and API tokens of 'greenpark serve'.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -63,27 +63,27 @@ def add(
     db: DbOpt = None,
 ) -> None:
     """Add a user. Devices get no password: give --token NAME to issue their API token."""
-    if role not in accounts.ROLES:
-        raise UserError(f"--role {role}: use one of {', '.join(accounts.ROLES)}")
+    if role not in users.ROLES:
+        raise UserError(f"--role {role}: use one of {', '.join(users.ROLES)}")
     p = load_park(park)
     password = None if (role == "device" or no_password) else _password(password_stdin)
     if role == "device" and not token:
         console.print("[yellow]note:[/] a device authenticates with an API token only; issue one with "
                       f"'greenpark user token {username} --name NAME'", highlight=False)
     store = _store(p, db)
-    who = accounts.cli_principal()
+    who = users.cli_principal()
     try:
         with store.transaction() as con:
             try:
-                user = accounts.add_user(con, p, username, role, enterprise_id=enterprise, meters=meter or None,
+                user = users.add_user(con, p, username, role, enterprise_id=enterprise, meters=meter or None,
                                          password=password, created_by=who.username)
-            except accounts.AccountError as exc:
+            except users.AccountError as exc:
                 raise UserError(str(exc)) from None
-            accounts.audit(con, who, "user.add", f"user {username}", after=user, enterprise_id=enterprise)
+            users.audit(con, who, "user.add", f"user {username}", after=user, enterprise_id=enterprise)
             secret = None
             if token:
-                secret, row = accounts.create_token(con, username, token)
-                accounts.audit(con, who, "token.create", f"token {row['token_id']} of {username}", after=row)
+                secret, row = users.create_token(con, username, token)
+                users.audit(con, who, "token.create", f"token {row['token_id']} of {username}", after=row)
     finally:
         store.close()
     console.print(f"added user [bold]{username}[/] ({role}" + (f", enterprise {enterprise}" if enterprise else "") + ")",
@@ -104,15 +104,15 @@ def token_cmd(
     """Issue an API token (printed once)."""
     p = load_park(park)
     store = _store(p, db)
-    who = accounts.cli_principal()
+    who = users.cli_principal()
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_days) if expires_days else None
     try:
         with store.transaction() as con:
             try:
-                secret, row = accounts.create_token(con, username, name, expires_at=expires)
-            except accounts.AccountError as exc:
+                secret, row = users.create_token(con, username, name, expires_at=expires)
+            except users.AccountError as exc:
                 raise UserError(str(exc)) from None
-            accounts.audit(con, who, "token.create", f"token {row['token_id']} of {username}", after=row)
+            users.audit(con, who, "token.create", f"token {row['token_id']} of {username}", after=row)
     finally:
         store.close()
     console.print(f"token {row['token_id']} for {username}: [bold]{secret}[/] (shown once, store it now)",
@@ -131,14 +131,14 @@ def password_cmd(
     p = load_park(park)
     pw = _password(password_stdin)
     store = _store(p, db)
-    who = accounts.cli_principal()
+    who = users.cli_principal()
     try:
         with store.transaction() as con:
             try:
-                accounts.set_password(con, username, pw)
-            except accounts.AccountError as exc:
+                users.set_password(con, username, pw)
+            except users.AccountError as exc:
                 raise UserError(str(exc)) from None
-            accounts.audit(con, who, "user.password", f"user {username}")
+            users.audit(con, who, "user.password", f"user {username}")
     finally:
         store.close()
     console.print(f"password of {username} set", highlight=False)
@@ -151,22 +151,22 @@ def list_cmd(park: ParkOpt = None, db: DbOpt = None, format: FormatOpt = Format.
     p = load_park(park)
     store = open_store(p, db, read_only=True)
     try:
-        users = accounts.list_users(store.con)
-        tokens = accounts.list_tokens(store.con)
+        user_rows = users.list_users(store.con)
+        tokens = users.list_tokens(store.con)
     finally:
         store.close()
     if format == Format.json:
-        typer.echo(dumps_json({"users": users, "tokens": tokens}))
+        typer.echo(dumps_json({"users": user_rows, "tokens": tokens}))
         return
     if format == Format.csv:
-        from .common import write_csv
+        from greenpark.cli.common import write_csv
 
-        write_csv(users)
+        write_csv(user_rows)
         return
     t = Table(title="Users · 用户")
     for c in ("user", "role", "enterprise", "meters", "password", "created", "revoked"):
         t.add_column(c)
-    for u in users:
+    for u in user_rows:
         t.add_row(u["username"], u["role"], u["enterprise_id"] or "—", ", ".join(u["meters"]) if u["meters"] else "—",
                   "yes" if u["has_password"] else "no", str(u["created_at"])[:19],
                   str(u["revoked_at"])[:19] if u["revoked_at"] else "—")
@@ -194,19 +194,19 @@ def revoke(
         raise UserError("give a USERNAME or --token ID (not both)")
     p = load_park(park)
     store = _store(p, db)
-    who = accounts.cli_principal()
+    who = users.cli_principal()
     try:
         with store.transaction() as con:
             try:
                 if token is not None:
-                    before, after = accounts.revoke_token(con, token)
-                    accounts.audit(con, who, "token.revoke", f"token {token} of {before['username']}", before=before,
+                    before, after = users.revoke_token(con, token)
+                    users.audit(con, who, "token.revoke", f"token {token} of {before['username']}", before=before,
                                    after=after)
                 else:
-                    before, after = accounts.revoke_user(con, username)
-                    accounts.audit(con, who, "user.revoke", f"user {username}", before=before, after=after,
+                    before, after = users.revoke_user(con, username)
+                    users.audit(con, who, "user.revoke", f"user {username}", before=before, after=after,
                                    enterprise_id=after["enterprise_id"])
-            except accounts.AccountError as exc:
+            except users.AccountError as exc:
                 raise UserError(str(exc)) from None
     finally:
         store.close()
@@ -230,12 +230,12 @@ def purge_sessions_cmd(
         raise UserError(f"--token-retention-days {token_retention_days}: use 0 or more days")
     p = load_park(park)
     store = _store(p, db)
-    who = accounts.cli_principal()
+    who = users.cli_principal()
     try:
         with store.transaction() as con:
-            counts = accounts.purge_sessions(con, token_retention=dt.timedelta(days=token_retention_days))
+            counts = users.purge_sessions(con, token_retention=dt.timedelta(days=token_retention_days))
             if any(counts.values()):
-                accounts.audit(con, who, "sessions.purge", "sessions and tokens", after=counts)
+                users.audit(con, who, "sessions.purge", "sessions and tokens", after=counts)
     finally:
         store.close()
     console.print(f"deleted {counts['sessions']} ended session(s) and {counts['tokens']} API token(s) that ended "

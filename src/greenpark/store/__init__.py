@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from .. import __version__
+from greenpark import __version__
 
 SCHEMA_VERSION = 4
 
@@ -106,7 +106,7 @@ class Store:
 
     def _open_postgres(self) -> None:
         try:
-            from .postgres import PgConnection
+            from greenpark.store.postgres import PgConnection
         except ImportError as exc:
             raise StoreError(f"PostgreSQL stores need greenpark's postgresql extra ({exc.name} is missing): "
                              "pip install 'greenpark[postgresql]'") from None
@@ -160,7 +160,7 @@ class Store:
         self.con.execute("BEGIN TRANSACTION")
         try:
             if self.engine == "postgresql":
-                from .postgres import NOTIFY_CHANNEL, WRITE_LOCK
+                from greenpark.store.postgres import NOTIFY_CHANNEL, WRITE_LOCK
 
                 self.con.execute_native("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
             yield self.con

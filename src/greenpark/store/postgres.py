@@ -29,7 +29,7 @@ import pyarrow.csv as pacsv
 import sqlglot
 from sqlglot import exp
 
-from . import TextValueError
+from greenpark.store import TextValueError
 
 #: key of the advisory lock every write transaction takes (pg_advisory_xact_lock): one writer at a time
 WRITE_LOCK = 0x67726E7061726B  # 'grnpark'

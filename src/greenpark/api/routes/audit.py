@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ... import accounts
-from ..deps import BackendDep, Overseer
-from ..schemas import ERRORS, AuditOut
+from greenpark.api.deps import BackendDep, Overseer
+from greenpark.api.schemas import ERRORS, AuditOut
+from greenpark.services import users
 
 router = APIRouter(tags=["audit"], responses=ERRORS)
 
@@ -22,5 +22,5 @@ def list_audit(user: Overseer, backend: BackendDep,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> list[dict]:
     """Who did what and when, with the state before and after (newest first)."""
-    return accounts.audit_entries(backend.cursor(), action=action, username=username, since=since, limit=limit,
+    return users.audit_entries(backend.cursor(), action=action, username=username, since=since, limit=limit,
                                   offset=offset)

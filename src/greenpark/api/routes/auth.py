@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ... import accounts
-from ..deps import BackendDep, CurrentUser
-from ..errors import ApiError
-from ..schemas import ERRORS, ErrorOut, LoginIn, MeOut
-from ..security import SESSION_COOKIE
+from greenpark.api.deps import BackendDep, CurrentUser
+from greenpark.api.errors import ApiError
+from greenpark.api.schemas import ERRORS, ErrorOut, LoginIn, MeOut
+from greenpark.api.security import SESSION_COOKIE
+from greenpark.services import users
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=ERRORS)
 
@@ -34,13 +34,13 @@ async def login(body: LoginIn, request: Request, response: Response, backend: Ba
                             f"try again in {seconds} s (ask a park admin if you forgot the password)",
                        details={"retry_after": seconds, "limited": what}, headers={"Retry-After": str(seconds)})
     principal = await run_in_threadpool(
-        lambda: accounts.authenticate_password(backend.cursor(), body.username, body.password))
+        lambda: users.authenticate_password(backend.cursor(), body.username, body.password))
     if principal is None or principal.role == "device":
         throttled, counts = throttle.failed(body.username, remote)
 
         def record(store):
             with store.transaction() as con:
-                accounts.audit_login_failure(con, body.username, remote, failures=counts, throttled=throttled)
+                users.audit_login_failure(con, body.username, remote, failures=counts, throttled=throttled)
 
         await backend.write(record)
         raise ApiError(401, "wrong username or password (devices use API tokens, not passwords)")
@@ -49,8 +49,8 @@ async def login(body: LoginIn, request: Request, response: Response, backend: Ba
 
     def start(store):
         with store.transaction() as con:
-            sid, csrf = accounts.create_session(con, principal, settings.session_ttl)
-            accounts.audit(con, principal, "auth.login", f"user {principal.username}", remote=remote)
+            sid, csrf = users.create_session(con, principal, settings.session_ttl)
+            users.audit(con, principal, "auth.login", f"user {principal.username}", remote=remote)
         return sid, csrf
 
     sid, csrf = await backend.write(start)
@@ -65,8 +65,8 @@ async def logout(user: CurrentUser, request: Request, response: Response, backen
     if user.session_hash:
         def end(store):
             with store.transaction() as con:
-                accounts.end_session(con, user.session_hash)
-                accounts.audit(con, user, "auth.logout", f"user {user.username}", remote=_remote(request))
+                users.end_session(con, user.session_hash)
+                users.audit(con, user, "auth.logout", f"user {user.username}", remote=_remote(request))
 
         await backend.write(end)
     response = Response(status_code=204)

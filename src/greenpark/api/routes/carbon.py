@@ -17,12 +17,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from ... import accounts
-from ...jsonsafe import clean
-from ..backend import Backend
-from ..deps import Admin, BackendDep, ParkDep, Scope, ScopeDep
-from ..errors import bad_request, forbidden
-from ..schemas import ERRORS
+from greenpark.api.backend import Backend
+from greenpark.api.deps import Admin, BackendDep, ParkDep, Scope, ScopeDep
+from greenpark.api.errors import bad_request, forbidden
+from greenpark.api.schemas import ERRORS
+from greenpark.jsonsafe import clean
+from greenpark.services import users
 
 router = APIRouter(tags=["carbon"], responses=ERRORS)
 
@@ -70,7 +70,7 @@ def enterprise_carbon_view(d: dict[str, Any], eid: str) -> dict[str, Any]:
 
 
 def carbon_for(backend: Backend, scope: Scope, year: int, method: str | None, enterprise: str | None) -> dict:
-    from ... import carbon_accounts as ca
+    from greenpark.services import carbon_accounts as ca
 
     park = scope.park
     eid = enterprise or scope.enterprise
@@ -90,8 +90,8 @@ def carbon_for(backend: Backend, scope: Scope, year: int, method: str | None, en
 
 def monthly_co2(report) -> list[dict[str, Any]]:
     """Scope 1 + 2 per enterprise and month [tCO2], location- and market-based where computed
-    (:func:`greenpark.carbon.monthly_co2`)."""
-    from ... import carbon
+    (:func:`greenpark.core.carbon.monthly_co2`)."""
+    from greenpark.core import carbon
 
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for m in ("location", "market"):
@@ -136,7 +136,7 @@ async def publish_carbon(user: Admin, park: ParkDep, backend: BackendDep, reques
                          restate: Annotated[bool, Query(description="restate a published year with the factors "
                                                                     "in force now")] = False) -> dict[str, Any]:
     """Publish the year's carbon result (or restate it) as 'greenpark carbon' does (park admins)."""
-    from ... import carbon_accounts as ca
+    from greenpark.services import carbon_accounts as ca
 
     year = _year(period)
     remote = request.client.host if request.client else None
@@ -146,7 +146,7 @@ async def publish_carbon(user: Admin, park: ParkDep, backend: BackendDep, reques
         report = ca.carbon_report(store, park, year, restate=restate, write=True)
         d = clean(ca.to_json_dict(report))
         with store.transaction() as con:
-            accounts.audit(con, user, "carbon.restate" if restate else "carbon.publish", f"carbon {year}",
+            users.audit(con, user, "carbon.restate" if restate else "carbon.publish", f"carbon {year}",
                            before=before.summary() if before else None, after=d["lineage"]["published"],
                            remote=remote)
         return d
@@ -161,7 +161,7 @@ def _key(ca, park, year: int):
 
 def targets_for(backend: Backend, scope: Scope, year: int, as_of: dt.date | None = None) -> dict[str, Any] | None:
     """Dual-control status of the year's targets (None when the park has none for that year)."""
-    from ... import carbon_accounts as ca
+    from greenpark.services import carbon_accounts as ca
 
     park = scope.park
     if not any(t.year == year for t in park.targets):
@@ -200,10 +200,10 @@ def read_targets(scope: ScopeDep, backend: BackendDep,
 def _mv_visible(scope: Scope, proj) -> bool:
     if scope.enterprise is None:
         return True
-    from ... import mv_store
+    from greenpark.services import mv_projects
 
     try:
-        meters = mv_store.project_meters(scope.park, proj)
+        meters = mv_projects.project_meters(scope.park, proj)
     except Exception:  # a project the park cannot resolve is not shown to enterprise users
         return False
     return bool(meters) and all(m.owner == scope.enterprise for m in meters)
@@ -212,10 +212,10 @@ def _mv_visible(scope: Scope, proj) -> bool:
 @router.get("/mv", name="list_mv_projects")
 def list_mv_projects(scope: ScopeDep) -> list[dict[str, Any]]:
     """M&V projects of park.toml (an enterprise user: those on its own meters only)."""
-    from ... import mv_store
+    from greenpark.services import mv_projects
 
     visible = {p.id for p in scope.park.mv_projects if _mv_visible(scope, p)}
-    return clean([r for r in mv_store.summary(scope.park) if r.get("id") in visible])
+    return clean([r for r in mv_projects.summary(scope.park) if r.get("id") in visible])
 
 
 def _mv_project(scope: Scope, project_id: str):
@@ -229,12 +229,13 @@ def _mv_project(scope: Scope, project_id: str):
 
 
 def _mv_result(scope: Scope, backend: Backend, project_id: str) -> dict[str, Any]:
-    from ... import mv, mv_store
+    from greenpark.core import mv
+    from greenpark.services import mv_projects
 
     def compute():
         try:
-            return clean(mv_store.run(backend.cursor(), scope.park, project_id, savings=True))
-        except (mv_store.ProjectError, mv.MVError) as exc:
+            return clean(mv_projects.run(backend.cursor(), scope.park, project_id, savings=True))
+        except (mv_projects.ProjectError, mv.MVError) as exc:
             raise bad_request(str(exc)) from None
 
     return backend.results.get(("mv", project_id), compute)
@@ -280,7 +281,8 @@ def read_mv_series(project_id: str, scope: ScopeDep, backend: BackendDep, step: 
     baseline model under the reporting period's conditions) of one M&V project, as the mean per
     day of each day, week or month [unit/d], for the savings chart. The adjusted baseline here has
     no non-routine adjustments; the savings figures (``GET /mv/{id}``) include them."""
-    from ... import mv, mv_store
+    from greenpark.core import mv
+    from greenpark.services import mv_projects
 
     proj = _mv_project(scope, project_id)
 
@@ -288,11 +290,11 @@ def read_mv_series(project_id: str, scope: ScopeDep, backend: BackendDep, step: 
         result = _mv_result(scope, backend, project_id)
         resolution = result["data"]["resolution"]
         try:
-            pdata = mv_store.assemble(backend.cursor(), scope.park, proj, resolution)
+            pdata = mv_projects.assemble(backend.cursor(), scope.park, proj, resolution)
             model = mv.model_from_dict(result["model"])
             rows = savings_series(model.predict(pdata.baseline(proj)), model.predict(pdata.reporting(proj)),
                                   step.value, resolution == "hourly")
-        except (mv_store.ProjectError, mv.MVError) as exc:
+        except (mv_projects.ProjectError, mv.MVError) as exc:
             raise bad_request(str(exc)) from None
         return {"project_id": project_id, "step": step.value, "unit": f"{pdata.unit}/d",
                 "resolution": resolution, "reporting_start": proj.reporting.start.isoformat(), "rows": rows}

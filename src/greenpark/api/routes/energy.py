@@ -1,6 +1,6 @@
 """Energy accounts (GB/T 2589-2020) and the park overview of the dashboard.
 
-The figures are :func:`greenpark.energy.compute`'s, unchanged. For one enterprise (and always for
+The figures are :func:`greenpark.services.energy.compute`'s, unchanged. For one enterprise (and always for
 an enterprise user) the accounts are computed on the park as that enterprise sees it (its own
 meters, buildings and products only), so no figure, lineage entry or flag of another enterprise
 can appear; the park totals are then left out.
@@ -16,15 +16,15 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ... import energy as energy_mod
-from ...energy import By, rows_for
-from ...jsonsafe import clean
-from ..backend import Backend
-from ..deps import BackendDep, Overseer, Scope, ScopeDep
-from ..errors import bad_request
-from ..render import csv_response
-from ..schemas import ERRORS
-from .park import data_months
+from greenpark.api.backend import Backend
+from greenpark.api.deps import BackendDep, Overseer, Scope, ScopeDep
+from greenpark.api.errors import bad_request
+from greenpark.api.render import csv_response
+from greenpark.api.routes.park import data_months
+from greenpark.api.schemas import ERRORS
+from greenpark.jsonsafe import clean
+from greenpark.services import energy as energy_mod
+from greenpark.services.energy import By, rows_for
 
 router = APIRouter(tags=["energy"], responses=ERRORS)
 
@@ -153,7 +153,7 @@ async def read_overview(user: Overseer, backend: BackendDep,
 
 def targets_status(backend: Backend, scope: Scope, year: str) -> dict[str, Any] | None:
     """Dual-control targets status of the year, when the park has targets (None otherwise)."""
-    from .carbon import targets_for
+    from greenpark.api.routes.carbon import targets_for
 
     try:
         return targets_for(backend, scope, int(year))

@@ -14,12 +14,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from ... import accounts, ingest, reference
-from ...environment import air_record, water_record
-from ..deps import BackendDep, Pusher, ScopeDep
-from ..errors import bad_request, forbidden
-from ..schemas import ERRORS, PushObservationsIn, PushOut
-from .readings import import_out, push_table
+from greenpark import ingest, reference
+from greenpark.api.deps import BackendDep, Pusher, ScopeDep
+from greenpark.api.errors import bad_request, forbidden
+from greenpark.api.routes.readings import import_out, push_table
+from greenpark.api.schemas import ERRORS, PushObservationsIn, PushOut
+from greenpark.services import users
+from greenpark.services.environment import air_record, water_record
 
 router = APIRouter(tags=["environment"], responses=ERRORS)
 
@@ -82,7 +83,7 @@ async def push_observations(body: PushObservationsIn, user: Pusher, backend: Bac
 
     def run(store):
         def audit(result):
-            accounts.audit(store.con, user, "observations.push", f"import {result.import_id}",
+            users.audit(store.con, user, "observations.push", f"import {result.import_id}",
                            after={k: v for k, v in result.as_dict().items() if k not in ("checksum", "path")},
                            import_id=result.import_id, remote=remote)
 

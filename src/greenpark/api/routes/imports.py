@@ -20,12 +20,13 @@ from typing import Annotated, Any
 import pyarrow as pa
 from fastapi import APIRouter, File, Query, Request, UploadFile
 
-from ... import accounts, ingest
-from ..deps import Admin, BackendDep, Overseer, ParkDep
-from ..errors import ApiError, bad_request, not_found
-from ..render import csv_response
-from ..schemas import ERRORS, FixIn, FixOut, ImportOut, PushOut, QuarantinePage, ResubmitIn
-from .readings import import_out
+from greenpark import ingest
+from greenpark.api.deps import Admin, BackendDep, Overseer, ParkDep
+from greenpark.api.errors import ApiError, bad_request, not_found
+from greenpark.api.render import csv_response
+from greenpark.api.routes.readings import import_out
+from greenpark.api.schemas import ERRORS, FixIn, FixOut, ImportOut, PushOut, QuarantinePage, ResubmitIn
+from greenpark.services import users
 
 router = APIRouter(tags=["imports"], responses=ERRORS)
 
@@ -89,7 +90,7 @@ async def upload_import(user: Admin, backend: BackendDep, request: Request,
         def run(store):
             result = ingest.ingest_file(store, path, force=force)
             with store.transaction() as con:
-                accounts.audit(con, user, "imports.upload", f"file {name}",
+                users.audit(con, user, "imports.upload", f"file {name}",
                                after={k: v for k, v in result.as_dict().items() if k != "path"},
                                import_id=result.import_id, remote=remote)
             if result.skipped_as_duplicate_of is not None:
@@ -209,7 +210,7 @@ async def fix_row(import_id: int, line_no: int, body: FixIn, user: Admin, park: 
         _check_open(found, [key])
 
         def done(result):
-            aid = accounts.audit(store.con, user, "quarantine.fix", f"import {import_id} line {line_no}",
+            aid = users.audit(store.con, user, "quarantine.fix", f"import {import_id} line {line_no}",
                                  before=found[key], after={"row": body.model_dump(), "import_id": result.import_id,
                                                            "accepted": result.accepted + result.unchanged
                                                            + result.corrected, "rejected": result.rejected},
@@ -270,7 +271,7 @@ async def resubmit(body: ResubmitIn, user: Admin, park: ParkDep, backend: Backen
             ks = [f[0] for f in items]
 
             def done(result, ks=ks):
-                aid = accounts.audit(store.con, user, "quarantine.resubmit", f"{len(ks)} row(s)",
+                aid = users.audit(store.con, user, "quarantine.resubmit", f"{len(ks)} row(s)",
                                      before=[found[k] for k in ks],
                                      after={"import_id": result.import_id, "accepted": result.accepted
                                             + result.unchanged + result.corrected, "rejected": result.rejected},

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ..backend import Backend
-from ..deps import BackendDep, ScopeDep
-from ..schemas import ERRORS, EnterpriseDetail, EnterpriseOut, MeterOut, ParkOut
+from greenpark.api.backend import Backend
+from greenpark.api.deps import BackendDep, ScopeDep
+from greenpark.api.schemas import ERRORS, EnterpriseDetail, EnterpriseOut, MeterOut, ParkOut
 
 router = APIRouter(tags=["park"], responses=ERRORS)
 

@@ -17,12 +17,13 @@ import pandas as pd
 import pyarrow as pa
 from fastapi import APIRouter, Query, Request
 
-from ... import accounts, ingest
-from ..backend import Backend
-from ..deps import BackendDep, ParkDep, Pusher, ScopeDep
-from ..errors import bad_request, forbidden
-from ..render import csv_response
-from ..schemas import ERRORS, PushIn, PushOut
+from greenpark import ingest
+from greenpark.api.backend import Backend
+from greenpark.api.deps import BackendDep, ParkDep, Pusher, ScopeDep
+from greenpark.api.errors import bad_request, forbidden
+from greenpark.api.render import csv_response
+from greenpark.api.schemas import ERRORS, PushIn, PushOut
+from greenpark.services import users
 
 router = APIRouter(tags=["readings"], responses=ERRORS)
 
@@ -221,7 +222,7 @@ def read_meter_quality(meter_id: str, scope: ScopeDep, backend: BackendDep,
     }
 
 
-def allowed_meters(user: accounts.Principal, park) -> set[str] | None:
+def allowed_meters(user: users.Principal, park) -> set[str] | None:
     """Meters a principal may push for (None: every meter)."""
     if user.role != "device":
         return None
@@ -279,7 +280,7 @@ async def push_readings(body: PushIn, user: Pusher, park: ParkDep, backend: Back
 
     def run(store):
         def audit(result):
-            accounts.audit(store.con, user, "readings.push", f"import {result.import_id}",
+            users.audit(store.con, user, "readings.push", f"import {result.import_id}",
                            after={k: v for k, v in result.as_dict().items() if k not in ("checksum", "path")},
                            enterprise_id=enterprise, import_id=result.import_id, remote=remote)
 

@@ -7,10 +7,10 @@ import datetime as dt
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from ... import accounts
-from ..deps import Admin, BackendDep, CurrentUser, ParkDep
-from ..errors import ApiError, forbidden, not_found
-from ..schemas import ERRORS, TokenCreated, TokenIn, TokenOut, UserIn, UserOut
+from greenpark.api.deps import Admin, BackendDep, CurrentUser, ParkDep
+from greenpark.api.errors import ApiError, forbidden, not_found
+from greenpark.api.schemas import ERRORS, TokenCreated, TokenIn, TokenOut, UserIn, UserOut
+from greenpark.services import users
 
 router = APIRouter(tags=["users"], responses=ERRORS)
 
@@ -19,14 +19,14 @@ def _remote(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _conflict(exc: accounts.AccountError) -> ApiError:
+def _conflict(exc: users.AccountError) -> ApiError:
     return ApiError(409 if "exists already" in str(exc) or "already" in str(exc) else 400, str(exc))
 
 
 @router.get("/users", response_model=list[UserOut], name="list_users")
 def list_users(user: Admin, backend: BackendDep) -> list[dict]:
     """Every user (park admins only)."""
-    return accounts.list_users(backend.cursor())
+    return users.list_users(backend.cursor())
 
 
 @router.post("/users", response_model=UserOut, status_code=201, name="create_user")
@@ -35,11 +35,11 @@ async def create_user(body: UserIn, user: Admin, park: ParkDep, backend: Backend
     def add(store):
         with store.transaction() as con:
             try:
-                new = accounts.add_user(con, park, body.username, body.role, enterprise_id=body.enterprise_id,
+                new = users.add_user(con, park, body.username, body.role, enterprise_id=body.enterprise_id,
                                         meters=body.meters, password=body.password, created_by=user.username)
-            except accounts.AccountError as exc:
+            except users.AccountError as exc:
                 raise _conflict(exc) from None
-            accounts.audit(con, user, "user.add", f"user {new['username']}", after=new,
+            users.audit(con, user, "user.add", f"user {new['username']}", after=new,
                            enterprise_id=new["enterprise_id"], remote=_remote(request))
         return new
 
@@ -55,10 +55,10 @@ async def revoke_user(username: str, user: Admin, backend: BackendDep, request: 
     def revoke(store):
         with store.transaction() as con:
             try:
-                before, after = accounts.revoke_user(con, username)
-            except accounts.AccountError as exc:
+                before, after = users.revoke_user(con, username)
+            except users.AccountError as exc:
                 raise (not_found(str(exc)) if "no user" in str(exc) else _conflict(exc)) from None
-            accounts.audit(con, user, "user.revoke", f"user {username}", before=before, after=after,
+            users.audit(con, user, "user.revoke", f"user {username}", before=before, after=after,
                            enterprise_id=after["enterprise_id"], remote=_remote(request))
         return after
 
@@ -69,7 +69,7 @@ async def revoke_user(username: str, user: Admin, backend: BackendDep, request: 
 def list_tokens(user: CurrentUser, backend: BackendDep) -> list[dict]:
     """Your API tokens (park admins: every token). The tokens themselves are never shown again."""
     _no_device(user)
-    return accounts.list_tokens(backend.cursor(), None if user.role == "park_admin" else user.user_id)
+    return users.list_tokens(backend.cursor(), None if user.role == "park_admin" else user.user_id)
 
 
 def _no_device(user) -> None:
@@ -91,10 +91,10 @@ async def create_token(body: TokenIn, user: CurrentUser, backend: BackendDep, re
     def issue(store):
         with store.transaction() as con:
             try:
-                token, row = accounts.create_token(con, target, body.name, expires_at=expires)
-            except accounts.AccountError as exc:
+                token, row = users.create_token(con, target, body.name, expires_at=expires)
+            except users.AccountError as exc:
                 raise not_found(str(exc)) from None
-            accounts.audit(con, user, "token.create", f"token {row['token_id']} of {target}", after=row,
+            users.audit(con, user, "token.create", f"token {row['token_id']} of {target}", after=row,
                            remote=_remote(request))
         return {**row, "token": token}
 
@@ -107,17 +107,17 @@ async def revoke_token(token_id: int, user: CurrentUser, backend: BackendDep, re
     _no_device(user)
     if not 0 <= token_id < 2**62:
         raise not_found(f"no token {token_id}")
-    row = await run_in_threadpool(lambda: accounts.get_token(backend.cursor(), token_id))
+    row = await run_in_threadpool(lambda: users.get_token(backend.cursor(), token_id))
     if row is None or (user.role != "park_admin" and row["user_id"] != user.user_id):
         raise not_found(f"no token {token_id} among yours; GET /api/v1/tokens lists them")
 
     def revoke(store):
         with store.transaction() as con:
             try:
-                before, after = accounts.revoke_token(con, token_id)
-            except accounts.AccountError as exc:
+                before, after = users.revoke_token(con, token_id)
+            except users.AccountError as exc:
                 raise ApiError(409, str(exc)) from None
-            accounts.audit(con, user, "token.revoke", f"token {token_id} of {row['username']}", before=before,
+            users.audit(con, user, "token.revoke", f"token {token_id} of {row['username']}", before=before,
                            after=after, remote=_remote(request))
         return after
 

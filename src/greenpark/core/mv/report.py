@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .data import DailyData, HourlyData
-from .model import DailyChangePointModel, HourlyTOWTModel
-from .savings import avoided_energy
-from .stats import verdict as _verdict
+from greenpark.core.mv.data import DailyData, HourlyData
+from greenpark.core.mv.model import DailyChangePointModel, HourlyTOWTModel
+from greenpark.core.mv.savings import avoided_energy
+from greenpark.core.mv.stats import verdict as _verdict
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -48,7 +48,7 @@ def evaluate(baseline: DailyData | HourlyData, reporting: DailyData | HourlyData
     emission_factor : ``{value [kgCO2 per meter unit], id, source}``
     confidence : confidence level of the savings uncertainty; default G14's 68 %
     plot_path : when given, a PNG of baseline fit, adjusted baseline and actual is written there
-        (see :func:`greenpark.mv.plot.savings_png`) and its path returned under ``plot``
+        (see :func:`greenpark.core.mv.plot.savings_png`) and its path returned under ``plot``
 
     Returns
     -------
@@ -74,7 +74,7 @@ def evaluate(baseline: DailyData | HourlyData, reporting: DailyData | HourlyData
     fsu_g14 = None
     if sav["uncertainty"] is not None:
         # the verdict's FSU is always at G14's own confidence level, whatever the caller reports
-        from .stats import fractional_savings_uncertainty
+        from greenpark.core.mv.stats import fractional_savings_uncertainty
         m = model.metrics
         fsu_g14 = fractional_savings_uncertainty(m["cvrmse"], int(m["n"]), sav["periods"]["used"],
                                                  sav["fraction"], rho=m.get("rho", 0.0), n_params=int(m["p"])) \
@@ -89,7 +89,7 @@ def evaluate(baseline: DailyData | HourlyData, reporting: DailyData | HourlyData
             flags.append(f.to_dict())
     plot = None
     if plot_path is not None:
-        from .plot import savings_png
+        from greenpark.core.mv.plot import savings_png
         plot = savings_png(model.predict(baseline), pred, plot_path, unit=baseline.unit, title=plot_title,
                            title_zh=plot_title_zh, freq="W")
     return _jsonable({

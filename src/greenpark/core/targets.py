@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import carbon
+from greenpark.core import carbon
 
 #: metric -> (monthly quantity it is computed from, whether it is per value added, unit)
 METRICS: dict[str, tuple[str, bool, str]] = {

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import reference
+from greenpark import reference
 
 #: concentrations are quantised to 1/SCALE of their unit before the exact integer IAQI formula
 SCALE = 10_000

@@ -9,7 +9,7 @@ API for the CLI / park.toml projects
 ------------------------------------
 From daily (or 15-min/hourly, timezone-aware) pandas Series::
 
-    from greenpark import mv
+    from greenpark.core import mv
 
     data = mv.DailyData.from_series(energy, temperature, production, tz="Asia/Shanghai", unit="kWh")
     baseline = data.between("2024-01-01", "2024-12-31")     # inclusive local dates
@@ -49,8 +49,8 @@ findings never raise: they are :class:`Flag` objects with stable codes, and a ``
 makes the verdict "not fit for M&V".
 """
 
-from . import plot, synthetic
-from .data import (
+from greenpark.core.mv import plot, synthetic
+from greenpark.core.mv.data import (
     DailyData,
     DataError,
     Flag,
@@ -61,10 +61,15 @@ from .data import (
     degree_days,
     degree_days_from_series,
 )
-from .model import DailyChangePointModel, HourlyTOWTModel, model_from_dict
-from .report import evaluate, to_json
-from .savings import AdjustmentError, NonRoutineAdjustment, avoided_energy, cumulative_savings
-from .stats import (
+from greenpark.core.mv.model import DailyChangePointModel, HourlyTOWTModel, model_from_dict
+from greenpark.core.mv.report import evaluate, to_json
+from greenpark.core.mv.savings import (
+    AdjustmentError,
+    NonRoutineAdjustment,
+    avoided_energy,
+    cumulative_savings,
+)
+from greenpark.core.mv.stats import (
     Verdict,
     check_sufficiency,
     cvrmse,

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _sps
 
-from .. import reference
-from .data import DailyData, Flag, HourlyData
+from greenpark import reference
+from greenpark.core.mv.data import DailyData, Flag, HourlyData
 
 
 def criterion(id: str) -> dict[str, Any]:

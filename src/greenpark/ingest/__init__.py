@@ -24,8 +24,9 @@ import blake3
 import duckdb
 import pyarrow as pa
 
-from . import __version__, reference, units
-from .store import Store, fixed_utc_offset
+from greenpark import __version__, reference
+from greenpark.core import units
+from greenpark.store import Store, fixed_utc_offset
 
 #: stable reason codes of rejected rows -> explanation shown to users
 REASONS: dict[str, str] = {

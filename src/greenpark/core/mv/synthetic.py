@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import day_types
+from greenpark.core.mv.data import day_types
 
 DIE_CASTING = {
     "base": 6000.0,          # [kWh/d] furnace holding, lighting, offices

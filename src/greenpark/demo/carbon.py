@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import carbon, reference
+from greenpark import reference
+from greenpark.core import carbon
 
 #: GEC serial prefixes of the demo (a made-up format: GEC + vintage + province code + 10 digits)
 _JS = "GEC{year}JS"

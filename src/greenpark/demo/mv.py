@@ -102,8 +102,8 @@ def plant_retrofit_saving(tables: dict[str, list[pa.Table]], year: int) -> Retro
     Returns None (and changes nothing) when the chinese-calendar package does not cover the
     baseline year ``year - 1``: the demo then has no M&V project.
     """
-    from .demo import _frame
-    from .mv.data import _year_covered
+    from greenpark.core.mv.data import _year_covered
+    from greenpark.demo import _frame
 
     if not _year_covered(year - 1):
         return None
@@ -137,7 +137,7 @@ def plant_retrofit_saving(tables: dict[str, list[pa.Table]], year: int) -> Retro
 
 def _baseline_year(rec: Retrofit, rng: np.random.Generator) -> pa.Table:
     """E01's three electricity meters for the year before the demo year, at the demo year's scale."""
-    from .demo import _calendar, _frame, _profile, _year_index
+    from greenpark.demo import _calendar, _frame, _profile, _year_index
 
     prev = rec.year - 1
     ts_now = _year_index(rec.year, 15)
@@ -155,7 +155,7 @@ def _baseline_year(rec: Retrofit, rng: np.random.Generator) -> pa.Table:
 def temperature_hourly(years: tuple[int, ...], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Hourly air temperature [degC] at each park-time hour of ``years``: the demo's load-model
     temperature (daily sinusoid + 3 degC daily swing peaking at 15:00) plus 0.3 degC noise."""
-    from .demo import _calendar
+    from greenpark.demo import _calendar
 
     ts, vals = [], []
     for y in years:
@@ -171,7 +171,7 @@ def temperature_hourly(years: tuple[int, ...], rng: np.random.Generator) -> tupl
 
 
 def _spring_shutdown(year: int) -> tuple[dt.date, dt.date]:
-    from .demo import _calendar
+    from greenpark.demo import _calendar
 
     cal = _calendar(year)
     days = cal["days"][cal["spring"]]
@@ -206,7 +206,7 @@ name_en = "Park weather station"
 kind = "weather"
 
 # M&V (IPMVP Option B): the compressed-air and furnace retrofit of E01, installed over the New Year
-# break. The demo's data contain the saving (greenpark.demo_mv: furnaces -{FURNACE_CUT:.0%}, compressed
+# break. The demo's data contain the saving (greenpark.demo.mv: furnaces -{FURNACE_CUT:.0%}, compressed
 # air -{AIR_CUT:.0%} after the installation); `greenpark mv savings {PROJECT_ID}` verifies it.
 [[mv_projects]]
 id = "{PROJECT_ID}"

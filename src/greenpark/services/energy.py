@@ -32,8 +32,9 @@ from enum import Enum
 
 import pyarrow as pa
 
-from . import reference, units
-from .store import exact_sum
+from greenpark import reference
+from greenpark.core import units
+from greenpark.store import exact_sum
 
 GCE_PER_KGCE = 1000.0  # unit definition: 1 kgce = 1000 gce
 KG_PER_T = 1000.0      # unit definition: 1 t = 1000 kg
@@ -395,7 +396,7 @@ def monthly_activity(con, park, start: dt.date, end: dt.date) -> pa.Table:
     ``grid_import`` (electricity from the grid), ``onsite_renewable`` (generation meters),
     ``export`` (export meters, positive quantities) or ``delivered`` (every other carrier). The
     unit is the carrier's unit in carriers.csv (kWh, m3, kg, MJ, t). This is the input of the
-    carbon accounts (greenpark.carbon) and of dual-control targets.
+    carbon accounts (greenpark.core.carbon) and of dual-control targets.
     """
     carriers = {r["id"]: r for r in reference.load("carriers").rows}
     rows = [{"meter_id": m.id, "to_unit": units.conversion_factor(m.unit, carriers[m.carrier]["unit"]),

@@ -254,7 +254,7 @@ def generate(out_dir: str | Path, seed: int = 2025, year: int = 2025) -> DemoFil
         tables["elec"].append(_frame(mid, ts15, kwh, decimals=2))
 
     # M&V (issue 5) hook: plant E01's retrofit saving in its furnace, compressed-air and main meters
-    from .demo_mv import plant_retrofit_saving
+    from greenpark.demo.mv import plant_retrofit_saving
 
     retrofit = plant_retrofit_saving(tables, year)
     files = []
@@ -300,17 +300,17 @@ def generate(out_dir: str | Path, seed: int = 2025, year: int = 2025) -> DemoFil
     extra_toml: list[str] = []  # park.toml sections added by the demo extras below
     # --- demo extras: each appends park.toml text to extra_toml and data files to files ----------
     # carbon (issue 3): fuels, green-power contracts, GECs, targets
-    from .demo_carbon import carbon_toml
+    from greenpark.demo.carbon import carbon_toml
 
     extra_toml.append(carbon_toml(park_id, year, ents, meters, tables, diesel_rows, seed))
     # M&V (issue 5): weather station, retrofit project
-    from .demo_mv import demo_files as mv_demo_files
+    from greenpark.demo.mv import demo_files as mv_demo_files
 
     mv_toml, mv_files = mv_demo_files(data, year, retrofit, seed)
     extra_toml.append(mv_toml)
     files.extend(mv_files)
     # environment (issue 4): air and water stations
-    from .demo_env import demo_files as env_demo_files
+    from greenpark.demo.environment import demo_files as env_demo_files
 
     env_toml, env_files = env_demo_files(data, year)
     extra_toml.append(env_toml)

@@ -1,6 +1,6 @@
 """M&V projects of park.toml on the store: assemble their data and evaluate them.
 
-The wrapper between the store and the pure M&V core (:mod:`greenpark.mv`): it reads daily or
+The wrapper between the store and the pure M&V core (:mod:`greenpark.core.mv`): it reads daily or
 hourly rollups (never raw readings), the temperature observations of the project's weather
 station and the monthly output of its product(s), builds :class:`mv.DailyData` /
 :class:`mv.HourlyData`, and calls :func:`mv.evaluate`, adding the GB/T 2589-2020 tce
@@ -39,9 +39,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import mv, reference, units
-from . import park as park_mod
-from .mv.data import Flag
+from greenpark import park as park_mod
+from greenpark import reference
+from greenpark.core import mv, units
+from greenpark.core.mv.data import Flag
 
 KG_PER_T = 1000.0  # unit definition
 TEMPERATURE = "temperature"  # station parameter (station_parameters.csv: weather.temperature, degC)
@@ -328,14 +329,14 @@ def emission_factor(park: park_mod.Park, proj: park_mod.MVProject) -> tuple[dict
     """The grid electricity factor in kgCO2 per project unit, from the carbon core, or None with a flag.
 
     Location-based grid average of the park's ``grid_region`` (regional level) for the year the
-    reporting period ends, chosen by :func:`greenpark.carbon.select_electricity_factor`.
+    reporting period ends, chosen by :func:`greenpark.core.carbon.select_electricity_factor`.
     """
     carrier, unit = project_unit(park, proj)
     if carrier != "electricity":
         return None, [Flag("mv.savings.no_emission_factor",
                            f"avoided CO2 is computed for electricity only; this project measures {carrier}", "info")]
     try:
-        from . import carbon
+        from greenpark.core import carbon
         choice = carbon.select_electricity_factor(proj.reporting.end.year, level="regional",
                                                   region=park.park.grid_region)
     except Exception as exc:  # the carbon core is optional here: report why there is no tCO2

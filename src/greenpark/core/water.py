@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import reference
+from greenpark import reference
 
 CLASS_LABELS = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "劣V"}
 CLASS_COLUMNS = ("class_1", "class_2", "class_3", "class_4", "class_5")

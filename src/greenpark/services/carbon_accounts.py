@@ -1,8 +1,8 @@
 """The carbon accounts and dual-control targets of a park: park.toml and the store in, published results kept.
 
-This module wires the pure cores :mod:`greenpark.carbon` and :mod:`greenpark.targets` to a park: it turns
+This module wires the pure cores :mod:`greenpark.core.carbon` and :mod:`greenpark.core.targets` to a park: it turns
 park.toml's carbon sections into their input tables, reads activity data from the store's monthly rollups
-(:func:`greenpark.energy.monthly_activity`, never raw readings), screens certificate registrations, and
+(:func:`greenpark.services.energy.monthly_activity`, never raw readings), screens certificate registrations, and
 keeps the results it publishes in the store (schema v3, ``carbon_results`` and ``carbon_certificate_uses``).
 
 Published results and restatement
@@ -20,7 +20,7 @@ data effect (today's activity against the activity the result was published with
 Certificate registrations
 -------------------------
 Certificates come from park.toml ``[[certificates]]``. The import step
-(:func:`greenpark.carbon.screen_certificates`) rejects every registration with a problem and leaves it
+(:func:`greenpark.core.carbon.screen_certificates`) rejects every registration with a problem and leaves it
 out of the market-based accounts, like a quarantined reading; both registrations of a serial used twice
 are rejected (park.toml does not say which one is right), and each rejection names both uses. A serial
 already applied in a published result of another year (the store's registry of uses) is rejected too
@@ -38,9 +38,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__, carbon, energy, reference, targets
-from .park import Park
-from .store import exact_sum
+from greenpark import __version__, reference
+from greenpark.core import carbon, targets
+from greenpark.park import Park
+from greenpark.services import energy
+from greenpark.store import exact_sum
 
 #: figures of one entity kept with a published result [tCO2]
 FIGURES = carbon.FIGURES
@@ -54,7 +56,7 @@ class AccountsError(ValueError):
 # park.toml -> input tables of the cores
 # ---------------------------------------------------------------------------------------------
 def certificates_table(park: Park) -> pd.DataFrame:
-    """``[[certificates]]`` as the certificate table of :mod:`greenpark.carbon` (mwh [MWh])."""
+    """``[[certificates]]`` as the certificate table of :mod:`greenpark.core.carbon` (mwh [MWh])."""
     cols = ["id", "kind", "enterprise_id", "serial_start", "serial_end", "mwh", "generation_start",
             "generation_end", "project", "province"]
     rows = [{"id": c.id, "kind": c.kind, "enterprise_id": c.enterprise, "serial_start": c.serial_start,
@@ -98,14 +100,14 @@ def factor_library(park: Park) -> carbon.FactorLibrary:
 
 
 def activity(con, park: Park, year: int) -> pd.DataFrame:
-    """Monthly activity of ``year`` from the monthly rollups (:func:`greenpark.energy.monthly_activity`)."""
+    """Monthly activity of ``year`` from the monthly rollups (:func:`greenpark.services.energy.monthly_activity`)."""
     return energy.monthly_activity(con, park, dt.date(year, 1, 1), dt.date(year + 1, 1, 1)).to_pandas()
 
 
 def monthly_energy_tce(con, park: Park, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Comprehensive energy consumption per owner and month [tce], GB/T 2589-2020, from monthly rollups.
 
-    The same definition as :func:`greenpark.energy.compute` (top-level meters; export deducted; on-site
+    The same definition as :func:`greenpark.services.energy.compute` (top-level meters; export deducted; on-site
     renewable generation counted; working media only when configured): ``enterprise_id, month, energy_tce,
     renewable_kgce`` where ``renewable_kgce`` is on-site renewable generation less export [kgce].
     """
@@ -163,7 +165,7 @@ class Published:
 
     @property
     def pins(self) -> dict[str, str]:
-        """Factor ids by role to pin in :func:`greenpark.carbon.account` (electricity roles)."""
+        """Factor ids by role to pin in :func:`greenpark.core.carbon.account` (electricity roles)."""
         return {k: v["id"] for k, v in self.selection.items() if k.startswith("electricity_")}
 
     def summary(self) -> dict[str, Any]:
@@ -527,7 +529,7 @@ def to_json_dict(report: CarbonReport, enterprise: str | None = None, ndigits: i
     lineage = d.pop("lineage")
     lineage.pop("certificate_serials", None)
     lineage = {"level": d.pop("level"), "region": d.pop("region"), **lineage,
-               "activity_source": "monthly rollups of the store (greenpark.energy.monthly_activity)",
+               "activity_source": "monthly rollups of the store (greenpark.services.energy.monthly_activity)",
                "published": {"status": report.status,
                              **(report.published.summary() if report.published else {})},
                "restatement": None, "flags": d.pop("flags")}
@@ -566,7 +568,7 @@ class TargetsReport:
 
 
 def targets_report(store, park: Park, year: int, as_of: dt.date | None = None) -> TargetsReport:
-    """Dual-control status of every ``[[targets]]`` row of ``year`` (greenpark.targets), from rollups.
+    """Dual-control status of every ``[[targets]]`` row of ``year`` (greenpark.core.targets), from rollups.
 
     CO2: Scope 1 + Scope 2 of ``[carbon] targets_method`` per month, for ``year`` and the year before
     (seasonal profile), with the factors of the published result of each year when there is one (never
@@ -633,7 +635,7 @@ def targets_report(store, park: Park, year: int, as_of: dt.date | None = None) -
 
 
 def targets_json(report: TargetsReport, ndigits: int = 4) -> dict[str, Any]:
-    """The dict ``greenpark targets --format json`` prints (:func:`greenpark.targets.to_json_dict` plus basis)."""
+    """The dict ``greenpark targets --format json`` prints (:func:`greenpark.core.targets.to_json_dict` plus basis)."""
     d = targets.to_json_dict(report.result, ndigits)
     d["basis"] = {"co2": {str(k): v for k, v in report.co2_basis.items()}, "energy": report.energy_basis}
     return d

@@ -52,7 +52,7 @@ matching="calendar_year") -> CarbonResult``
     (``electricity_location``, ``electricity_residual``) to the ids of an earlier result
     (``result.selection``): results are restated with newer factors only when the caller asks.
 ``monthly_co2(result, method="location") -> pd.DataFrame``
-    ``enterprise_id, month, co2_t`` per month: the monthly input of ``greenpark.targets.dual_control``.
+    ``enterprise_id, month, co2_t`` per month: the monthly input of ``greenpark.core.targets.dual_control``.
 ``to_json_dict(result, ndigits=4) -> dict``
     The dict ``greenpark carbon --format json`` prints (shape below).
 ``restatement(before, after) -> pd.DataFrame`` and ``restate(previous, activity, **kw)``
@@ -115,7 +115,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import reference, units
+from greenpark import reference
+from greenpark.core import units
 
 ACTIVITY_COLUMNS = ("enterprise_id", "month", "carrier", "flow", "quantity", "unit")
 FLOWS = ("grid_import", "onsite_renewable", "export", "delivered")
@@ -1148,7 +1149,7 @@ def to_json_dict(result: CarbonResult, ndigits: int = 4) -> dict[str, Any]:
 
 def monthly_co2(result: CarbonResult, method: str = "location") -> pd.DataFrame:
     """Scope 1 + Scope 2 of ``method`` per enterprise and month [tCO2]: the ``monthly`` input of
-    :func:`greenpark.targets.dual_control` (columns ``enterprise_id, month, co2_t``)."""
+    :func:`greenpark.core.targets.dual_control` (columns ``enterprise_id, month, co2_t``)."""
     if method not in ("location", "market"):
         raise CarbonError(f"monthly_co2: method must be location or market, not '{method}'")
     if method == "location" and result.method == "market" or method == "market" and result.method == "location":

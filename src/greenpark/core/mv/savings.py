@@ -4,7 +4,7 @@ IPMVP Core Concepts 2022 (EVO 10000-1:2022), "avoided energy consumption" (repor
 basis): ``savings = (adjusted baseline - reporting-period energy) +/- non-routine adjustments``,
 where the adjusted baseline is the baseline model evaluated on reporting-period conditions
 (weather, production, calendar). Uncertainty: ASHRAE Guideline 14-2014 Annex B (see
-:mod:`greenpark.mv.stats`).
+:mod:`greenpark.core.mv.stats`).
 
 Pure functions over DataFrames/arrays: nothing here reads files or a store.
 """
@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import Flag, MVError
-from .stats import criterion_value, fractional_savings_uncertainty, savings_uncertainty
+from greenpark.core.mv.data import Flag, MVError
+from greenpark.core.mv.stats import criterion_value, fractional_savings_uncertainty, savings_uncertainty
 
 
 class AdjustmentError(MVError, ValueError):

@@ -8,7 +8,7 @@ Entry points (what the store/CLI layer calls for ``greenpark air --period``)
 ``evaluate_hourly_hj663(hourly, start, end, edition="auto", label="end") -> Evaluation``
     From the long hourly table of the park's air stations: columns ``station_id``, ``timestamp``
     (tz-aware), ``pollutant`` (so2, no2, pm10, pm25, co, o3), ``value`` ([ug/m3], CO [mg/m3]).
-    Daily station values (:func:`greenpark.aqi.daily_means_gb3095`) -> park daily values (mean of
+    Daily station values (:func:`greenpark.core.aqi.daily_means_gb3095`) -> park daily values (mean of
     the stations, HJ 663 city method) -> :func:`evaluate_period_hj663`.
 ``evaluate_period_hj663(daily, start, end, edition="auto") -> Evaluation``
     From park daily values: ``date, so2, no2, pm10, pm25, co, o3_8h`` (rows with ``station_id``
@@ -56,8 +56,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import aqi as aqi_mod
-from . import reference
+from greenpark import reference
+from greenpark.core import aqi as aqi_mod
 
 POLLUTANTS = ("so2", "no2", "pm10", "pm25", "co", "o3")
 #: the daily column holding each pollutant's evaluated daily value

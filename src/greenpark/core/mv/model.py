@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as _t_dist
 
-from .. import reference
-from .data import DailyData, Flag, HourlyData, ModelError, degree_days
-from .stats import check_sufficiency, criterion_value, goodness_of_fit
+from greenpark import reference
+from greenpark.core.mv.data import DailyData, Flag, HourlyData, ModelError, degree_days
+from greenpark.core.mv.stats import check_sufficiency, criterion_value, goodness_of_fit
 
 FORMS = ("intercept_only", "heating", "cooling", "heating_cooling")
 DAY_EFFECTS = ("holiday", "weekend", "makeup_workday")
@@ -237,7 +237,7 @@ class DailyChangePointModel:
 
     E_d daily energy [meter unit/d], T_d daily mean temperature [degC], P_d production
     [product unit/d], HDD/CDD degree days [degC d] at balance points T_h <= T_c [degC], smoothed
-    by a within-day temperature spread s [degC] (:func:`greenpark.mv.degree_days`; s = 0 gives the
+    by a within-day temperature spread s [degC] (:func:`greenpark.core.mv.degree_days`; s = 0 gives the
     plain CalTRACK degree days).
 
     **Within a segment** the four candidate forms of CalTRACK 2.0 [1] section 3 (intercept-only,
@@ -351,7 +351,7 @@ class DailyChangePointModel:
     def fit(self, data: DailyData) -> DailyChangePointModel:
         """Fit to a baseline :class:`DailyData`; never raises for poor data (see ``flags``)."""
         if not isinstance(data, DailyData):
-            raise TypeError("fit expects a greenpark.mv.DailyData (use DailyData.from_series)")
+            raise TypeError("fit expects a greenpark.core.mv.DailyData (use DailyData.from_series)")
         df = data.df
         self.unit = data.unit
         use_prod = (self.production is True or (self.production == "auto" and data.has_production
@@ -471,7 +471,7 @@ class DailyChangePointModel:
         mask = ok.to_numpy()
         self.metrics = goodness_of_fit(obs[mask], pred_full[mask], self.n_params)
         # autocorrelation over the calendar sequence (missing days break pairs)
-        from .stats import lag1_autocorrelation
+        from greenpark.core.mv.stats import lag1_autocorrelation
         self.metrics["rho"] = lag1_autocorrelation(np.where(mask, obs - pred_full, np.nan))
         if all(s.form == "intercept_only" for s in chosen):
             self.flags.append(Flag("mv.model.intercept_only",
@@ -666,7 +666,7 @@ class HourlyTOWTModel:
 
     def fit(self, data: HourlyData) -> HourlyTOWTModel:
         if not isinstance(data, HourlyData):
-            raise TypeError("fit expects a greenpark.mv.HourlyData (use HourlyData.from_series)")
+            raise TypeError("fit expects a greenpark.core.mv.HourlyData (use HourlyData.from_series)")
         df = data.df
         self.unit = data.unit
         self.flags = check_sufficiency(data)
@@ -706,7 +706,7 @@ class HourlyTOWTModel:
         self.metrics = goodness_of_fit(y, pred, len(cols))
         full_resid = np.full(len(df), np.nan)
         full_resid[ok] = y - pred
-        from .stats import lag1_autocorrelation
+        from greenpark.core.mv.stats import lag1_autocorrelation
         self.metrics["rho"] = lag1_autocorrelation(full_resid)
         return self
 

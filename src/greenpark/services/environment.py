@@ -1,5 +1,5 @@
 """Environment tables from the store: hourly air concentrations and water samples as the domain
-cores (``greenpark.aqi``, ``greenpark.air_evaluation``, ``greenpark.water``) take them.
+cores (``greenpark.core.aqi``, ``greenpark.core.air``, ``greenpark.core.water``) take them.
 
 The store keeps station observations as UTC instants (``observations``); these functions return
 the long tables the cores document, in park time, for a period [start, end] of park dates.
@@ -11,8 +11,9 @@ import datetime as dt
 
 import pandas as pd
 
-from . import air_evaluation, aqi, energy, water
-from .jsonsafe import clean
+from greenpark.core import air, aqi, water
+from greenpark.jsonsafe import clean
+from greenpark.services import energy
 
 AIR_POLLUTANTS = ("so2", "no2", "pm10", "pm25", "co", "o3")
 
@@ -94,7 +95,7 @@ def air_record(con, park, period_text: str, station: str | None = None, edition:
         raise EnvironmentDataError(f"no air observations for {per.label}" + (f" at {station}" if station else "") +
                         "; import hourly data with 'greenpark ingest FILE' (columns station_id, timestamp, "
                         "parameter, value)")
-    ev = air_evaluation.evaluate_hourly_hj663(hourly, start, end, edition=edition, kind=kind)
+    ev = air.evaluate_hourly_hj663(hourly, start, end, edition=edition, kind=kind)
     d = ev.to_dict()
     stat = {(s["pollutant"], s["statistic"]): s for s in d["statistics"]}
     pm25 = stat.get(("pm25", "annual_mean")) or stat.get(("pm25", "mean"))
@@ -103,7 +104,7 @@ def air_record(con, park, period_text: str, station: str | None = None, edition:
         one = hourly[hourly["station_id"] == sid]
         if one.empty:
             continue
-        e1 = air_evaluation.evaluate_hourly_hj663(one, start, end, edition=edition, kind=kind).to_dict()
+        e1 = air.evaluate_hourly_hj663(one, start, end, edition=edition, kind=kind).to_dict()
         s1 = {(s["pollutant"], s["statistic"]): s for s in e1["statistics"]}
         p1 = s1.get(("pm25", "annual_mean")) or s1.get(("pm25", "mean"))
         stations.append({"id": sid, "pm25_annual_mean": p1["value"] if p1 else None,
@@ -125,9 +126,9 @@ def air_record(con, park, period_text: str, station: str | None = None, edition:
     if kind == "year":  # year-on-year change when last year's data are in the store
         prev = air_hourly(con, tz, dt.date(start.year - 1, 1, 1), dt.date(start.year - 1, 12, 31), station)
         if hours_in_period(prev, dt.date(start.year - 1, 1, 1), dt.date(start.year - 1, 12, 31)).sum() > 0:
-            pe = air_evaluation.evaluate_hourly_hj663(prev, dt.date(start.year - 1, 1, 1),
+            pe = air.evaluate_hourly_hj663(prev, dt.date(start.year - 1, 1, 1),
                                                       dt.date(start.year - 1, 12, 31), edition=edition)
-            out["year_on_year"] = air_evaluation.year_on_year_hj663(ev, pe)
+            out["year_on_year"] = air.year_on_year_hj663(ev, pe)
     out["daily_aqi"] = _daily_aqi(hourly, start, end, edition)
     return clean(out)
 

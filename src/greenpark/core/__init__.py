@@ -1,0 +1,1 @@
+"""Pure calculations over tables: no SQL, no files, no park.toml."""

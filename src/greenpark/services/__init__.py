@@ -1,0 +1,1 @@
+"""Services: join park.toml, the store and the core calculations."""
