@@ -12,9 +12,9 @@ What this module adds to :func:`greenpark.demo.generate` (all deterministic, see
   energy, and the main meter E01-EL-MAIN the sum of both less, so the plant's data actually
   contain the saving. Returns a :class:`Retrofit` record (what was planted).
 - :func:`demo_files`: the baseline year (the year before the demo year) of the three E01
-  electricity meters, generated with the demo's own load model (``demo._profile``) at the same
+  electricity meters, generated with the demo's own load model (``demo.series.profile``) at the same
   scale; a weather station ``WX01`` with two years of hourly temperature [degC] equal to the
-  temperature that drives the demo's load model (the Suzhou-like sinusoid of ``demo._calendar``
+  temperature that drives the demo's load model (the Suzhou-like sinusoid of ``demo.series.calendar``
   plus its daily swing, with 0.3 degC sensor noise and a 5-hour maintenance gap), imported as a
   station file through ``greenpark ingest`` like any other; and the park.toml text of the
   station and of the ``[[mv_projects]]`` entry.
@@ -26,7 +26,7 @@ Design choices (why the demo's M&V model passes ASHRAE Guideline 14-2014):
   installation = 1-5 January, reporting = 6 January to 31 December. Baseline and reporting
   periods both contain one Spring Festival, so the seasons match.
 - the demo's load model stops die-casting plants 4 days longer than the official Spring Festival
-  holiday (see ``demo._calendar``). A plant's own closure is not in the national calendar, so the
+  holiday (see ``demo.series.calendar``). A plant's own closure is not in the national calendar, so the
   project lists those days as ``shutdowns`` (taken as holidays by the model); without them the
   baseline CV(RMSE) is about 19 % instead of about 6 %.
 - production is not a regressor: the demo's products hold the demo year only, so the baseline
@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from greenpark.demo.series import calendar, frame, profile, year_index
 
 ENTERPRISE = "E01"
 FURNACE = f"{ENTERPRISE}-EL-1"
@@ -103,7 +105,6 @@ def plant_retrofit_saving(tables: dict[str, list[pa.Table]], year: int) -> Retro
     baseline year ``year - 1``: the demo then has no M&V project.
     """
     from greenpark.core.mv.data import _year_covered
-    from greenpark.demo import _frame
 
     if not _year_covered(year - 1):
         return None
@@ -121,7 +122,7 @@ def plant_retrofit_saving(tables: dict[str, list[pa.Table]], year: int) -> Retro
         new = np.round(v - saved, 3)
         rec.saved[meter] = float((v - new).sum())
         cuts[meter] = (ts, v - new)
-        tables["sub"][i] = _frame(meter, ts, new)
+        tables["sub"][i] = frame(meter, ts, new)
     i = _find(tables["elec"], MAIN)
     t = tables["elec"][i]
     ts, v = _ts(t), t["value"].to_numpy()
@@ -131,35 +132,33 @@ def plant_retrofit_saving(tables: dict[str, list[pa.Table]], year: int) -> Retro
         total_cut += np.interp(ts.astype("int64"), sts.astype("int64"), c)
     new = np.round(v - total_cut, 2)
     rec.saved[MAIN] = float((v - new).sum())
-    tables["elec"][i] = _frame(MAIN, ts, new, decimals=2)
+    tables["elec"][i] = frame(MAIN, ts, new, decimals=2)
     return rec
 
 
 def _baseline_year(rec: Retrofit, rng: np.random.Generator) -> pa.Table:
     """E01's three electricity meters for the year before the demo year, at the demo year's scale."""
-    from greenpark.demo import _calendar, _frame, _profile, _year_index
 
     prev = rec.year - 1
-    ts_now = _year_index(rec.year, 15)
-    ts_prev = _year_index(prev, 15)
+    ts_now = year_index(rec.year, 15)
+    ts_prev = year_index(prev, 15)
     # the demo scales a plant's profile to its annual energy: kWh = prof / sum(prof) x annual
-    scale = rec.totals[MAIN] / _profile(ts_now, _calendar(rec.year), SHIFTS, rng, COOLING_SHARE).sum()
-    kwh = _profile(ts_prev, _calendar(prev), SHIFTS, rng, COOLING_SHARE) * scale
-    parts = [_frame(MAIN, ts_prev, kwh, decimals=2)]
+    scale = rec.totals[MAIN] / profile(ts_now, calendar(rec.year), SHIFTS, rng, COOLING_SHARE).sum()
+    kwh = profile(ts_prev, calendar(prev), SHIFTS, rng, COOLING_SHARE) * scale
+    parts = [frame(MAIN, ts_prev, kwh, decimals=2)]
     for meter in (FURNACE, AIR):
         share = rec.totals[meter] / rec.totals[MAIN]
-        parts.append(_frame(meter, ts_prev, kwh * share * rng.normal(1.0, 0.02, kwh.size).clip(0.9, 1.1)))
+        parts.append(frame(meter, ts_prev, kwh * share * rng.normal(1.0, 0.02, kwh.size).clip(0.9, 1.1)))
     return pa.concat_tables(parts)
 
 
 def temperature_hourly(years: tuple[int, ...], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Hourly air temperature [degC] at each park-time hour of ``years``: the demo's load-model
     temperature (daily sinusoid + 3 degC daily swing peaking at 15:00) plus 0.3 degC noise."""
-    from greenpark.demo import _calendar
 
     ts, vals = [], []
     for y in years:
-        cal = _calendar(y)
+        cal = calendar(y)
         hours = np.arange(np.datetime64(f"{y}-01-01T00", "h"), np.datetime64(f"{y + 1}-01-01T00", "h"))
         day_i = (hours.astype("datetime64[D]") - cal["days"][0]).astype(int)
         hod = (hours - hours.astype("datetime64[D]")).astype(int)
@@ -171,9 +170,8 @@ def temperature_hourly(years: tuple[int, ...], rng: np.random.Generator) -> tupl
 
 
 def _spring_shutdown(year: int) -> tuple[dt.date, dt.date]:
-    from greenpark.demo import _calendar
 
-    cal = _calendar(year)
+    cal = calendar(year)
     days = cal["days"][cal["spring"]]
     return days[0].astype(dt.date), days[-1].astype(dt.date)
 
