@@ -124,7 +124,8 @@ def build_api_park(d: Path, days: int = 10, db: str | None = None) -> ApiPark:
                     "ent1": dict(role="enterprise", enterprise_id="E1", password=PASSWORD),
                     "ent2": dict(role="enterprise", enterprise_id="E2"),
                     "device": dict(role="device", meters=["E1-EL", "E1-NG"]),
-                    "device_e2": dict(role="device", enterprise_id="E2")}
+                    "device_e2": dict(role="device", enterprise_id="E2"),
+                    "gateway": dict(role="device")}
             for name, kw in spec.items():
                 users.add_user(con, p, name, kw.pop("role"), created_by=who.username, **kw)
                 tokens[name], _ = users.create_token(con, name, "tests")

@@ -10,7 +10,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
-from api_support import E2_MARKERS, PASSWORD, ROLES, assert_error, build_api_park
+from api_support import E2_MARKERS, PASSWORD, assert_error, build_api_park
 from greenpark.api import create_app
 
 from conftest import ENGINES, store_url
@@ -34,65 +34,68 @@ def call(api, role, method, path, **kw):
 
 
 PUSH_E1 = {"readings": [{"meter_id": "E1-EL", "timestamp": "2025-01-20T00:15:00", "value": 1.0}]}
-# the matrix's device is limited to listed meters: no station observations (routes/environment.py)
+# the matrix's device is limited to listed meters: no station observations (routes/environment.py);
+# the gateway is a device with neither --meter nor --enterprise: observations only (README role table)
 PUSH_AQ1 = {"observations": [{"station_id": "AQ1", "timestamp": "2025-01-20T01:00:00", "parameter": "pm25", "value": 30}]}
 
-# (method, path, body, expected status per role: admin, auditor, ent1, device, anon)
+# the README's role table, row by row: (method, path, body, expected status per role in MATRIX_ROLES)
+MATRIX_ROLES = ("admin", "auditor", "ent1", "device", "gateway", "anon")
 MATRIX = [
-    ("GET", "/auth/me", None, (200, 200, 200, 200, 401)),
-    ("GET", "/park", None, (200, 200, 200, 403, 401)),
-    ("GET", "/enterprises", None, (200, 200, 200, 403, 401)),
-    ("GET", "/enterprises/E1", None, (200, 200, 200, 403, 401)),
-    ("GET", "/enterprises/E2", None, (200, 200, 403, 403, 401)),
-    ("GET", "/enterprises/tp", None, (200, 200, 403, 403, 401)),
-    ("GET", "/meters", None, (200, 200, 200, 403, 401)),
-    ("GET", "/meters?enterprise=E2", None, (200, 200, 403, 403, 401)),
-    ("GET", "/meters/E1-EL", None, (200, 200, 200, 403, 401)),
-    ("GET", "/meters/E2-EL", None, (200, 200, 403, 403, 401)),
-    ("GET", "/meters/E1-EL/quality", None, (200, 200, 200, 403, 401)),
-    ("GET", "/meters/E2-EL/quality", None, (200, 200, 403, 403, 401)),
-    ("GET", "/readings?meter=E1-EL&start=2025-01-02&end=2025-01-03&resolution=raw", None, (200, 200, 200, 403, 401)),
-    ("GET", "/readings?meter=E2-EL", None, (200, 200, 403, 403, 401)),
-    ("GET", "/readings?enterprise=E2&format=csv", None, (200, 200, 403, 403, 401)),
-    ("GET", "/energy?period=2025-01", None, (200, 200, 200, 403, 401)),
-    ("GET", "/energy?period=2025-01&enterprise=E2", None, (200, 200, 403, 403, 401)),
-    ("GET", "/energy?period=2025-01&format=csv&by=carrier", None, (200, 200, 200, 403, 401)),
-    ("GET", "/overview?period=2025-01", None, (200, 200, 403, 403, 401)),
-    ("GET", "/air?period=2025-01", None, (200, 200, 200, 403, 401)),
-    ("GET", "/water?period=2025-01", None, (200, 200, 200, 403, 401)),
-    ("GET", "/carbon?period=2025", None, (200, 200, 200, 403, 401)),
-    ("GET", "/carbon?period=2025&enterprise=E2", None, (200, 200, 403, 403, 401)),
-    ("GET", "/targets?year=2025", None, (400, 400, 400, 403, 401)),
-    ("GET", "/mv", None, (200, 200, 200, 403, 401)),
-    ("GET", "/imports", None, (200, 200, 403, 403, 401)),
-    ("GET", "/imports/1", None, (200, 200, 403, 403, 401)),
-    ("GET", "/quarantine", None, (200, 200, 403, 403, 401)),
-    ("GET", "/quarantine?format=csv", None, (200, 200, 403, 403, 401)),
-    ("GET", "/audit", None, (200, 200, 403, 403, 401)),
-    ("GET", "/users", None, (200, 403, 403, 403, 401)),
-    ("GET", "/tokens", None, (200, 200, 200, 403, 401)),
-    ("POST", "/readings", PUSH_E1, (200, 403, 403, 200, 401)),
-    ("POST", "/observations", PUSH_AQ1, (200, 403, 403, 403, 401)),
-    ("POST", "/users", {"username": "matrix-{role}", "role": "auditor"}, (201, 403, 403, 403, 401)),
-    ("POST", "/users/nobody/revoke", None, (404, 403, 403, 403, 401)),
-    ("POST", "/tokens", {"name": "matrix"}, (201, 201, 201, 403, 401)),
-    ("DELETE", "/tokens/999999", None, (404, 404, 404, 403, 401)),
+    ("GET", "/health", None, (200, 200, 200, 200, 200, 200)),
+    ("GET", "/auth/me", None, (200, 200, 200, 200, 200, 401)),
+    ("GET", "/park", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/enterprises", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/enterprises/E1", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/enterprises/E2", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/enterprises/tp", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/meters", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/meters?enterprise=E2", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/meters/E1-EL", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/meters/E2-EL", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/meters/E1-EL/quality", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/meters/E2-EL/quality", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/readings?meter=E1-EL&start=2025-01-02&end=2025-01-03&resolution=raw", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/readings?meter=E2-EL", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/readings?enterprise=E2&format=csv", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/energy?period=2025-01", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/energy?period=2025-01&enterprise=E2", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/energy?period=2025-01&format=csv&by=carrier", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/overview?period=2025-01", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/air?period=2025-01", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/water?period=2025-01", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/carbon?period=2025", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/carbon?period=2025&enterprise=E2", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/targets?year=2025", None, (400, 400, 400, 403, 403, 401)),
+    ("GET", "/mv", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/imports", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/imports/1", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/quarantine", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/quarantine?format=csv", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/audit", None, (200, 200, 403, 403, 403, 401)),
+    ("GET", "/users", None, (200, 403, 403, 403, 403, 401)),
+    ("GET", "/tokens", None, (200, 200, 200, 403, 403, 401)),
+    ("POST", "/readings", PUSH_E1, (200, 403, 403, 200, 403, 401)),
+    ("POST", "/observations", PUSH_AQ1, (200, 403, 403, 403, 200, 401)),
+    ("POST", "/users", {"username": "matrix-{role}", "role": "auditor"}, (201, 403, 403, 403, 403, 401)),
+    ("POST", "/users/nobody/revoke", None, (404, 403, 403, 403, 403, 401)),
+    ("POST", "/tokens", {"name": "matrix"}, (201, 403, 201, 403, 403, 401)),
+    ("DELETE", "/tokens/999999", None, (404, 403, 404, 403, 403, 401)),
     ("POST", "/quarantine/999/2/fix", {"meter_id": "E1-EL", "timestamp": "2025-01-02T00:30:00", "value": 1},
-     (404, 403, 403, 403, 401)),
-    ("POST", "/quarantine/resubmit", {"rows": [{"import_id": 999, "line_no": 2}]}, (404, 403, 403, 403, 401)),
-    ("POST", "/carbon/publish?period=2025", None, (200, 403, 403, 403, 401)),
-    ("POST", "/imports", "FILE", (201, 403, 403, 403, 401)),
-    ("GET", "/mv/nope", None, (400, 400, 403, 403, 401)),
-    ("GET", "/mv/nope/series", None, (400, 400, 403, 403, 401)),
-    ("POST", "/auth/login", {"username": "nobody", "password": "not a password"}, (401, 401, 401, 401, 401)),
-    ("POST", "/auth/logout", None, (204, 204, 204, 204, 401)),
+     (404, 403, 403, 403, 403, 401)),
+    ("POST", "/quarantine/resubmit", {"rows": [{"import_id": 999, "line_no": 2}]}, (404, 403, 403, 403, 403, 401)),
+    ("POST", "/carbon/publish?period=2025", None, (200, 403, 403, 403, 403, 401)),
+    ("POST", "/imports", "FILE", (201, 403, 403, 403, 403, 401)),
+    ("GET", "/mv/nope", None, (404, 404, 403, 403, 403, 401)),
+    ("GET", "/mv/nope/series", None, (404, 404, 403, 403, 403, 401)),
+    ("POST", "/auth/login", {"username": "nobody", "password": "not a password"}, (401, 401, 401, 401, 401, 401)),
+    ("POST", "/auth/logout", None, (204, 204, 204, 204, 204, 401)),
 ]
 MATRIX_FILE = ("matrix.csv", b"meter_id,timestamp,value\nE1-EL,2025-01-21T00:15:00,2\n", "text/csv")
 
 
 @pytest.mark.parametrize("method,path,body,expected", MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])
 def test_role_matrix(api, method, path, body, expected):
-    for role, status in zip(ROLES, expected, strict=True):
+    for role, status in zip(MATRIX_ROLES, expected, strict=True):
         if body == "FILE":
             r = call(api, role, method, path, files={"file": MATRIX_FILE})
         else:
@@ -395,7 +398,7 @@ def test_error_shape_for_unknown_routes_methods_and_ids(api):
     assert_error(call(api, "admin", "GET", "/energy?period=2025-13"), 400, contains="2025-03")
     assert_error(call(api, "admin", "GET", "/air?period=2024"), 400, contains="greenpark ingest")
     assert_error(call(api, "admin", "GET", "/quarantine?reason=nope"), 400, contains="reason codes")
-    assert_error(call(api, "admin", "GET", "/mv/nope"), 400, contains="no M&V project")
+    assert_error(call(api, "admin", "GET", "/mv/nope"), 404, contains="no M&V project")
 
 
 def test_openapi_document_has_readable_operation_ids(api):

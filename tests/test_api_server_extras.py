@@ -282,7 +282,7 @@ def test_push_observations_input_errors_use_the_error_shape(api):
 
 
 def test_mv_series_of_a_park_without_projects(api):
-    assert_error(call(api, "admin", "GET", "/mv/nope/series"), 400, contains="no M&V project")
+    assert_error(call(api, "admin", "GET", "/mv/nope/series"), 404, contains="no M&V project")
     assert_error(call(api, "ent1", "GET", "/mv/nope/series"), 403)
     assert_error(call(api, "admin", "GET", "/mv/nope/series?step=year"), 422)
 

@@ -17,8 +17,9 @@ from greenpark import __version__
 from greenpark.api import errors
 from greenpark.api.backend import Backend
 from greenpark.api.ratelimit import LoginThrottle
-from greenpark.api.routes import audit, auth, carbon, energy, environment, imports, readings, users
+from greenpark.api.routes import audit, auth, carbon, energy, environment, imports, mv, readings, targets
 from greenpark.api.routes import park as park_routes
+from greenpark.api.routes import users as user_routes
 from greenpark.api.security import Settings
 from greenpark.park import Park
 from greenpark.services import users as user_service
@@ -115,7 +116,7 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
     app.state.login_throttle = LoginThrottle.from_settings(settings)
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, users, park_routes, readings, energy, environment, carbon, imports, audit):
+    for module in (auth, user_routes, park_routes, readings, energy, environment, carbon, targets, mv, imports, audit):
         api.include_router(module.router)
     app.include_router(api)
     if dashboard:

@@ -1,8 +1,10 @@
 """Dependencies of the routes (``Annotated`` types, as in full-stack-fastapi-template).
 
 ``BackendDep`` and ``ParkDep`` give the store and the park; ``CurrentUser`` the authenticated
-principal; ``Reader``, ``Admin``, ``Overseer`` (park_admin or auditor) and ``Pusher``
-(park_admin or device) refuse other roles with 403. :class:`Scope` answers what the principal
+principal; ``Reader``, ``Admin``, ``Overseer`` (park_admin or auditor), ``Pusher``
+(park_admin or device), ``MeterPusher`` (park_admin or a device bound to meters or an enterprise:
+a station gateway pushes observations only) and ``Writer`` (every role but auditors and devices,
+for one's own tokens) refuse other roles with 403, as the README's role table says. :class:`Scope` answers what the principal
 may see: enterprise users see one enterprise, and an id outside it gets the same 403 whether or
 not it exists, so that nothing about other enterprises leaks through errors.
 """
@@ -68,6 +70,19 @@ Reader = Annotated[Principal, Depends(require("park_admin", "enterprise", "audit
 Admin = Annotated[Principal, Depends(require("park_admin"))]
 Overseer = Annotated[Principal, Depends(require("park_admin", "auditor"))]
 Pusher = Annotated[Principal, Depends(require("park_admin", "device"))]
+#: park admins and the enterprise users manage their own API tokens; auditors write nothing, devices get theirs
+Writer = Annotated[Principal, Depends(require("park_admin", "enterprise"))]
+
+
+async def _meter_pusher(user: Pusher) -> Principal:
+    if user.role == "device" and user.meters is None and user.enterprise_id is None:
+        raise forbidden(f"'{user.username}' is a station gateway (a device without --meter or --enterprise): it "
+                        "pushes station observations (POST /api/v1/observations) only, not meter readings")
+    return user
+
+
+#: who may push meter readings: park admins, and devices bound to meters or to an enterprise
+MeterPusher = Annotated[Principal, Depends(_meter_pusher)]
 
 
 class Scope:
@@ -125,5 +140,5 @@ def get_scope(user: Reader, park: ParkDep) -> Scope:
 
 ScopeDep = Annotated[Scope, Depends(get_scope)]
 
-__all__ = ["Admin", "ApiError", "BackendDep", "CurrentUser", "Overseer", "ParkDep", "Pusher", "Reader", "Scope",
-           "ScopeDep", "require"]
+__all__ = ["Admin", "ApiError", "BackendDep", "CurrentUser", "MeterPusher", "Overseer", "ParkDep", "Pusher", "Reader",
+           "Scope", "ScopeDep", "Writer", "require"]

@@ -6,7 +6,8 @@ Roles (who sees and changes what is decided by the API; this module stores who i
 - ``enterprise``: reads the data of one enterprise (``enterprise_id``) and nothing else;
 - ``auditor``: reads everything, with lineage and the audit log, and changes nothing;
 - ``device``: pushes readings only, for the meters listed in ``meters`` (or, with an
-  ``enterprise_id``, for that enterprise's meters; with neither, for every meter).
+  ``enterprise_id``, for that enterprise's meters); with neither, it is a station gateway and
+  pushes station observations only.
 
 Secrets are never stored: passwords as argon2id hashes (argon2-cffi's RFC 9106 low-memory
 profile), API tokens and session ids as sha256 hashes (they are long random strings, so a fast

@@ -1,4 +1,4 @@
-"""Carbon accounts (Scope 1/2), dual-control targets and M&V projects.
+"""Carbon accounts (Scope 1/2) of the park and its enterprises.
 
 Reads never publish: ``GET /carbon`` computes like ``greenpark carbon`` but without writing
 (status ``not_published`` until a park admin publishes the year with ``POST /carbon/publish``,
@@ -10,16 +10,14 @@ reference data, and no flags or restatement rows (they may name other enterprise
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import Enum
-from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from greenpark.api.backend import Backend
 from greenpark.api.deps import Admin, BackendDep, ParkDep, Scope, ScopeDep
-from greenpark.api.errors import bad_request, forbidden
+from greenpark.api.routes._shared import calendar_year, read_only_store
 from greenpark.api.schemas import ERRORS
 from greenpark.jsonsafe import clean
 from greenpark.services import users
@@ -31,21 +29,6 @@ class Method(str, Enum):
     location = "location"
     market = "market"
     both = "both"
-
-
-def _year(text: str | int) -> int:
-    try:
-        y = int(str(text).strip())
-    except ValueError:
-        raise bad_request(f"period '{text}': carbon accounts and targets are kept by calendar year (e.g. 2025)") from None
-    if not 1900 <= y <= 2200:
-        raise bad_request(f"year {y} is outside 1900-2200")
-    return y
-
-
-def _reader(backend: Backend) -> SimpleNamespace:
-    """A read-only stand-in for the store (the carbon functions read ``store.con``; they write only when asked)."""
-    return SimpleNamespace(con=backend.cursor())
 
 
 def enterprise_carbon_view(d: dict[str, Any], eid: str) -> dict[str, Any]:
@@ -76,7 +59,7 @@ def carbon_for(backend: Backend, scope: Scope, year: int, method: str | None, en
     eid = enterprise or scope.enterprise
 
     def compute():
-        report = ca.carbon_report(_reader(backend), park, year, method=method, write=False)
+        report = ca.carbon_report(read_only_store(backend), park, year, method=method, write=False)
         return clean(ca.to_json_dict(report)), monthly_co2(report)
 
     d, months = backend.results.get(("carbon", year, method), compute)
@@ -127,7 +110,7 @@ def read_carbon(scope: ScopeDep, backend: BackendDep,
     with factors, certificates and lineage (computed, not published: see POST /carbon/publish)."""
     if enterprise is not None:
         scope.check_enterprise(enterprise)
-    return carbon_for(backend, scope, _year(period), method.value if method else None, enterprise)
+    return carbon_for(backend, scope, calendar_year(period), method.value if method else None, enterprise)
 
 
 @router.post("/carbon/publish", name="publish_carbon")
@@ -138,7 +121,7 @@ async def publish_carbon(user: Admin, park: ParkDep, backend: BackendDep, reques
     """Publish the year's carbon result (or restate it) as 'greenpark carbon' does (park admins)."""
     from greenpark.services import carbon_accounts as ca
 
-    year = _year(period)
+    year = calendar_year(period)
     remote = request.client.host if request.client else None
 
     def run(store):
@@ -157,146 +140,3 @@ async def publish_carbon(user: Admin, park: ParkDep, backend: BackendDep, reques
 def _key(ca, park, year: int):
     level, region = ca.resolve_level(park, None, None)
     return ca.Key(year, level, region, park.carbon.factor_year_rule, park.carbon.certificate_matching)
-
-
-def targets_for(backend: Backend, scope: Scope, year: int, as_of: dt.date | None = None) -> dict[str, Any] | None:
-    """Dual-control status of the year's targets (None when the park has none for that year)."""
-    from greenpark.services import carbon_accounts as ca
-
-    park = scope.park
-    if not any(t.year == year for t in park.targets):
-        return None
-    d = backend.results.get(("targets", year, as_of),
-                            lambda: clean(ca.targets_json(ca.targets_report(_reader(backend), park, year, as_of))))
-    eid = scope.enterprise
-    if eid is not None:
-        d = {**d, "targets": [t for t in d["targets"] if t["entity_id"] == eid],
-             "flags": [{**f, "ids": [i for i in f.get("ids", []) if i == eid]} for f in d["flags"]
-                       if eid in f.get("ids", [])]}
-    return d
-
-
-@router.get("/targets", name="read_targets")
-def read_targets(scope: ScopeDep, backend: BackendDep,
-                 year: Annotated[str, Query(max_length=10, description="target year, e.g. 2025")],
-                 as_of: Annotated[str | None, Query(max_length=7, description="last month counted, e.g. 2025-09")] = None
-                 ) -> dict[str, Any]:
-    """Dual control (双控) of carbon and energy: progress, year-end projection and status of each
-    target (an enterprise user: its own targets)."""
-    y = _year(year)
-    when = None
-    if as_of:
-        try:
-            when = dt.date.fromisoformat(as_of + "-01")
-        except ValueError:
-            raise bad_request(f"as_of '{as_of}' is not a month like 2025-09") from None
-    d = targets_for(backend, scope, y, when)
-    if d is None:
-        years = sorted({t.year for t in scope.park.targets})
-        raise bad_request(f"no [[targets]] for {y} in park.toml" + (f"; targets exist for {years}" if years else ""))
-    return d
-
-
-def _mv_visible(scope: Scope, proj) -> bool:
-    if scope.enterprise is None:
-        return True
-    from greenpark.services import mv_projects
-
-    try:
-        meters = mv_projects.project_meters(scope.park, proj)
-    except Exception:  # a project the park cannot resolve is not shown to enterprise users
-        return False
-    return bool(meters) and all(m.owner == scope.enterprise for m in meters)
-
-
-@router.get("/mv", name="list_mv_projects")
-def list_mv_projects(scope: ScopeDep) -> list[dict[str, Any]]:
-    """M&V projects of park.toml (an enterprise user: those on its own meters only)."""
-    from greenpark.services import mv_projects
-
-    visible = {p.id for p in scope.park.mv_projects if _mv_visible(scope, p)}
-    return clean([r for r in mv_projects.summary(scope.park) if r.get("id") in visible])
-
-
-def _mv_project(scope: Scope, project_id: str):
-    """The project, or the 403 (enterprise users: not theirs, existing or not) or 400 with the valid ids."""
-    proj = next((p for p in scope.park.mv_projects if p.id == project_id), None)
-    if proj is None or not _mv_visible(scope, proj):
-        if scope.enterprise is not None:
-            raise forbidden(f"M&V project '{project_id}' is not one of {scope.enterprise}'s; GET /api/v1/mv lists yours")
-        scope.park.mv_project(project_id)  # ParkError with the valid ids
-    return proj
-
-
-def _mv_result(scope: Scope, backend: Backend, project_id: str) -> dict[str, Any]:
-    from greenpark.core import mv
-    from greenpark.services import mv_projects
-
-    def compute():
-        try:
-            return clean(mv_projects.run(backend.cursor(), scope.park, project_id, savings=True))
-        except (mv_projects.ProjectError, mv.MVError) as exc:
-            raise bad_request(str(exc)) from None
-
-    return backend.results.get(("mv", project_id), compute)
-
-
-@router.get("/mv/{project_id}", name="read_mv_project")
-def read_mv_project(project_id: str, scope: ScopeDep, backend: BackendDep) -> dict[str, Any]:
-    """Baseline model, statistics (ASHRAE Guideline 14), verified savings with uncertainty, tce and
-    tCO2 of one M&V project."""
-    _mv_project(scope, project_id)
-    return _mv_result(scope, backend, project_id)
-
-
-class SeriesStep(str, Enum):
-    day = "day"
-    week = "week"
-    month = "month"
-
-
-def savings_series(baseline, reporting, step: str, hourly: bool) -> list[dict[str, Any]]:
-    """Rows ``date, phase, actual, predicted`` [unit/d]: the model's ``predict`` frames of the
-    baseline and reporting periods as the mean energy per day of each day, week or month (days
-    with an observed and a predicted value only; hourly data summed to whole days first)."""
-    freq = {"day": "D", "week": "W-MON", "month": "MS"}[step]
-    rows = []
-    for phase, df in (("baseline", baseline), ("reporting", reporting)):
-        if df is None or not len(df):
-            continue
-        ok = df[["observed", "predicted"]].dropna()
-        if hourly:
-            per_day = ok.resample("D")
-            n = per_day["observed"].count()
-            ok = per_day.sum()[n == 24]
-        agg = ok.resample(freq, label="left", closed="left").mean().dropna()
-        rows += [{"date": t.strftime("%Y-%m-%d"), "phase": phase, "actual": float(a), "predicted": float(b)}
-                 for t, a, b in zip(agg.index, agg["observed"], agg["predicted"], strict=True)]
-    return rows
-
-
-@router.get("/mv/{project_id}/series", name="read_mv_series")
-def read_mv_series(project_id: str, scope: ScopeDep, backend: BackendDep, step: SeriesStep = SeriesStep.week) -> dict:
-    """Actual energy, baseline fit (baseline period) and adjusted baseline (reporting period: the
-    baseline model under the reporting period's conditions) of one M&V project, as the mean per
-    day of each day, week or month [unit/d], for the savings chart. The adjusted baseline here has
-    no non-routine adjustments; the savings figures (``GET /mv/{id}``) include them."""
-    from greenpark.core import mv
-    from greenpark.services import mv_projects
-
-    proj = _mv_project(scope, project_id)
-
-    def compute():
-        result = _mv_result(scope, backend, project_id)
-        resolution = result["data"]["resolution"]
-        try:
-            pdata = mv_projects.assemble(backend.cursor(), scope.park, proj, resolution)
-            model = mv.model_from_dict(result["model"])
-            rows = savings_series(model.predict(pdata.baseline(proj)), model.predict(pdata.reporting(proj)),
-                                  step.value, resolution == "hourly")
-        except (mv_projects.ProjectError, mv.MVError) as exc:
-            raise bad_request(str(exc)) from None
-        return {"project_id": project_id, "step": step.value, "unit": f"{pdata.unit}/d",
-                "resolution": resolution, "reporting_start": proj.reporting.start.isoformat(), "rows": rows}
-
-    return backend.results.get(("mv-series", project_id, step.value), compute)

@@ -153,7 +153,7 @@ async def read_overview(user: Overseer, backend: BackendDep,
 
 def targets_status(backend: Backend, scope: Scope, year: str) -> dict[str, Any] | None:
     """Dual-control targets status of the year, when the park has targets (None otherwise)."""
-    from greenpark.api.routes.carbon import targets_for
+    from greenpark.api.routes.targets import targets_for
 
     try:
         return targets_for(backend, scope, int(year))

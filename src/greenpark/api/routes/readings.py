@@ -19,7 +19,7 @@ from fastapi import APIRouter, Query, Request
 
 from greenpark import ingest
 from greenpark.api.backend import Backend
-from greenpark.api.deps import BackendDep, ParkDep, Pusher, ScopeDep
+from greenpark.api.deps import BackendDep, MeterPusher, ParkDep, ScopeDep
 from greenpark.api.errors import bad_request, forbidden
 from greenpark.api.render import csv_response
 from greenpark.api.schemas import ERRORS, PushIn, PushOut
@@ -260,7 +260,7 @@ def import_out(con, result: ingest.ImportResult, limit: int = 1000) -> dict:
 
 
 @router.post("/readings", response_model=PushOut, name="push_readings")
-async def push_readings(body: PushIn, user: Pusher, park: ParkDep, backend: BackendDep, request: Request) -> dict:
+async def push_readings(body: PushIn, user: MeterPusher, park: ParkDep, backend: BackendDep, request: Request) -> dict:
     """Push a batch of readings (park admins and devices). One batch is one import: every row is
     new, unchanged, a correction or quarantined with its reason code (listed by position)."""
     if not body.readings:

@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from greenpark.api.deps import Admin, BackendDep, CurrentUser, ParkDep
+from greenpark.api.deps import Admin, BackendDep, CurrentUser, ParkDep, Writer
 from greenpark.api.errors import ApiError, forbidden, not_found
 from greenpark.api.schemas import ERRORS, TokenCreated, TokenIn, TokenOut, UserIn, UserOut
 from greenpark.services import users
@@ -80,8 +80,8 @@ def _no_device(user) -> None:
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201, name="create_token")
-async def create_token(body: TokenIn, user: CurrentUser, backend: BackendDep, request: Request) -> dict:
-    """Issue an API token for yourself (park admins: for any user, e.g. a device)."""
+async def create_token(body: TokenIn, user: Writer, backend: BackendDep, request: Request) -> dict:
+    """Issue an API token for yourself (park admins: for any user, e.g. a device; auditors write nothing)."""
     _no_device(user)
     target = body.username or user.username
     if target != user.username and user.role != "park_admin":
@@ -102,7 +102,7 @@ async def create_token(body: TokenIn, user: CurrentUser, backend: BackendDep, re
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut, name="revoke_token")
-async def revoke_token(token_id: int, user: CurrentUser, backend: BackendDep, request: Request) -> dict:
+async def revoke_token(token_id: int, user: Writer, backend: BackendDep, request: Request) -> dict:
     """Revoke an API token (your own; park admins: any)."""
     _no_device(user)
     if not 0 <= token_id < 2**62:
