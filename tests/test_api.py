@@ -88,6 +88,8 @@ MATRIX = [
     ("GET", "/mv/nope", None, (404, 404, 403, 403, 403, 401)),
     ("GET", "/mv/nope/series", None, (404, 404, 403, 403, 403, 401)),
     ("POST", "/auth/login", {"username": "nobody", "password": "not a password"}, (401, 401, 401, 401, 401, 401)),
+    ("POST", "/auth/password", {"current_password": "not the password", "new_password": "a long new passphrase"},
+     (403, 403, 403, 403, 403, 401)),
     ("POST", "/auth/logout", None, (204, 204, 204, 204, 204, 401)),
 ]
 MATRIX_FILE = ("matrix.csv", b"meter_id,timestamp,value\nE1-EL,2025-01-21T00:15:00,2\n", "text/csv")

@@ -49,6 +49,10 @@ class Settings:
     purge_interval: dt.timedelta = dt.timedelta(hours=1)
     #: expired or revoked API tokens stay listed this long, then are deleted (the audit log keeps their story)
     token_retention: dt.timedelta = dt.timedelta(days=90)
+    #: largest request body of a file upload (multipart/form-data) [bytes]; larger: 413
+    max_upload_bytes: int = 50 * 1024 * 1024
+    #: largest request body of any other request (JSON pushes, logins...) [bytes]; larger: 413
+    max_json_bytes: int = 10 * 1024 * 1024
 
 
 def unauthenticated(message: str) -> ApiError:
@@ -98,3 +102,65 @@ def check_csrf(request: Request, principal: Principal) -> None:
         if host != request.headers.get("host", ""):
             raise ApiError(403, f"cross-origin write refused (Origin {origin}); use the dashboard on this server",
                            code="csrf_failed")
+
+
+# -- the HTTP edge: body size limit and security headers (a pure ASGI middleware) -----------------
+#: sent with every response; API responses also get ``Cache-Control: no-store`` (they carry account data)
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MiB"
+
+
+class HttpGuard:
+    """Refuse request bodies above the limits of :class:`Settings` with a 413 in the API's error
+    shape (announced by Content-Length: before reading; streamed: as soon as the limit is passed),
+    and add the security headers to every response."""
+
+    def __init__(self, app, settings: Settings, api_prefix: str = "/api/"):
+        self.app, self.settings, self.api_prefix = app, settings, api_prefix
+
+    def limit(self, headers: dict[bytes, bytes]) -> tuple[int, str]:
+        if headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data"):
+            return self.settings.max_upload_bytes, "a file upload"
+        return self.settings.max_json_bytes, "a request body"
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        limit, what = self.limit(headers)
+        message = (f"{what} may be at most {_mib(limit)}; split it into smaller batches or files "
+                   "(the limit is a server setting)")
+        api = scope.get("path", "").startswith(self.api_prefix)
+
+        async def send_with_headers(msg):
+            if msg["type"] == "http.response.start":
+                have = {k.lower() for k, _ in msg.get("headers", [])}
+                extra = [h for h in SECURITY_HEADERS if h[0] not in have]
+                if api and b"cache-control" not in have:
+                    extra.append((b"cache-control", b"no-store"))
+                msg = {**msg, "headers": [*msg.get("headers", []), *extra]}
+            await send(msg)
+
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            from greenpark.api.errors import error_response
+
+            response = error_response(413, message, headers={"Connection": "close"})
+            return await response(scope, receive, send_with_headers)
+        seen = 0
+
+        async def counted_receive():
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > limit:
+                    from starlette.exceptions import HTTPException
+
+                    raise HTTPException(413, message)
+            return msg
+
+        await self.app(scope, counted_receive, send_with_headers)

@@ -135,13 +135,13 @@ def password_cmd(
     try:
         with store.transaction() as con:
             try:
-                users.set_password(con, username, pw)
+                ended = users.set_password(con, username, pw)
             except users.AccountError as exc:
                 raise UserError(str(exc)) from None
-            users.audit(con, who, "user.password", f"user {username}")
+            users.audit(con, who, "user.password", f"user {username}", after={"sessions_ended": ended})
     finally:
         store.close()
-    console.print(f"password of {username} set", highlight=False)
+    console.print(f"password of {username} set; {ended} browser session(s) ended", highlight=False)
 
 
 @user_app.command("list")

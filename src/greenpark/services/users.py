@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
 import secrets
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 ROLES = ("park_admin", "enterprise", "auditor", "device")
@@ -72,6 +74,29 @@ def hash_password(password: str) -> str:
         raise AccountError(f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters "
                            "(a passphrase of a few words is good)")
     return _hasher().hash(password)
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (reference/data/common_passwords.txt), casefolded."""
+    text = resources.files("greenpark.reference").joinpath("data", "common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(ln.strip().casefold() for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))
+
+
+def check_password(password: str, username: str) -> None:
+    """Refuse passwords that are guessed first: too short, on the common list, the username (or the
+    username with digits), or a few characters repeated."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        hash_password(password)  # the length message
+    folded, name = password.casefold(), username.casefold()
+    if folded in common_passwords():
+        raise AccountError("this password is on the list of common passwords that are guessed first; "
+                           "choose another (a passphrase of a few unrelated words is good)")
+    if name and (folded == name or (folded.startswith(name) and folded[len(name):].isdigit())
+                 or folded == name[::-1]):
+        raise AccountError("the password must not be the username (or the username with digits); choose another")
+    if len(set(folded)) < 4:
+        raise AccountError("the password repeats too few characters (at least 4 different ones); choose another")
 
 
 _DUMMY_HASH: str | None = None
@@ -169,6 +194,8 @@ def add_user(con, park, username: str, role: str, *, enterprise_id: str | None =
     if get_user(con, username) is not None:
         raise AccountError(f"user '{username}' exists already (usernames are never reused, even when revoked); "
                            "choose another name")
+    if password:
+        check_password(password, username)
     pw_hash = hash_password(password) if password else None
     uid = _next_id(con, "users", "user_id")
     con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
@@ -191,13 +218,17 @@ def revoke_user(con, username: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return before, get_user(con, username)
 
 
-def set_password(con, username: str, password: str) -> None:
+def set_password(con, username: str, password: str, *, keep_session: str | None = None) -> int:
+    """Set a user's password and end the user's browser sessions but ``keep_session`` (the hash of
+    the session that changed it); returns how many sessions were ended."""
     user = get_user(con, username)
     if user is None:
         raise AccountError(f"no user '{username}'")
     if user["role"] == "device":
         raise AccountError("device users authenticate with API tokens only")
+    check_password(password, username)
     con.execute("UPDATE users SET password_hash = ? WHERE user_id = ?", [hash_password(password), user["user_id"]])
+    return end_sessions(con, user["user_id"], keep=keep_session)
 
 
 # -- principals ----------------------------------------------------------------------------------
@@ -292,6 +323,15 @@ def session_principal(con, session_id: str) -> Principal | None:
 def end_session(con, session_hash: str) -> None:
     con.execute("UPDATE sessions SET revoked_at = ? WHERE session_hash = ? AND revoked_at IS NULL",
                 [_now(), session_hash])
+
+
+def end_sessions(con, user_id: int, *, keep: str | None = None) -> int:
+    """End every open browser session of a user but ``keep`` (a session hash); returns how many."""
+    where = "user_id = ? AND revoked_at IS NULL AND session_hash <> ?"
+    params = [user_id, keep or ""]
+    n = con.execute(f"SELECT count(*) FROM sessions WHERE {where}", params).fetchall()[0][0]
+    con.execute(f"UPDATE sessions SET revoked_at = ? WHERE {where}", [_now(), *params])
+    return int(n)
 
 
 #: how long expired or revoked API tokens stay listed before :func:`purge_sessions` deletes them

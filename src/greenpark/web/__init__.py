@@ -28,7 +28,8 @@ def install(app: FastAPI) -> None:
         return HTMLResponse(shell, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
                                             "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
                                                                        "style-src 'self' 'unsafe-inline'; "
-                                                                       "frame-ancestors 'none'"})
+                                                                       "frame-ancestors 'none'; base-uri 'none'; "
+                                                                       "form-action 'self'; object-src 'none'"})
 
     for path in PAGES:
         app.add_api_route(path, page, methods=["GET"], include_in_schema=False, response_class=HTMLResponse,

@@ -1,8 +1,9 @@
-"""Log in and out (browser sessions) and who am I."""
+"""Log in and out (browser sessions), change one's password, and who am I."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from greenpark.api.deps import BackendDep, CurrentUser
@@ -78,3 +79,34 @@ async def logout(user: CurrentUser, request: Request, response: Response, backen
 async def me(user: CurrentUser) -> MeOut:
     """Who is asking, and the CSRF token of a browser session."""
     return MeOut(user=user.public(), csrf_token=user.csrf_token)
+
+
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+@router.post("/password", status_code=204, name="change_password")
+async def change_password(body: PasswordIn, user: CurrentUser, request: Request, backend: BackendDep) -> Response:
+    """Change your own password (users with a password; devices use tokens). Your other browser
+    sessions end; this one (if the request came from a session) stays. Common passwords and the
+    username are refused."""
+    if user.role == "device" or user.user_id is None:
+        raise ApiError(403, "devices authenticate with API tokens; a park admin issues new ones")
+    ok = await run_in_threadpool(
+        lambda: users.authenticate_password(backend.cursor(), user.username, body.current_password))
+    if ok is None:
+        raise ApiError(403, "the current password is wrong; nothing was changed")
+
+    def change(store):
+        with store.transaction() as con:
+            try:
+                ended = users.set_password(con, user.username, body.new_password, keep_session=user.session_hash)
+            except users.AccountError as exc:
+                raise ApiError(400, str(exc)) from None
+            users.audit(con, user, "user.password", f"user {user.username}", after={"sessions_ended": ended},
+                        remote=_remote(request))
+
+    await backend.write(change)
+    return Response(status_code=204)

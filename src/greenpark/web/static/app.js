@@ -128,13 +128,21 @@
       try {
         const r = await api("/auth/login", { method: "POST", json: { username: $("#username").value, password: $("#password").value } });
         csrf = r.csrf_token;
-        const next = params().get("next");
-        location.href = next && next.startsWith("/") && !next.startsWith("//") ? next : home(r.user);
+        location.href = sameOriginPath(params().get("next"), location.origin) || home(r.user);
       } catch (x) {
         err.append(el("div", { class: "error", role: "alert", text: `${t("login_failed")}: ${x.message}` }));
       }
     });
     main.replaceChildren(form);
+  }
+
+  // The path of a ?next= value when it stays on this origin, else null. Browsers read "\\" as "/" and
+  // drop tabs and newlines, so "/\\host" or "/%09/host" would leave the site: resolve like the browser.
+  function sameOriginPath(next, origin) {
+    if (!next || !next.startsWith("/")) return null;
+    let u;
+    try { u = new URL(next, origin); } catch (_) { return null; }
+    return u.origin === origin ? u.pathname + u.search + u.hash : null;
   }
 
   function home(user) {
