@@ -87,7 +87,7 @@ MATRIX = [
     ("POST", "/imports", "FILE", (201, 403, 403, 403, 403, 401)),
     ("GET", "/mv/nope", None, (404, 404, 403, 403, 403, 401)),
     ("GET", "/mv/nope/series", None, (404, 404, 403, 403, 403, 401)),
-    ("POST", "/auth/login", {"username": "nobody", "password": "not a password"}, (401, 401, 401, 401, 401, 401)),
+    ("POST", "/auth/login", {"username": "nobody-{role}", "password": "not a password"}, (401, 401, 401, 401, 401, 401)),
     ("POST", "/auth/password", {"current_password": "not the password", "new_password": "a long new passphrase"},
      (403, 403, 403, 403, 403, 401)),
     ("POST", "/auth/logout", None, (204, 204, 204, 204, 204, 401)),
@@ -331,7 +331,8 @@ def test_tokens_listed_and_revoked(api):
     h = {"Authorization": f"Bearer {tok['token']}"}
     assert api.client.get(V + "/auth/me", headers=h).status_code == 200
     assert_error(call(api, "ent1", "POST", "/tokens", json={"name": "x", "username": "admin"}), 403)
-    assert_error(call(api, "auditor", "DELETE", f"/tokens/{tok['token_id']}"), 404)  # not theirs: not shown
+    assert_error(call(api, "auditor", "DELETE", f"/tokens/{tok['token_id']}"), 403)  # auditors write nothing
+    assert_error(call(api, "ent2", "DELETE", f"/tokens/{tok['token_id']}"), 404)  # not theirs: not shown
     assert call(api, "ent1", "DELETE", f"/tokens/{tok['token_id']}").json()["revoked_at"] is not None
     assert_error(api.client.get(V + "/auth/me", headers=h), 401, "unauthenticated")
     assert_error(call(api, "ent1", "DELETE", f"/tokens/{tok['token_id']}"), 409)

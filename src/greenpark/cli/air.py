@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 
 from greenpark.cli.app import app
 from greenpark.cli.common import UserError, dumps_json, err_console, friendly_errors
-from greenpark.core import aqi as aqi_mod
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class AqiFormat(StrEnum):
@@ -22,6 +22,11 @@ class AqiFormat(StrEnum):
 
 def _read_concentrations(path: Path, report: str) -> pd.DataFrame:
     """Read and check the CSV: first column date/timestamp, optional station, pollutant columns."""
+    import numpy as np
+    import pandas as pd
+
+    from greenpark.core import aqi as aqi_mod
+
     if not path.exists():
         raise UserError(f"{path}: no such file")
     try:
@@ -73,6 +78,8 @@ def aqi_command(
 
     Concentrations in ug/m3, CO in mg/m3.
     """
+    from greenpark.core import aqi as aqi_mod
+
     if daily == hourly:
         raise UserError("choose exactly one of --daily or --hourly")
     if edition is not None and edition not in aqi_mod.EDITIONS:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Group
 from rich.markup import escape
@@ -21,17 +21,14 @@ from greenpark.cli.common import (
     FormatOpt,
     ParkOpt,
     UserError,
-    console,
-    csv_text,
-    dumps_json,
     err_console,
     friendly_errors,
     load_park,
+    run,
 )
-from greenpark.cli.data import open_store
-from greenpark.core import units
-from greenpark.services import carbon_accounts as ca
-from greenpark.services import energy as energy_mod
+
+if TYPE_CHECKING:
+    from greenpark.services import carbon_accounts as ca
 
 
 class Method(str, Enum):
@@ -60,7 +57,7 @@ TARGET_LABEL = {"on_track": "on track 正常", "at_risk": "at risk 预警", "exc
 
 
 def _n(x: Any, digits: int = 2) -> str:
-    return "—" if x is None or (isinstance(x, float) and pd.isna(x)) else f"{x:,.{digits}f}"
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.{digits}f}"
 
 
 def _status(s: str) -> str:
@@ -121,6 +118,8 @@ FLOW_ORDER = {"grid_import": 0, "grid_import_certified": 1, "grid_import_residua
 
 
 def calculation_table(report: ca.CarbonReport, enterprise: str | None = None) -> Table:
+    from greenpark.core import units
+
     """Activity x factors = tCO2 per emission source (park or one enterprise): reproducible by hand.
 
     Fuels in their activity unit (t or 10^4 Nm3), electricity [MWh], steam [t], heat [GJ].
@@ -243,6 +242,8 @@ def rejected_table(report: ca.CarbonReport, enterprise: str | None = None) -> Ta
 
 
 def carbon_scorecard(report: ca.CarbonReport, park, enterprise: str | None = None, top: int | None = 15) -> Group:
+    from greenpark.services import carbon_accounts as ca
+
     """The carbon scorecard: figures, calculation, enterprises, certificates, factors with source and status."""
     d = ca.to_json_dict(report, enterprise)
     res = report.result
@@ -326,34 +327,36 @@ def carbon_cmd(
     format: FormatOpt = Format.table,
 ) -> None:
     """Carbon accounts: Scope 1 and Scope 2 (location- and market-based) of every enterprise and the park, in tCO2."""
+    from greenpark.services import carbon_accounts as ca
+
     p = load_park(park)
     year = _year(period)
     if enterprise and enterprise != p.park.id:
         p.enterprise(enterprise)
-    store = open_store(p, db)
-    try:
-        report = ca.carbon_report(store, p, year, method=method.value if method else None,
-                                  level=level.value if level else None, region=region, restate=restate)
-    except ca.AccountsError as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        store.close()
-    if len(report.rejected) and format != Format.table:
-        err_console.print(f"[bold red]warning:[/] {report.rejected['id'].nunique()} certificate registration(s) "
-                          "rejected (lineage.flags carbon.certificates.rejected; certificates.rejected)", highlight=False)
-    if format == Format.json:
-        typer.echo(dumps_json(ca.to_json_dict(report, enterprise)))
-        return
-    if format == Format.csv:
-        typer.echo(csv_text(csv_rows(ca.to_json_dict(report, enterprise), p), CSV_COLUMNS), nl=False)
-        return
-    console.print(carbon_scorecard(report, p, enterprise))
+
+    def compute(p, store):
+        try:
+            report = ca.carbon_report(store, p, year, method=method.value if method else None,
+                                      level=level.value if level else None, region=region, restate=restate)
+        except ca.AccountsError as exc:
+            raise UserError(str(exc)) from None
+        if len(report.rejected) and format != Format.table:
+            err_console.print(f"[bold red]warning:[/] {report.rejected['id'].nunique()} certificate registration(s) "
+                              "rejected (lineage.flags carbon.certificates.rejected; certificates.rejected)",
+                              highlight=False)
+        return report
+
+    run(p, db, compute, format, read_only=False, to_json=lambda r: ca.to_json_dict(r, enterprise),
+        rows=lambda r: csv_rows(ca.to_json_dict(r, enterprise), p), columns=CSV_COLUMNS,
+        table=lambda r: carbon_scorecard(r, p, enterprise))
 
 
 # ---------------------------------------------------------------------------------------------
 # targets
 # ---------------------------------------------------------------------------------------------
 def targets_view(report: ca.TargetsReport, park) -> Group:
+    import pandas as pd
+
     """The dual-control table with status, margin and the basis of every figure."""
     res = report.result
     names = _names(park)
@@ -395,6 +398,9 @@ def targets_cmd(
     format: FormatOpt = Format.table,
 ) -> None:
     """Dual control (双控) of carbon and energy: progress, year-end projection and status of every target."""
+    from greenpark.services import carbon_accounts as ca
+    from greenpark.services import energy as energy_mod
+
     p = load_park(park)
     when = None
     if as_of:
@@ -405,20 +411,14 @@ def targets_cmd(
         if per.months != 1 or per.start.year != year:
             raise UserError(f"--as-of must be a month of {year}, e.g. {year}-09")
         when = dt.date(per.start.year, per.start.month, 1)
-    store = open_store(p, db, read_only=True)
-    try:
-        report = ca.targets_report(store, p, year, when)
-    except ca.AccountsError as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        store.close()
-    d = ca.targets_json(report)
-    if format == Format.json:
-        typer.echo(dumps_json(d))
-        return
-    if format == Format.csv:
-        cols = ["entity_id", "year", "metric", "unit", "cap", "to_date", "months_to_date", "projection",
-                "projection_method", "share_last_year", "value_added_10k_cny", "status", "margin", "margin_pct", "source"]
-        typer.echo(csv_text(d["targets"], cols), nl=False)
-        return
-    console.print(targets_view(report, p))
+
+    def compute(p, store):
+        try:
+            return ca.targets_report(store, p, year, when)
+        except ca.AccountsError as exc:
+            raise UserError(str(exc)) from None
+
+    cols = ["entity_id", "year", "metric", "unit", "cap", "to_date", "months_to_date", "projection",
+            "projection_method", "share_last_year", "value_added_10k_cny", "status", "margin", "margin_pct", "source"]
+    run(p, db, compute, format, to_json=ca.targets_json, rows=lambda r: ca.targets_json(r)["targets"], columns=cols,
+        table=lambda r: targets_view(r, p))

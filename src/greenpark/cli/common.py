@@ -1,4 +1,10 @@
-"""Options and helpers shared by CLI commands: finding park.toml, opening the store, rendering."""
+"""Options and helpers shared by CLI commands: finding park.toml, opening the store, rendering.
+
+:func:`run` is the one path of a command that reads the accounts: load park.toml -> open the store
+-> compute -> close -> render as a table, JSON or CSV. Heavy modules (pandas, numpy, pint, duckdb,
+pyarrow, fastapi, matplotlib, scipy) are imported inside the command functions, never at module
+level, so that ``greenpark --help`` and argument errors answer at once (tests/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,20 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from greenpark import park as park_mod
+if TYPE_CHECKING:
+    from greenpark.park import Park
+    from greenpark.store import Store
 
 # piped or redirected output (logs, CI) gets a wide page instead of rich's 80-column default
 console = Console(width=None if sys.stdout.isatty() else 132)
@@ -45,26 +54,113 @@ class UserError(Exception):
     """An error the user can fix; printed without a traceback, exit status 2."""
 
 
-def friendly_errors(fn: Callable) -> Callable:
-    """Print user-fixable errors (bad park.toml, unknown ids, ...) as one clear message, exit 2."""
-    from greenpark import reference
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The errors a user can fix (imported when one is raised, not at start-up)."""
+    from greenpark import park, reference
     from greenpark.core import units
     from greenpark.services import environment
+
+    return (UserError, park.ParkError, reference.ReferenceError, units.UnitError, environment.EnvironmentDataError)
+
+
+def friendly_errors(fn: Callable) -> Callable:
+    """Print user-fixable errors (bad park.toml, unknown ids, ...) as one clear message, exit 2."""
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (UserError, park_mod.ParkError, reference.ReferenceError, units.UnitError,
-                environment.EnvironmentDataError) as exc:
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            if not isinstance(exc, _user_errors()):
+                raise
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper
 
 
-def load_park(path: Path | None) -> park_mod.Park:
+class _LazyModule:
+    """A module imported on first attribute access (keeps heavy imports out of start-up)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+def lazy_module(name: str) -> Any:
+    return _LazyModule(name)
+
+
+def load_park(path: Path | None) -> Park:
+    from greenpark import park as park_mod
+
     return park_mod.load(park_mod.find_park_file(path))
+
+
+def open_store(park: Park, db: str | None, read_only: bool = False) -> Store:
+    """The store of ``park`` (``--db`` or park.toml's db); its errors as a :class:`UserError`."""
+    from greenpark.store import Store, StoreError
+
+    try:
+        return Store(db or park.db_path, park.park.timezone, read_only=read_only)
+    except StoreError as exc:
+        raise UserError(str(exc)) from None
+
+
+@contextmanager
+def park_store(park: Park | Path | None, db: str | None, *, read_only: bool = True,
+               hint: str | None = None) -> Iterator[tuple[Park, Store]]:
+    """park.toml loaded (unless given loaded) and its store open, closed on the way out (also after
+    an error); ``hint`` is added to the message when the store cannot be opened."""
+    p = load_park(park) if park is None or isinstance(park, str | Path) else park
+    try:
+        store = open_store(p, db, read_only=read_only)
+    except UserError as exc:
+        if hint is None:
+            raise
+        raise UserError(f"{exc}\n{hint}") from None
+    try:
+        yield p, store
+    finally:
+        store.close()
+
+
+def render(result: Any, format: Enum | str, *, table: Callable[[Any], Any] | None = None,
+           rows: Callable[[Any], Sequence[dict[str, Any]]] | None = None, columns: Iterable[str] | None = None,
+           to_json: Callable[[Any], Any] | None = None) -> None:
+    """Print ``result`` as JSON (``to_json(result)``, default the result itself), CSV (``rows(result)``
+    under ``columns``) or a table (``table(result)``: one rich renderable, or a list of them; None
+    entries are skipped)."""
+    fmt = format.value if isinstance(format, Enum) else str(format)
+    if fmt == "json":
+        typer.echo(dumps_json(to_json(result) if to_json else result))
+    elif fmt == "csv":
+        if rows is None:
+            raise UserError("this command has no CSV output; use --format json or table")
+        typer.echo(csv_text(rows(result), columns), nl=False)
+    elif table is not None:
+        out = table(result)
+        for part in out if isinstance(out, list | tuple) else [out]:
+            if part is not None:
+                console.print(part)
+
+
+def run(park: Park | Path | None, db: str | None, compute: Callable[[Park, Store], Any], format: Enum | str, *,
+        read_only: bool = True, table: Callable[[Any], Any] | None = None,
+        rows: Callable[[Any], Sequence[dict[str, Any]]] | None = None, columns: Iterable[str] | None = None,
+        to_json: Callable[[Any], Any] | None = None) -> Any:
+    """The one path of a command: load park.toml -> open the store -> ``compute(park, store)`` ->
+    close the store -> :func:`render`. Returns the result."""
+    with park_store(park, db, read_only=read_only) as (p, store):
+        result = compute(p, store)
+    render(result, format, table=table, rows=rows, columns=columns, to_json=to_json)
+    return result
 
 
 def dumps_json(obj: Any) -> str:

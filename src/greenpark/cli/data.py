@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from greenpark import ingest as ingest_mod
 from greenpark.cli.app import app
 from greenpark.cli.common import (
     DbOpt,
@@ -20,17 +19,16 @@ from greenpark.cli.common import (
     console,
     dumps_json,
     friendly_errors,
+    lazy_module,
     load_park,
+    open_store,
     write_csv,
 )
-from greenpark.store import Store, StoreError
 
+if TYPE_CHECKING:
+    from greenpark.store import Store
 
-def open_store(park, db: str | None, read_only: bool = False) -> Store:
-    try:
-        return Store(db or park.db_path, park.park.timezone, read_only=read_only)
-    except StoreError as exc:
-        raise UserError(str(exc)) from None
+ingest_mod = lazy_module("greenpark.ingest")  # imported on first use: `greenpark --help` stays fast
 
 
 def run_ingest(store: Store, park, files: list[Path], force: bool = False, quiet: bool = False) -> list:

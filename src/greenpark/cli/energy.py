@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -16,15 +17,20 @@ from greenpark.cli.common import (
     FormatOpt,
     ParkOpt,
     UserError,
-    console,
-    csv_text,
-    dumps_json,
     friendly_errors,
     load_park,
+    run,
 )
-from greenpark.cli.data import open_store
-from greenpark.services import energy as energy_mod
-from greenpark.services.energy import By, rows_for
+
+
+class By(str, Enum):
+    """The breakdowns of :class:`greenpark.services.energy.By` (declared here: the CLI starts without pandas)."""
+
+    carrier = "carrier"
+    enterprise = "enterprise"
+    building = "building"
+    end_use = "end-use"
+    month = "month"
 
 
 def _n(x, digits=2) -> str:
@@ -94,6 +100,8 @@ def energy(
     format: FormatOpt = Format.table,
 ) -> None:
     """Comprehensive energy consumption in tce (GB/T 2589-2020), renewable share and intensity."""
+    from greenpark.services import energy as energy_mod
+
     p = load_park(park)
     if enterprise:
         p.enterprise(enterprise)
@@ -101,24 +109,20 @@ def energy(
         per = energy_mod.parse_period(period)
     except energy_mod.PeriodError as exc:
         raise UserError(str(exc)) from None
-    store = open_store(p, db, read_only=True)
-    result = energy_mod.compute(store.con, p, per, enterprise=enterprise)
-    store.close()
-    if format == Format.json:
-        typer.echo(dumps_json(result))
-        return
-    if format == Format.csv:
-        typer.echo(csv_text(rows_for(result, by or By.enterprise)), nl=False)
-        return
-    if by is None and enterprise is None:
-        console.print(scorecard(result))
-        return
-    rows = rows_for(result, by or By.carrier)
-    t = Table(title=f"Energy {per.label} by {(by or By.carrier).value}" + (f" — {enterprise}" if enterprise else ""))
-    cols = list(rows[0]) if rows else []
-    for c in cols:
-        t.add_column(c, justify="right" if rows and isinstance(rows[0][c], float) else "left")
-    for r in rows:
-        t.add_row(*[_n(v, 3) if isinstance(v, float) else ("—" if v is None else str(v)) for v in r.values()])
-    console.print(t)
-    console.print(footnote(result))
+    breakdown = energy_mod.By(by.value) if by is not None else None
+
+    def table(result: dict) -> list:
+        if breakdown is None and enterprise is None:
+            return [scorecard(result)]
+        rows = energy_mod.rows_for(result, breakdown or energy_mod.By.carrier)
+        t = Table(title=f"Energy {per.label} by {(breakdown or energy_mod.By.carrier).value}"
+                  + (f" — {enterprise}" if enterprise else ""))
+        cols = list(rows[0]) if rows else []
+        for c in cols:
+            t.add_column(c, justify="right" if rows and isinstance(rows[0][c], float) else "left")
+        for r in rows:
+            t.add_row(*[_n(v, 3) if isinstance(v, float) else ("—" if v is None else str(v)) for v in r.values()])
+        return [t, footnote(result)]
+
+    run(p, db, lambda p, store: energy_mod.compute(store.con, p, per, enterprise=enterprise), format, table=table,
+        rows=lambda result: energy_mod.rows_for(result, breakdown or energy_mod.By.enterprise))

@@ -27,9 +27,8 @@ from greenpark.cli.common import (
     err_console,
     friendly_errors,
     load_park,
+    park_store,
 )
-from greenpark.cli.data import open_store
-from greenpark.store import is_postgres
 
 mv_app = typer.Typer(help="Measurement & verification of energy savings (IPMVP Option B/C, ASHRAE Guideline 14-2014).",
                      no_args_is_help=True)
@@ -87,20 +86,20 @@ def _evaluate(project: str, park, db, *, savings: bool, plot: Path | None = None
                 raise UserError(f"--model {model_path} was fitted for project '{d['project']}', not '{project}'")
             d = d["model"]
         model_dict = d
-    store = open_store(p, db, read_only=True)
-    try:
-        result = mv_projects.run(store.con, p, project, savings=savings, plot_path=plot, confidence=confidence,
-                              model_dict=model_dict)
-    except (mv_projects.ProjectError, mv.MVError) as exc:
-        raise UserError(str(exc)) from None
-    finally:
-        store.close()
+    with park_store(p, db) as (p, store):
+        try:
+            result = mv_projects.run(store.con, p, project, savings=savings, plot_path=plot, confidence=confidence,
+                                     model_dict=model_dict)
+        except (mv_projects.ProjectError, mv.MVError) as exc:
+            raise UserError(str(exc)) from None
     return p, result
 
 
 def _default_plot(p, db: str | None, project: str) -> Path:
     """``mv-<project>.png`` next to the store (the DuckDB file), or next to park.toml when the
     store is a PostgreSQL database."""
+    from greenpark.store import is_postgres
+
     where = db or p.db_path
     folder = (p.source_path.parent if p.source_path else Path.cwd()) if is_postgres(where) else Path(where).resolve().parent
     return folder / f"mv-{project}.png"

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from greenpark.cli.app import app
-from greenpark.cli.common import DbOpt, ParkOpt, UserError, console, friendly_errors, load_park
+from greenpark.cli.common import DbOpt, ParkOpt, UserError, console, friendly_errors, load_park, park_store
 
 
 @app.command()
@@ -52,16 +52,10 @@ def serve(
 
 
 def _hint_first_user(p, db) -> None:
-    from greenpark.store import Store, StoreError
+    from greenpark.services import users
 
-    try:
-        store = Store(db or p.db_path, p.park.timezone)
-    except StoreError as exc:
-        raise UserError(str(exc)) from None
-    try:
-        n = store.con.execute("SELECT count(*) FROM users WHERE revoked_at IS NULL").fetchall()[0][0]
-    finally:
-        store.close()
+    with park_store(p, db, read_only=False) as (p, store):  # opened for writing: creates or migrates the store
+        n = sum(1 for u in users.list_users(store.con) if u["revoked_at"] is None)
     if n == 0:
         console.print("[yellow]No users yet:[/] stop the server (Ctrl+C) and create the first park admin with "
                       "'greenpark user add NAME --role park_admin'; then park admins add others in the API.",

@@ -9,13 +9,10 @@ from typing import Annotated
 
 import typer
 
-from greenpark import demo as demo_mod
-from greenpark import park as park_mod
 from greenpark.cli.app import app
-from greenpark.cli.common import DbOpt, UserError, console, friendly_errors
-from greenpark.cli.data import open_store, reasons_table, run_ingest, summary_table
+from greenpark.cli.common import DbOpt, UserError, console, friendly_errors, park_store
+from greenpark.cli.data import reasons_table, run_ingest, summary_table
 from greenpark.cli.energy import scorecard
-from greenpark.services import energy as energy_mod
 
 
 @app.command()
@@ -27,6 +24,8 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder to write park.to
     target = directory / "park.toml"
     if target.exists() and not force:
         raise UserError(f"{target} exists; pass --force to overwrite it")
+    from greenpark import park as park_mod
+
     text = resources.files("greenpark").joinpath("templates/park.toml").read_text(encoding="utf-8")
     park_mod.parse(text, source="template")  # the template must always be valid
     target.write_text(text, encoding="utf-8")
@@ -40,6 +39,9 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
          year: Annotated[int, typer.Option(help="Year of data (chinese-calendar covers 2004-2026).")] = 2025,
          db: DbOpt = None) -> None:
     """Generate a realistic demo park, import a year of its data and print its energy scorecard."""
+    from greenpark import demo as demo_mod
+    from greenpark import park as park_mod
+
     t0 = time.perf_counter()
     with console.status("generating the demo park (about 30 enterprises, one year of 15-minute data)..."):
         files = demo_mod.generate(directory, seed=seed, year=year)
@@ -48,7 +50,17 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
     if db is None:
         for suffix in ("", ".wal"):
             Path(p.db_path + suffix).unlink(missing_ok=True)  # the demo store is rebuilt from its files
-    store = open_store(p, db)  # --db postgresql://...: an existing database keeps what it has (re-imports change nothing)
+    # --db postgresql://...: an existing database keeps what it has (re-imports change nothing)
+    with park_store(p, db, read_only=False) as (p, store):
+        _demo_accounts(store, p, files, year)
+    console.print(f"[dim]demo ready in {time.perf_counter() - t0:.1f} s. Try: cd {directory} && greenpark energy "
+                  f"--period {year}-Q3 --by end-use; greenpark quarantine; greenpark energy --period {year} --format json[/]")
+
+
+def _demo_accounts(store, p, files, year: int) -> None:
+    """Import the demo's files and print its scorecards: energy, carbon and targets, air and water, M&V."""
+    from greenpark.services import energy as energy_mod
+
     results = run_ingest(store, p, files.data_files)
     console.print(summary_table(results))
     if (rt := reasons_table(results)) is not None:
@@ -79,6 +91,3 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
     for line in demo_scorecard(store, p):
         console.print(line)
     # --- end of demo scorecards
-    store.close()
-    console.print(f"[dim]demo ready in {time.perf_counter() - t0:.1f} s. Try: cd {directory} && greenpark energy "
-                  f"--period {year}-Q3 --by end-use; greenpark quarantine; greenpark energy --period {year} --format json[/]")

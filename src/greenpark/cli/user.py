@@ -24,20 +24,15 @@ from greenpark.cli.common import (
     dumps_json,
     friendly_errors,
     load_park,
+    park_store,
 )
-from greenpark.cli.data import open_store
 from greenpark.services import users
 
 user_app = typer.Typer(help="Users, roles and API tokens of 'greenpark serve'.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
 
-def _store(p, db):
-    try:
-        return open_store(p, db)
-    except UserError as exc:
-        raise UserError(f"{exc}\nIf 'greenpark serve' is running, stop it first or manage users through the API "
-                        "(POST /api/v1/users).") from None
+SERVER_HINT = "If 'greenpark serve' is running, stop it first or manage users through the API (POST /api/v1/users)."
 
 
 def _password(stdin: bool) -> str:
@@ -70,22 +65,18 @@ def add(
     if role == "device" and not token:
         console.print("[yellow]note:[/] a device authenticates with an API token only; issue one with "
                       f"'greenpark user token {username} --name NAME'", highlight=False)
-    store = _store(p, db)
     who = users.cli_principal()
-    try:
-        with store.transaction() as con:
-            try:
-                user = users.add_user(con, p, username, role, enterprise_id=enterprise, meters=meter or None,
-                                         password=password, created_by=who.username)
-            except users.AccountError as exc:
-                raise UserError(str(exc)) from None
-            users.audit(con, who, "user.add", f"user {username}", after=user, enterprise_id=enterprise)
-            secret = None
-            if token:
-                secret, row = users.create_token(con, username, token)
-                users.audit(con, who, "token.create", f"token {row['token_id']} of {username}", after=row)
-    finally:
-        store.close()
+    with park_store(p, db, read_only=False, hint=SERVER_HINT) as (p, store), store.transaction() as con:
+        try:
+            user = users.add_user(con, p, username, role, enterprise_id=enterprise, meters=meter or None,
+                                     password=password, created_by=who.username)
+        except users.AccountError as exc:
+            raise UserError(str(exc)) from None
+        users.audit(con, who, "user.add", f"user {username}", after=user, enterprise_id=enterprise)
+        secret = None
+        if token:
+            secret, row = users.create_token(con, username, token)
+            users.audit(con, who, "token.create", f"token {row['token_id']} of {username}", after=row)
     console.print(f"added user [bold]{username}[/] ({role}" + (f", enterprise {enterprise}" if enterprise else "") + ")",
                   highlight=False)
     if secret:
@@ -103,18 +94,14 @@ def token_cmd(
 ) -> None:
     """Issue an API token (printed once)."""
     p = load_park(park)
-    store = _store(p, db)
     who = users.cli_principal()
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_days) if expires_days else None
-    try:
-        with store.transaction() as con:
-            try:
-                secret, row = users.create_token(con, username, name, expires_at=expires)
-            except users.AccountError as exc:
-                raise UserError(str(exc)) from None
-            users.audit(con, who, "token.create", f"token {row['token_id']} of {username}", after=row)
-    finally:
-        store.close()
+    with park_store(p, db, read_only=False, hint=SERVER_HINT) as (p, store), store.transaction() as con:
+        try:
+            secret, row = users.create_token(con, username, name, expires_at=expires)
+        except users.AccountError as exc:
+            raise UserError(str(exc)) from None
+        users.audit(con, who, "token.create", f"token {row['token_id']} of {username}", after=row)
     console.print(f"token {row['token_id']} for {username}: [bold]{secret}[/] (shown once, store it now)",
                   highlight=False, soft_wrap=True)
 
@@ -130,17 +117,13 @@ def password_cmd(
     """Set a user's password."""
     p = load_park(park)
     pw = _password(password_stdin)
-    store = _store(p, db)
     who = users.cli_principal()
-    try:
-        with store.transaction() as con:
-            try:
-                ended = users.set_password(con, username, pw)
-            except users.AccountError as exc:
-                raise UserError(str(exc)) from None
-            users.audit(con, who, "user.password", f"user {username}", after={"sessions_ended": ended})
-    finally:
-        store.close()
+    with park_store(p, db, read_only=False, hint=SERVER_HINT) as (p, store), store.transaction() as con:
+        try:
+            ended = users.set_password(con, username, pw)
+        except users.AccountError as exc:
+            raise UserError(str(exc)) from None
+        users.audit(con, who, "user.password", f"user {username}", after={"sessions_ended": ended})
     console.print(f"password of {username} set; {ended} browser session(s) ended", highlight=False)
 
 
@@ -148,13 +131,9 @@ def password_cmd(
 @friendly_errors
 def list_cmd(park: ParkOpt = None, db: DbOpt = None, format: FormatOpt = Format.table) -> None:
     """Users and their API tokens (the tokens themselves are never shown again)."""
-    p = load_park(park)
-    store = open_store(p, db, read_only=True)
-    try:
+    with park_store(park, db) as (_, store):
         user_rows = users.list_users(store.con)
         tokens = users.list_tokens(store.con)
-    finally:
-        store.close()
     if format == Format.json:
         typer.echo(dumps_json({"users": user_rows, "tokens": tokens}))
         return
@@ -193,23 +172,19 @@ def revoke(
     if (username is None) == (token is None):
         raise UserError("give a USERNAME or --token ID (not both)")
     p = load_park(park)
-    store = _store(p, db)
     who = users.cli_principal()
-    try:
-        with store.transaction() as con:
-            try:
-                if token is not None:
-                    before, after = users.revoke_token(con, token)
-                    users.audit(con, who, "token.revoke", f"token {token} of {before['username']}", before=before,
-                                   after=after)
-                else:
-                    before, after = users.revoke_user(con, username)
-                    users.audit(con, who, "user.revoke", f"user {username}", before=before, after=after,
-                                   enterprise_id=after["enterprise_id"])
-            except users.AccountError as exc:
-                raise UserError(str(exc)) from None
-    finally:
-        store.close()
+    with park_store(p, db, read_only=False, hint=SERVER_HINT) as (p, store), store.transaction() as con:
+        try:
+            if token is not None:
+                before, after = users.revoke_token(con, token)
+                users.audit(con, who, "token.revoke", f"token {token} of {before['username']}", before=before,
+                               after=after)
+            else:
+                before, after = users.revoke_user(con, username)
+                users.audit(con, who, "user.revoke", f"user {username}", before=before, after=after,
+                               enterprise_id=after["enterprise_id"])
+        except users.AccountError as exc:
+            raise UserError(str(exc)) from None
     console.print(f"revoked {'token ' + str(token) if token is not None else 'user ' + username}", highlight=False)
 
 
@@ -229,14 +204,10 @@ def purge_sessions_cmd(
     if token_retention_days < 0:
         raise UserError(f"--token-retention-days {token_retention_days}: use 0 or more days")
     p = load_park(park)
-    store = _store(p, db)
     who = users.cli_principal()
-    try:
-        with store.transaction() as con:
-            counts = users.purge_sessions(con, token_retention=dt.timedelta(days=token_retention_days))
-            if any(counts.values()):
-                users.audit(con, who, "sessions.purge", "sessions and tokens", after=counts)
-    finally:
-        store.close()
+    with park_store(p, db, read_only=False, hint=SERVER_HINT) as (p, store), store.transaction() as con:
+        counts = users.purge_sessions(con, token_retention=dt.timedelta(days=token_retention_days))
+        if any(counts.values()):
+            users.audit(con, who, "sessions.purge", "sessions and tokens", after=counts)
     console.print(f"deleted {counts['sessions']} ended session(s) and {counts['tokens']} API token(s) that ended "
                   f"more than {token_retention_days:g} days ago", highlight=False)
