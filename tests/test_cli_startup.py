@@ -18,19 +18,20 @@ HEAVY = ("pandas", "numpy", "pint", "duckdb", "pyarrow", "fastapi", "starlette",
 
 PROBE = """
 import json, runpy, sys
+HEAVY = set(json.loads(sys.argv[2]))
 sys.argv = ["greenpark", *json.loads(sys.argv[1])]
 code = 0
 try:
     runpy.run_module("greenpark.cli", run_name="__main__")
 except SystemExit as exc:
     code = exc.code if isinstance(exc.code, int) else 1
-print(json.dumps({"code": code, "modules": sorted(m for m in sys.modules if m.split(".")[0] in %r)}))
-""" % (HEAVY,)
+print(json.dumps({"code": code, "modules": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)}))
+"""
 
 
 def _probe(*args: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    p = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(args))], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(args)), json.dumps(HEAVY)], capture_output=True, text=True,
                        env=env, timeout=120)
     return json.loads(p.stdout.strip().splitlines()[-1])
 

@@ -1,8 +1,9 @@
 """greenpark — energy, carbon and environment accounts of a green industrial park.
 
-Layers (imports point left only)::
+Layers (imports point one way; tests/test_layers.py checks it, README "Architecture")::
 
-    domain core (energy, carbon, air, water, mv) <- reference <- store <- ingest <- cli / api / reports
+    edges (cli, api, web, demo, reports) -> services -> ingest -> store
+                                         -> core -> park / reference / base (jsonsafe, errors)
 """
 
 import os

@@ -1,6 +1,9 @@
 """Command-line interface: thin wrappers that parse arguments, call the core and render.
 
 Command modules register themselves on ``app`` when imported.
+
+Layer: an edge. May import services, ingest, store, core, park, reference and the base
+modules; heavy modules only inside the command functions (tests/test_cli_startup.py).
 """
 
 from __future__ import annotations

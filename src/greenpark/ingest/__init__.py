@@ -9,6 +9,9 @@ Every row ends in exactly one place: a new reading, an unchanged one, a correcti
 wins, the old one goes to ``readings_history``) or the quarantine with a stable reason code (see
 :data:`REASONS`). An import is one transaction; re-importing a file whose checksum was already
 imported changes nothing.
+
+Layer: ingest. May import store, core, park, reference and the base modules; never services
+or the edges (tests/test_layers.py).
 """
 
 from __future__ import annotations

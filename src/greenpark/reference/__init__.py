@@ -11,6 +11,9 @@ Status marks (see ``shared/reference/standards.md``):
 - ``C1``         one secondary source read; re-check against the official text before release;
 - ``UNVERIFIED`` not confirmed: never used silently, every output that uses it is flagged;
 - ``USER``       supplied by the user (park.toml), with the provenance the user gave.
+
+Layer: base. Imports only the standard library (pyarrow inside the table loader); everything
+else may import it.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ transaction: a crash at any point leaves the store as it was before that import.
 Relational logic here is plain SQL over the tables of ``migrations/``; ``rollup_*`` tables are
 kept consistent with ``readings`` by :meth:`Store.refresh_rollups`, which every write path calls
 for exactly the (meter, hour) buckets it touched.
+
+Layer: store, the only package that speaks SQL. May import core, reference and the base
+modules; never ingest, services or the edges (tests/test_layers.py).
 """
 
 from __future__ import annotations

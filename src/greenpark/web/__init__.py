@@ -3,6 +3,9 @@
 No CDN: the chart library (Apache ECharts, ``static/vendor/echarts``) ships with the package, so
 the dashboard works with no internet access. One HTML shell serves every page; ``static/app.js``
 renders the page named by the URL, in Chinese or English (switchable, remembered by the browser).
+
+Layer: an edge, installed on the API application; imports no greenpark layer below it and
+never cli.
 """
 
 from __future__ import annotations

@@ -47,6 +47,8 @@ Failures raise :class:`MVError` subclasses (``DataError`` for unusable input suc
 sub-daily timestamps, ``ModelError`` for an unfitted model, ``AdjustmentError``); data-quality
 findings never raise: they are :class:`Flag` objects with stable codes, and a ``fatal`` one
 makes the verdict "not fit for M&V".
+
+Layer: core (see :mod:`greenpark.core`): no store, ingest, services, park or edges.
 """
 
 from greenpark.core.mv import plot, synthetic
