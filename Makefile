@@ -8,15 +8,20 @@ BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 DEMO_DIR ?= demo-park
 
-.PHONY: demo test bench lint venv clean
+# Installs are reproducible: constraints.txt pins every package to the version the tests passed with
+# (pyproject.toml keeps its ranges); `make lock` refreshes it from a fresh environment.
+CONSTRAINTS := constraints.txt
+LOCK_VENV := .venv-lock
+
+.PHONY: demo test bench lint venv clean lock
 
 # Debian's python3 needs python3-venv for `-m venv`; install it when the first try fails.
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || (rm -rf $(VENV) && apt-get update -qq && apt-get install -y -qq python3-venv python3-pip && $(PY) -m venv $(VENV))
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e '.[test]'
+$(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(BIN)/pip install -q -c $(CONSTRAINTS) -e '.[test]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -33,14 +38,25 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
-$(BENCH_STAMP): pyproject.toml $(BIN)/python
+# the shared packages are pinned by constraints.txt; the peers (opendsm, aqi-hub...) are not in it
+$(BENCH_STAMP): pyproject.toml $(CONSTRAINTS) $(BIN)/python
 	$(PY) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q --upgrade pip
-	$(BENCH_VENV)/bin/pip install -q -e '.[test]' opendsm "multimethod<2" python-aqi aqi-hub
+	$(BENCH_VENV)/bin/pip install -q -c $(CONSTRAINTS) -e '.[test]' opendsm "multimethod<2" python-aqi aqi-hub
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python bench/run.py
 
+# refresh constraints.txt: a fresh venv, install with pyproject's ranges (no constraints), freeze
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PY) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q --upgrade pip
+	$(LOCK_VENV)/bin/pip install -q -e '.[test]'
+	{ sed -n '/^#/p' $(CONSTRAINTS) 2>/dev/null | head -3; $(LOCK_VENV)/bin/pip freeze --exclude-editable; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf $(LOCK_VENV)
+
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) $(DEMO_DIR) bench/work
+	rm -rf $(VENV) $(BENCH_VENV) $(LOCK_VENV) $(DEMO_DIR) bench/work
