@@ -176,3 +176,24 @@ def test_password_change_ends_the_other_sessions_only(api):
     audit = api.client.get(V + "/audit?action=user.password", headers=auth(api, "admin")).json()
     rows = audit["rows"] if isinstance(audit, dict) else audit
     assert any(e.get("action") == "user.password" for e in rows)
+
+
+def test_set_password_as_the_cli_does_ends_every_session(api):
+    """`greenpark user password NAME` (no session of its own) ends all the user's browser sessions."""
+    from greenpark.services import users
+
+    api.client.post(V + "/users", json={"username": "cli-pw", "role": "auditor", "password": PASSWORD},
+                    headers=auth(api, "admin"))
+    a, _ = _login(api, "cli-pw", PASSWORD)
+    b, _ = _login(api, "cli-pw", PASSWORD)
+
+    def change(store):
+        with store.transaction() as con:
+            return users.set_password(con, "cli-pw", "another long passphrase")
+
+    assert api.client.app.state.backend.write_sync(change) == 2
+    for c in (a, b):
+        assert_error(c.get(V + "/auth/me"), 401)
+    with pytest.raises(users.AccountError, match="username"):
+        api.client.app.state.backend.write_sync(
+            lambda store: users.set_password(store.con, "cli-pw", "Cli-Pw2025"))

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from greenpark.services import users
 from greenpark.store import Store
 
 from conftest import GP
