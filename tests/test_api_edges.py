@@ -72,6 +72,15 @@ def test_json_body_over_the_limit_is_413_before_it_is_read(api):
     assert_error(r, 413, "payload_too_large", contains="at most")
 
 
+def test_default_json_limit_takes_a_full_push_batch():
+    from greenpark.api.schemas import MAX_PUSH_ROWS
+
+    row = {"meter_id": "E01-EL-MAIN-SUB-COMPRESSED-AIR", "timestamp": "2025-03-01T10:15:00+08:00",
+           "value": 12345.678, "unit": "kWh"}
+    body = json.dumps({"source": "gateway 1", "readings": [row] * MAX_PUSH_ROWS})
+    assert len(body.encode()) < Settings().max_json_bytes < Settings().max_upload_bytes
+
+
 def test_streamed_body_without_length_is_cut_at_the_limit(api):
     big = json.dumps(_push(72)).encode()
 

@@ -51,8 +51,9 @@ class Settings:
     token_retention: dt.timedelta = dt.timedelta(days=90)
     #: largest request body of a file upload (multipart/form-data) [bytes]; larger: 413
     max_upload_bytes: int = 50 * 1024 * 1024
-    #: largest request body of any other request (JSON pushes, logins...) [bytes]; larger: 413
-    max_json_bytes: int = 10 * 1024 * 1024
+    #: largest request body of any other request (JSON pushes, logins...) [bytes]; larger: 413. A full
+    #: push of 100,000 readings with offsets and units is about 10 MiB
+    max_json_bytes: int = 16 * 1024 * 1024
 
 
 def unauthenticated(message: str) -> ApiError:
