@@ -108,3 +108,64 @@ def test_demo_water_samples():
     assert not ((s["parameter"] == "tn") & s["section_id"].isin(secs.loc[secs["water_body"] == "river", "section_id"])).any()
     ev = water.evaluate_sections_gb3838(s, secs, dt.date(2025, 1, 1), dt.date(2025, 12, 31))
     assert len(ev.sections) == 5 and ev.good_share_pct is not None
+
+
+def _limit_cases():
+    """(parameter, water_body, limit, class at the limit, class just beyond it) for every limit of the data file."""
+    cases = []
+    for r in reference.load("gb3838_limits").rows:
+        body = "R1" if r["water_body"] in ("all", "river") else "L1"
+        if r["kind"] == "range":
+            for lim, beyond in ((r["range_lo"], r["range_lo"] - 0.01), (r["range_hi"], r["range_hi"] + 0.01)):
+                cases.append((r["parameter"], body, lim, 1, beyond, 6))
+            continue
+        limits = [r[c] for c in water.CLASS_COLUMNS]
+        for lim in limits:
+            if r["kind"] == "max":
+                at = 1 + next(i for i, L in enumerate(limits) if L >= lim)
+                beyond = lim * (1 + 1e-6)
+                after = 1 + next((i for i, L in enumerate(limits) if L > lim), 5)
+            else:  # min (DO): higher is better
+                at = 1 + next(i for i, L in enumerate(limits) if L <= lim)
+                beyond = lim * (1 - 1e-6)
+                after = 1 + next((i for i, L in enumerate(limits) if L < lim), 5)
+            cases.append((r["parameter"], body, lim, at, beyond, after))
+    return cases
+
+
+LIMIT_CASES = _limit_cases()
+
+
+def test_limit_cases_cover_every_limit():
+    rows = reference.load("gb3838_limits").rows
+    assert len(LIMIT_CASES) == sum(2 if r["kind"] == "range" else 5 for r in rows) == 2 + 23 * 5
+
+
+@pytest.mark.parametrize(("parameter", "section", "limit", "at", "beyond", "after"), LIMIT_CASES)
+def test_period_mean_exactly_on_every_limit_meets_it(parameter, section, limit, at, beyond, after):
+    """Twelve samples exactly on a limit meet it (C <= limit), a hair beyond does not."""
+    dates = pd.date_range("2025-01-15", periods=12, freq="MS") + pd.Timedelta(days=14)
+    on = pd.DataFrame({"section_id": section, "date": dates, "parameter": parameter, "value": limit})
+    ev = water.evaluate_sections_gb3838(on, SECTIONS)
+    p = ev.parameters.iloc[0]
+    assert p["class"] == at, (parameter, limit, p["value"])
+    if parameter != "ph":
+        assert cls(section, parameter, limit)["class"] == at
+        assert cls(section, parameter, beyond)["class"] == after
+    else:
+        assert cls(section, parameter, beyond)["class"] == 6
+
+
+def test_twelve_samples_of_tp_0_2_are_class_iii_without_exceedance():
+    # 12 x 0.2 averages to 0.20000000000000004 in binary floating point; the limit says C <= 0.2
+    dates = pd.date_range("2025-01-01", periods=12, freq="MS")
+    s = pd.DataFrame({"section_id": "R1", "date": dates, "parameter": "tp", "value": 0.2})
+    assert s["value"].mean() > 0.2  # the floating-point residue this test is about
+    ev = water.evaluate_sections_gb3838(s, SECTIONS)
+    sec = ev.sections.iloc[0]
+    assert sec["class"] == 3 and sec["class_label"] == "III"
+    assert bool(sec["meets_iii"]) and sec["exceeding"] == ""
+    assert ev.good_share_pct == 100.0
+    # 0.2000001 mg/L is a real exceedance: class IV
+    s2 = s.assign(value=0.2000001)
+    assert water.evaluate_sections_gb3838(s2, SECTIONS).sections.iloc[0]["class"] == 4

@@ -18,6 +18,12 @@ Rules
 - A value's class is the best class whose limit it meets: ``C <= limit`` for upper limits,
   ``C >= limit`` for dissolved oxygen (higher is better), ``6 <= pH <= 9`` for pH (the same range
   for every class). A value that meets no class is class 6, reported as "劣V" (worse than V).
+- Values are compared with the limits as exact decimals: a value (or period mean) within
+  ``EXACT_RTOL`` (1e-9, relative) of a limit *is* the limit. Binary floating point cannot hold
+  0.2, so the mean of twelve samples of TP 0.2 mg/L is 0.20000000000000004; compared naively it
+  "exceeds" class III. Samples are decimals with far fewer than 9 significant digits, so the
+  tolerance only removes floating-point residue and never moves a real decimal value across a
+  limit (0.2000001 still exceeds 0.2).
 - Section class for a period (our rule, documented): each parameter's arithmetic **period mean**
   of the samples in the period is classified; for pH the worst class of the individual samples
   is used (a mean of pH values hides excursions on both sides). The section class is the worst
@@ -45,6 +51,8 @@ from greenpark import reference
 CLASS_LABELS = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "劣V"}
 CLASS_COLUMNS = ("class_1", "class_2", "class_3", "class_4", "class_5")
 WATER_BODIES = ("river", "lake")
+#: relative tolerance under which a value equals a limit (floating-point residue of decimal means)
+EXACT_RTOL = 1e-9
 
 
 class WaterInputError(ValueError):
@@ -96,15 +104,15 @@ def _class_of(values: np.ndarray, lim: pd.DataFrame) -> np.ndarray:
     kind = lim["kind"].to_numpy()
     L = lim[list(CLASS_COLUMNS)].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
-        ok_max = v[:, None] <= L
-        ok_min = v[:, None] >= L
+        ok_max = v[:, None] <= L * (1 + EXACT_RTOL)
+        ok_min = v[:, None] >= L * (1 - EXACT_RTOL)
     ok = np.where((kind == "min")[:, None], ok_min, ok_max)
     first = np.where(ok.any(axis=1), ok.argmax(axis=1) + 1, 6)
     m = np.isin(kind, ("max", "min")) & ~np.isnan(v)
     cls[m] = first[m]
     r = (kind == "range") & ~np.isnan(v)
     lo, hi = lim["range_lo"].to_numpy(dtype=float), lim["range_hi"].to_numpy(dtype=float)
-    cls[r] = np.where((v[r] >= lo[r]) & (v[r] <= hi[r]), 1, 6)
+    cls[r] = np.where((v[r] >= lo[r] * (1 - EXACT_RTOL)) & (v[r] <= hi[r] * (1 + EXACT_RTOL)), 1, 6)
     return cls
 
 
