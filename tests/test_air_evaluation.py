@@ -190,3 +190,83 @@ def test_demo_year_is_deterministic_and_evaluates():
     pm = d[d["pollutant"] == "pm25"].groupby("m")["value"].mean()
     o3 = d[d["pollutant"] == "o3"].groupby("m")["value"].max()
     assert pm[1] > 1.5 * pm[7] and o3[6] > o3[1]
+
+
+# ------------------------------------------------------------------ values exactly on a limit (issue 16 #14 d, e)
+def _limit_cases():
+    cases = []
+    for edition, year in (("2012", 2025), ("2026", 2027)):
+        ev = ae.evaluate_year_hj663(year_table(year), year, edition=edition)
+        for s in ev.statistics:
+            if s["limit"] is not None:
+                cases.append((edition, year, s["pollutant"], s["statistic"], s["limit"]))
+    return cases
+
+
+@pytest.mark.parametrize(("edition", "year", "pollutant", "statistic", "limit"), _limit_cases())
+def test_attainment_exactly_on_every_limit(edition, year, pollutant, statistic, limit):
+    """A statistic equal to its GB 3095 limit attains (C <= limit); one rounding step above does not."""
+    col = ae.DAILY_COLUMN[pollutant]
+    step = 0.1 if pollutant == "co" else 1.0
+    for value, attains in ((limit, True), (limit + step, False)):
+        d = year_table(year)
+        if statistic == "annual_mean":
+            d[col] = value
+        else:  # percentile: the 40 highest days on the value -> ranks s and s+1 both hold it (p90..p98, n=365)
+            d[col] = BASE[col] / 10
+            d.loc[d.index[-40:], col] = value
+        s = ae.evaluate_year_hj663(d, year, edition=edition).statistic(pollutant, statistic)
+        assert s["value"] == value
+        assert s["attains"] is attains, (pollutant, statistic, value)
+
+
+def _one_day(**over):
+    d = pd.DataFrame({"date": [pd.Timestamp("2025-06-01")], **{k: [over.get(k, v)] for k, v in BASE.items()}})
+    return ae.evaluate_period_hj663(d, dt.date(2025, 6, 1), dt.date(2025, 6, 1), edition="2012", kind="month")
+
+
+@pytest.mark.parametrize(("pm25", "aqi", "good", "heavy"), [
+    (75.0, 100, 1, 0),    # IAQI exactly 100 (24 h PM2.5 breakpoint 75): a good day (AQI <= 100)
+    (76.0, 102, 0, 0),    # 100 + 50/40 * 1 = 101.25 -> 102
+    (150.0, 200, 0, 0),   # exactly 200: not heavy
+    (151.0, 201, 0, 1),   # 200 + 100/100 * 1 = 201: heavily polluted (AQI >= 201)
+])
+def test_good_and_heavy_day_boundaries(pm25, aqi, good, heavy):
+    ev = _one_day(pm25=pm25)
+    assert int(ev.daily["aqi"].iloc[0]) == aqi
+    assert (ev.valid_aqi_days, ev.good_days, ev.heavy_days) == (1, good, heavy)
+
+
+# ------------------------------------------------------------------ one daily series (issue 16 #2)
+def _hourly_two_days(pm25: float) -> pd.DataFrame:
+    """Station A, 2025-06-01 and 06-02 (hours labelled by their end); PM10 on 06-02 has only 10 hours."""
+    ts = pd.date_range("2025-06-01 01:00", "2025-06-03 00:00", freq="h", tz="Asia/Shanghai")
+    vals = {"so2": 10.0, "no2": 30.0, "pm10": 50.0, "pm25": pm25, "co": 0.8, "o3": 100.0}
+    frames = [pd.DataFrame({"station_id": "A", "timestamp": ts, "pollutant": p, "value": v}) for p, v in vals.items()]
+    h = pd.concat(frames, ignore_index=True)
+    drop = (h["pollutant"] == "pm10") & (h["timestamp"] > pd.Timestamp("2025-06-02 10:00", tz="Asia/Shanghai"))
+    return h[~drop].reset_index(drop=True)
+
+
+def test_calendar_is_the_records_rounded_series():
+    # PM2.5 24 h mean 150.5 rounds half-even to 150 -> IAQI 200 (level 4, not heavy). Unrounded it
+    # would be 200 + 0.5 = 200.5 -> 201 (heavy), which the calendar used to show.
+    ev = ae.evaluate_hourly_hj663(_hourly_two_days(150.5), dt.date(2025, 6, 1), dt.date(2025, 6, 2),
+                                  edition="2012", kind="month")
+    cal = ae.daily_aqi_records(ev.daily)
+    assert [c["date"] for c in cal] == ["2025-06-01", "2025-06-02"]
+    assert cal[0]["aqi"] == 200 and cal[0]["level"] == 4 and cal[0]["primary_pollutant"] == "PM2.5"
+    assert ev.heavy_days == 0 and ev.valid_aqi_days == 1
+    # 06-02: PM10 has 10 of the 20 required hours -> the record does not count the day: no AQI shown
+    assert cal[1] == {"date": "2025-06-02", "aqi": None, "level": None, "primary_pollutant": None, "colour": None}
+    # the calendar counts exactly what the record counts
+    assert sum(c["aqi"] is not None for c in cal) == ev.valid_aqi_days
+    assert sum(c["aqi"] is not None and c["aqi"] <= 100 for c in cal) == ev.good_days
+
+
+def test_daily_aqi_series_matches_evaluation():
+    h = _hourly_two_days(151.5)  # rounds to 152 -> IAQI 202
+    from greenpark.core import aqi
+    daily = aqi.daily_means_gb3095(h, edition="2012")
+    s = ae.daily_aqi_series(daily, dt.date(2025, 6, 1), dt.date(2025, 6, 2), edition="2012")
+    assert s["aqi"].iloc[0] == 202 and bool(s["valid"].iloc[0]) and not bool(s["valid"].iloc[1])

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -87,9 +87,12 @@ class Evaluation:
     composite_index: float | None
     flags: list[dict[str, Any]] = field(default_factory=list)
     references: list[dict[str, Any]] = field(default_factory=list)
+    #: the one park daily AQI series behind the ratios and ``valid_aqi_days`` (see :func:`daily_aqi_series`);
+    #: not part of :meth:`to_dict` (the record shows it through :func:`daily_aqi_records`)
+    daily: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(replace(self, daily=None)).items() if k != "daily"}
 
     def statistic(self, pollutant: str, statistic: str) -> dict[str, Any]:
         for s in self.statistics:
@@ -256,17 +259,12 @@ def evaluate_period_hj663(daily: pd.DataFrame, start: dt.date, end: dt.date, edi
     verdicts = [s["attains"] for s in stats]
     attainment = None if any(v is None for v in verdicts) else all(verdicts)
 
-    # 4. daily AQI (per-day edition under "auto"), good and heavily polluted days
-    day_ed = None if edition == "auto" else edition
-    if len(d):
-        res = aqi_mod.aqi_hj633(d[["date", *DAILY_COLUMN.values()]], report="daily", edition=day_ed)
-        t = res.table
-        used_refs = res.references
-        complete = t[[f"iaqi_{DAILY_COLUMN[p]}" for p in POLLUTANTS]].notna().all(axis=1).to_numpy()
-        a = t["aqi"].to_numpy(dtype=float, na_value=np.nan)
-        day_editions = pd.Series(t["edition"]).value_counts().sort_index().to_dict()
-    else:
-        complete, a, used_refs, day_editions = np.zeros(0, bool), np.zeros(0), [], {}
+    # 4. daily AQI (per-day edition under "auto"), good and heavily polluted days: the one daily
+    #    series, from the rounded daily values, that the calendar shows too (daily_aqi_records)
+    series, used_refs = _daily_aqi(d, edition)
+    complete = series["valid"].to_numpy(dtype=bool)
+    a = series["aqi"].to_numpy(dtype=float, na_value=np.nan)
+    day_editions = pd.Series(series["edition"]).value_counts().sort_index().to_dict() if len(series) else {}
     good_max = _rule(e663, "good_day_max_aqi")
     heavy_min = _rule(e663, "heavy_day_min_aqi")
     used += [good_max, heavy_min]
@@ -317,7 +315,55 @@ def evaluate_period_hj663(daily: pd.DataFrame, start: dt.date, end: dt.date, edi
         editions=editions, n_days=len(d), statistics=stats, attainment=attainment,
         good_days=good, good_days_ratio=None if n_valid == 0 else round(100.0 * good / n_valid, 1),
         heavy_days=heavy, heavy_days_ratio=None if n_valid == 0 else round(100.0 * heavy / n_valid, 1),
-        valid_aqi_days=n_valid, composite_index=composite, flags=flags, references=list(refs.values()))
+        valid_aqi_days=n_valid, composite_index=composite, flags=flags, references=list(refs.values()),
+        daily=series)
+
+
+DAILY_SERIES_COLUMNS = ("date", "aqi", "level", "category", "category_en", "colour", "primary_pollutant",
+                        "edition", "valid")
+
+
+def _daily_aqi(d: pd.DataFrame, edition: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Daily AQI of park daily values ``d`` already rounded per HJ 663 (GB/T 8170).
+
+    ``valid``: all six IAQIs present (a day HJ 663 counts); on other days ``aqi``, ``level``,
+    ``category`` and ``colour`` are empty, since the record does not count them.
+    """
+    if not len(d):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in DAILY_SERIES_COLUMNS}), []
+    day_ed = None if edition == "auto" else edition
+    res = aqi_mod.aqi_hj633(d[["date", *DAILY_COLUMN.values()]], report="daily", edition=day_ed)
+    t = res.table
+    valid = t[[f"iaqi_{DAILY_COLUMN[p]}" for p in POLLUTANTS]].notna().all(axis=1).to_numpy()
+    out = pd.DataFrame({"date": pd.to_datetime(t["date"]).dt.date, "valid": valid})
+    for c in ("aqi", "level"):
+        out[c] = t[c].where(valid)
+    for c in ("category", "category_en", "colour", "primary_pollutant"):
+        out[c] = t[c].astype(object).where(valid)
+    out["edition"] = t["edition"].astype(str).to_numpy()
+    return out[list(DAILY_SERIES_COLUMNS)].reset_index(drop=True), res.references
+
+
+def daily_aqi_series(daily: pd.DataFrame, start: dt.date, end: dt.date, edition: str = "auto") -> pd.DataFrame:
+    """The park daily AQI series of HJ 663 for ``start``..``end``: one row per day with data.
+
+    The same series the evaluation counts good and heavily polluted days and ``valid_aqi_days``
+    from: station values averaged per day, rounded per GB/T 8170 (PM2.5 150.5 -> 150), AQI per
+    HJ 633; ``aqi`` is empty on days HJ 663 does not count (not all six pollutants valid).
+    Columns :data:`DAILY_SERIES_COLUMNS`.
+    """
+    return evaluate_period_hj663(daily, start, end, edition).daily
+
+
+def daily_aqi_records(series: pd.DataFrame) -> list[dict[str, Any]]:
+    """The series as calendar rows ``date, aqi, level, primary_pollutant, colour`` (None when not valid)."""
+    def val(x):
+        return None if x is None or (not isinstance(x, str) and pd.isna(x)) else x
+
+    return [{"date": r.date.isoformat(), "aqi": None if val(r.aqi) is None else int(r.aqi),
+             "level": None if val(r.level) is None else int(r.level),
+             "primary_pollutant": val(r.primary_pollutant), "colour": val(r.colour)}
+            for r in series.itertuples()]  # one row per day of the period (<= 366)
 
 
 def _has(e663: str, parameter: str, pollutant: str) -> bool:

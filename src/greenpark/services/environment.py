@@ -11,7 +11,7 @@ import datetime as dt
 
 import pandas as pd
 
-from greenpark.core import air, aqi, water
+from greenpark.core import air, water
 from greenpark.jsonsafe import clean
 from greenpark.services import energy
 
@@ -129,20 +129,9 @@ def air_record(con, park, period_text: str, station: str | None = None, edition:
             pe = air.evaluate_hourly_hj663(prev, dt.date(start.year - 1, 1, 1),
                                                       dt.date(start.year - 1, 12, 31), edition=edition)
             out["year_on_year"] = air.year_on_year_hj663(ev, pe)
-    out["daily_aqi"] = _daily_aqi(hourly, start, end, edition)
+    # the calendar shows the record's own daily series (rounded values, invalid days without an AQI)
+    out["daily_aqi"] = air.daily_aqi_records(ev.daily)
     return clean(out)
-
-
-def _daily_aqi(hourly: pd.DataFrame, start: dt.date, end: dt.date, edition: str) -> list[dict]:
-    """Park daily AQI (station concentrations averaged first, HJ 663 city method) for the calendar."""
-    ed = None if edition == "auto" else edition
-    daily = aqi.daily_means_gb3095(hourly, edition=ed)
-    res = aqi.city_daily_aqi_hj663(daily, edition=ed).table
-    res = res[(pd.to_datetime(res["date"]).dt.date >= start) & (pd.to_datetime(res["date"]).dt.date <= end)]
-    return [{"date": str(pd.Timestamp(r.date).date()), "aqi": None if pd.isna(r.aqi) else int(r.aqi),
-             "level": None if pd.isna(r.level) else int(r.level), "primary_pollutant": r.primary_pollutant,
-             "colour": r.colour} for r in res.itertuples()]  # one row per day of the period (<= 366)
-
 
 
 def water_record(con, park, period_text: str) -> dict:
