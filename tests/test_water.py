@@ -122,13 +122,13 @@ def _limit_cases():
         limits = [r[c] for c in water.CLASS_COLUMNS]
         for lim in limits:
             if r["kind"] == "max":
-                at = 1 + next(i for i, L in enumerate(limits) if L >= lim)
+                at = 1 + next(i for i, L in enumerate(limits) if lim <= L)
                 beyond = lim * (1 + 1e-6)
-                after = 1 + next((i for i, L in enumerate(limits) if L > lim), 5)
+                after = 1 + next((i for i, L in enumerate(limits) if lim < L), 5)
             else:  # min (DO): higher is better
-                at = 1 + next(i for i, L in enumerate(limits) if L <= lim)
+                at = 1 + next(i for i, L in enumerate(limits) if lim >= L)
                 beyond = lim * (1 - 1e-6)
-                after = 1 + next((i for i, L in enumerate(limits) if L < lim), 5)
+                after = 1 + next((i for i, L in enumerate(limits) if lim > L), 5)
             cases.append((r["parameter"], body, lim, at, beyond, after))
     return cases
 
