@@ -492,7 +492,8 @@ def carbon_report(store, park: Park, period: int, *, method: str | None = None, 
         shown = pinned
     else:
         shown = _account(act, period, method, level, region, park, certs, process, shown_lib, pins)
-    shown.flags = carbon._merge_flags(shown.flags + cflags + ([data_flag] if data_flag else []))
+    shown.flags = carbon._merge_flags(shown.flags + cflags + ([data_flag] if data_flag else [])
+                                      + market_exceeds_location(shown))
     if status in ("pinned", "nothing_to_restate"):  # the published choice and its reason, not "pinned"
         rule = carbon._rule(plib, "electricity_factor_year", key.rule)
         shown.lineage["factor_year_rule"] = rule["id"]
@@ -507,6 +508,23 @@ def carbon_report(store, park: Park, period: int, *, method: str | None = None, 
             f"{len(changes)} figures would change with --restate", sorted({c["id"] for c in fchanges})))
     return CarbonReport(result=shown, key=key, status=status, published=pub, changes=changes,
                         factor_changes=fchanges, rejected=rejected)
+
+
+def market_exceeds_location(res) -> list[dict[str, Any]]:
+    """``carbon.market_exceeds_location`` (info) when both Scope 2 figures are shown and the market-based
+    one is larger, for the park and the enterprises where it is (issue 16 #12: explain, don't surprise)."""
+    if res.method != "both":
+        return []
+    loc, mkt = res.park.get("scope2_location_t"), res.park.get("scope2_market_t")
+    e = res.enterprises
+    over = e.loc[e["scope2_market_t"] > e["scope2_location_t"] + 1e-9, "id"].tolist() if len(e) else []
+    if not over and not (loc is not None and mkt is not None and mkt > loc + 1e-9):
+        return []
+    return [carbon._flag(
+        "carbon.market_exceeds_location",
+        "market-based Scope 2 exceeds location-based: electricity not covered by green certificates is counted "
+        "at the residual-mix factor, which leaves out the non-fossil power traded on the market and so lies "
+        "above the grid-average factor of the location-based method", over, "info")]
 
 
 def to_json_dict(report: CarbonReport, enterprise: str | None = None, ndigits: int = 4) -> dict[str, Any]:
