@@ -1,6 +1,7 @@
 """Golden tests: every GB/T 2589-2020 coefficient shipped, against standards.md (status included)."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,56 @@ def test_every_carrier_default_coefficient_exists():
 ])
 def test_edition_selected_by_date(standard, day, edition):
     assert reference.edition_for(standard, day) == edition
+
+
+# ------------------------------------------------------------------ sources travel with the data (issue 10 #6)
+DATA_SETS = [n for n in reference.catalog() if n != "sources"]
+
+
+@pytest.mark.parametrize("name", DATA_SETS)
+def test_every_row_cites_sources_that_exist(name):
+    known = {r["id"] for r in reference.load("sources").rows}
+    rows = reference.source_ids(name)
+    assert rows
+    for rid, ids in rows:
+        assert ids, f"{name}/{rid}: no source id"
+        missing = [i for i in ids if i not in known]
+        assert not missing, f"{name}/{rid}: source ids {missing} not in sources.csv"
+
+
+def test_sources_table_is_complete():
+    rows = reference.load("sources").rows
+    kinds = {"standard", "notice", "guideline", "method", "software", "secondary", "greenpark"}
+    for r in rows:
+        assert r["citation"] and r["kind"] in kinds and r["read"] in {"official text", "secondary", "not read"}, r
+    used = {i for n in DATA_SETS for _, ids in reference.source_ids(n) for i in ids}
+    # every primary document a row relies on is a standard, notice, guideline, method, software or greenpark's own rule
+    primaries = {ids[0] for n in DATA_SETS for _, ids in reference.source_ids(n)}
+    assert all(reference.source(i)["kind"] != "secondary" for i in primaries)
+    assert used <= {r["id"] for r in rows}
+
+
+def test_lineage_prints_full_citations():
+    row = reference.load("carbon_electricity_factors").get("cn_avg_2023")
+    src = reference.citation(row)["source"]
+    assert src.startswith("生态环境部、国家统计局 2023年电力二氧化碳排放因子")
+    for part in ("MEE / NBS", "公告2025年第47号", "2025-12-31", "mee.gov.cn/xxgk2018/xxgk/xxgk01/202512/t20251231_1139517.html",
+                 "[mee-nbs-2023]", "read in:"):
+        assert part in src
+    lim = reference.load("gb3838_limits").get("gb3838-2002.tp.river")
+    assert lim["source"].startswith("GB 3838-2002 地表水环境质量标准") and lim["clause"] == "GB 3838-2002 Table 1 (basic items)"
+
+
+def test_unknown_source_id_lists_valid_ids():
+    with pytest.raises(reference.ReferenceError, match="gb3838-2002"):
+        reference.source("gb3838")
+
+
+def test_no_reference_to_files_users_do_not_have():
+    import greenpark
+
+    root = Path(greenpark.__file__).parent
+    hits = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.suffix not in (".pyc", ".png")
+            and ("standards.md" in p.read_text(encoding="utf-8", errors="ignore")
+                 or "peers.md" in p.read_text(encoding="utf-8", errors="ignore"))]
+    assert hits == []

@@ -97,11 +97,11 @@ market when it is market); a scope-2 figure of a method not computed is null.
 References
 ----------
 .. [1] GB/T 32150-2015 / GB/T 32150-2025, General rules for GHG accounting and reporting of industrial
-   enterprises (the 2025 edition effective 2026-07-01). standards.md section 2.1-2.2.
-.. [2] GB/T 32151.22-2024 Annex C Table C.1, default parameters of common fossil fuels. standards.md 2.3.
+   enterprises (the 2025 edition effective 2026-07-01). Sources gbt32150-2025, gbt32151.22-2024 (reference/data/sources.csv).
+.. [2] GB/T 32151.22-2024 Annex C Table C.1, default parameters of common fossil fuels. Source gbt32151.22-2024.
 .. [3] MEE/NBS electricity CO2 factors, 公告2024年第12号 (2021 data), 公告2024年第33号 (2022 data),
-   公告2025年第47号 (2023 data). standards.md 2.4 and addendum 4-5.
-.. [4] GB/T 32150-2025 cl. 7.5.6-7.5.7, purchased heat. standards.md 2.5.
+   公告2025年第47号 (2023 data). Sources mee-nbs-2021, mee-nbs-2022, mee-nbs-2023, ets-grid-2022.
+.. [4] GB/T 32150-2025 cl. 7.5.6-7.5.7, purchased heat. Source gbt32150-2025.
 """
 
 from __future__ import annotations
@@ -510,7 +510,7 @@ def _split_unit(unit: str) -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------
 def fuel_combustion(fuel_activity: pd.DataFrame, library: FactorLibrary,
                     fuel_map: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[dict], list[dict]]:
-    """Scope 1 CO2 of fuel combustion, GB/T 32151.22-2024 formula (standards.md 2.2) [tCO2].
+    """Scope 1 CO2 of fuel combustion, GB/T 32151.22-2024 formula (source gbt32151.22-2024) [tCO2].
 
     ``E = AD [ad_unit] x NCV [GJ/ad_unit] x CC [tC/TJ] x 10^-3 [TJ/GJ] x OF [1] x 44/12 [tCO2/tC]``.
     The activity quantity is converted into the fuel's ad_unit with pint (m3 -> 10^4 Nm3, kg -> t).
@@ -555,7 +555,7 @@ def fuel_combustion(fuel_activity: pd.DataFrame, library: FactorLibrary,
     f["cc"] = f["fuel"].map(wide["cc"])
     f["of"] = f["fuel"].map(wide["of"])
     f["heat_gj"] = f["ad"] * f["ncv"]
-    # E = AD x NCV x CC x OF x 44/12, GB/T 32151.22-2024 (standards.md 2.2); heat_to_cc: GJ -> TJ
+    # E = AD x NCV x CC x OF x 44/12, GB/T 32151.22-2024 (source gbt32151.22-2024); heat_to_cc: GJ -> TJ
     f["co2_t"] = f["heat_gj"] * f["fuel"].map(heat_to_cc) * f["cc"] * f["of"] * co2_per_c
     f["factor_ids"] = f["fuel"].map(ids["ncv"] + "," + ids["cc"] + "," + ids["of"] + ",co2_per_c")
     f["scope"], f["category"], f["method"] = 1, "fuel_combustion", "all"
@@ -682,7 +682,7 @@ def purchased_heat(heat_activity: pd.DataFrame, library: FactorLibrary,
 
 
 def purchased_electricity_location(elec_activity: pd.DataFrame, choice: FactorChoice) -> pd.DataFrame:
-    """Scope 2 location-based: grid import [MWh] x grid-average factor [tCO2/MWh] (standards.md 2.4).
+    """Scope 2 location-based: grid import [MWh] x grid-average factor [tCO2/MWh] (sources mee-nbs-2021..2023).
 
     On-site renewable generation and export rows are kept with 0 tCO2 (not grid electricity; no credit).
     """
@@ -800,7 +800,7 @@ def validate_certificates(certificates: Any, matching: str | None = None,
     Errors: duplicate ids; unknown kind; GEC without serial range; end before start; mwh <= 0; a serial
     (or overlapping serial range) registered twice, naming both registrations; under ``calendar_year``
     matching, a generation period that crosses Dec 31. Flags: serial count differs from mwh (1 GEC taken
-    as 1 MWh; the rule was not read in standards.md, so this is a flag, not an error).
+    as 1 MWh; the rule was not read in any source, so this is a flag, not an error).
     """
     c, problems, flags = _certificate_problems(certificates, matching, library)
     if len(problems):
@@ -905,7 +905,7 @@ def purchased_electricity_market(elec_activity: pd.DataFrame, applied: pd.DataFr
                                  zero: FactorChoice) -> pd.DataFrame:
     """Scope 2 market-based lines: certified grid import [MWh] x 0 and the rest x residual [tCO2/MWh].
 
-    Residual = national factor excluding market-traded non-fossil electricity (standards.md 2.4 usage note).
+    Residual = national factor excluding market-traded non-fossil electricity (usage note of the MEE/NBS factors, source mee-nbs-2021).
     """
     e = elec_activity[elec_activity["flow"] == "grid_import"].copy()
     e["ad"] = e["quantity"] * _conv(e["unit"], "MWh")
@@ -1098,7 +1098,7 @@ def account(activity: Any, period: int, *, method: str = "both", level: str = "n
         "selections": selections,
         "formula": {
             "fuel_combustion": "AD [ad_unit] x NCV [GJ/ad_unit] x CC [tC/TJ] x 0.001 [TJ/GJ] x OF x 44/12 "
-                               "(GB/T 32151.22-2024; standards.md 2.2)",
+                               "(GB/T 32151.22-2024, source gbt32151.22-2024)",
             "electricity_location": "grid_import [MWh] x grid average [tCO2/MWh]",
             "electricity_market": "(grid_import - certified) [MWh] x residual [tCO2/MWh] + certified x 0",
             "heat": "heat [GJ] x factor [tCO2/GJ]; steam [t] x heat content [GJ/t] -> heat [GJ]",

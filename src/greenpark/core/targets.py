@@ -3,7 +3,7 @@
 Pure functions over tables; no IO. A target caps, for one enterprise or the park and one calendar year,
 one of the metrics in :data:`METRICS`: total CO2 [tCO2], CO2 intensity [tCO2/10^4 CNY value added],
 total energy [tce] or energy intensity [tce/10^4 CNY]. Which energy counts (e.g. non-fossil energy is not
-counted in energy-consumption control, 发改环资〔2024〕113号, standards.md 2.6) is decided by the energy
+counted in energy-consumption control, 发改环资〔2024〕113号) is decided by the energy
 accounts that produce the monthly tce; this module takes the monthly figures as given.
 
 Projection of the year-end total [same unit as the monthly figures]

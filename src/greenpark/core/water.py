@@ -34,7 +34,7 @@ Rules
   classified and carries ``water.parameter_not_applicable``. Unknown parameters carry
   ``water.unknown_parameter``. Negative values are failures (:class:`WaterInputError`).
 - Good-water share (优良水质断面比例): sections in classes I-III / sections evaluated x 100 [%]
-  (national reporting practice; clause not read: UNVERIFIED in standards.md, flagged).
+  (national reporting practice; clause not read: UNVERIFIED, flagged).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ deterministically from them, so that the demo shows each case the carbon account
 
 - ``[carbon]``: provincial grid factor of the park's province (Jiangsu), market-based residual, calendar-year
   certificate matching; dual-control CO2 on location-based Scope 2 (the MEE rule for deducting green power
-  in enterprise GHG reports was not read, standards.md 2.6);
+  in enterprise GHG reports was not read: UNVERIFIED);
 - a green-power contract (the data centre, offshore wind), GEC ranges of three enterprises, and one
   deliberate double registration: E13 registers 1,000 serials that E16 registered too. The import rejects
   both registrations (park.toml does not say which one is right) and the scorecard names both uses;

@@ -5,7 +5,14 @@ source (standard and clause/table, or notice and date), a status mark and a vali
 ``reference/data/catalog.toml`` lists the datasets; this module is the one registry that loads
 them and answers "which value applies on this date".
 
-Status marks (see ``shared/reference/standards.md``):
+Sources travel with the data: ``reference/data/sources.csv`` holds one full citation per source id
+(standard number and title, clause or table, issuing body, notice number, date, public address where
+there is one, and what was read). A data row's ``source`` column names its sources by id (``;``
+between ids: the primary document first, then the transcriptions it was read through), and
+:func:`load` replaces the ids by the full citations, so every lineage that prints ``source``
+prints them. :func:`source` looks one id up; :func:`source_ids` gives the ids of a dataset's rows.
+
+Status marks (how well a value is corroborated; what each source is, is in ``sources.csv``):
 
 - ``C2+``        corroborated by two or more independent secondary sources;
 - ``C1``         one secondary source read; re-check against the official text before release;
@@ -94,9 +101,8 @@ def catalog() -> dict[str, dict[str, Any]]:
     return tomllib.loads(text)["dataset"]
 
 
-@cache
-def load(name: str) -> Dataset:
-    """Load the dataset ``name`` from its data file, checking statuses and required columns."""
+def _read_rows(name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(catalog metadata, rows as raw typed dicts) of dataset ``name``; source ids unresolved."""
     cat = catalog()
     if name not in cat:
         raise ReferenceError(f"no reference dataset '{name}'. Valid names: {', '.join(sorted(cat))}")
@@ -106,15 +112,68 @@ def load(name: str) -> Dataset:
     with path.open(encoding="utf-8", newline="") as fh:
         lines = [ln for ln in fh if not ln.startswith("#")]
     reader = csv.DictReader(lines)
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    required = meta.get("required", REQUIRED_COLUMNS)
+    missing = [c for c in required if c not in (reader.fieldnames or [])]
     if missing:
         raise ReferenceError(f"{meta['file']}: missing required columns {missing}")
     rows = []
     for n, raw in enumerate(reader, start=2):
         row = {k: _convert(k, v or "", types) for k, v in raw.items()}
-        if row["status"] not in STATUSES:
+        if "status" in required and row["status"] not in STATUSES:
             raise ReferenceError(f"{meta['file']} line {n}: status '{row['status']}' is not one of {STATUSES}")
         rows.append(row)
+    return meta, rows
+
+
+SOURCES = "sources"
+
+
+@cache
+def _sources() -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in _read_rows(SOURCES)[1]}
+
+
+def source(id: str) -> dict[str, Any]:
+    """The full citation of source ``id`` (a row of ``sources.csv``); the error lists the valid ids."""
+    src = _sources()
+    if id not in src:
+        raise ReferenceError(f"no source '{id}' in sources.csv. Valid ids: {', '.join(sorted(src))}")
+    return src[id]
+
+
+def format_source(id: str) -> str:
+    """One source as text: citation, issuer, notice, date, address, then ``[id]``."""
+    r = source(id)
+    parts = [r.get(k) for k in ("citation", "issuer", "notice", "date", "address")]
+    return ", ".join(str(p) for p in parts if p) + f" [{id}]"
+
+
+def split_source_ids(text: str | None) -> list[str]:
+    """The ids of a ``source`` cell (``;`` between ids)."""
+    return [t.strip() for t in str(text or "").split(";") if t.strip()]
+
+
+def cite(ids: str) -> str:
+    """Full citation text of a ``source`` cell: the primary source, then "read in:" the transcriptions."""
+    found = [format_source(i) for i in split_source_ids(ids)]
+    if not found:
+        raise ReferenceError("a reference row without a source id")
+    return found[0] + ("; read in: " + "; ".join(found[1:]) if len(found) > 1 else "")
+
+
+def source_ids(name: str) -> list[tuple[str, list[str]]]:
+    """``(row id, source ids)`` of every row of dataset ``name`` as written in its data file."""
+    return [(r["id"], split_source_ids(r["source"])) for r in _read_rows(name)[1]]
+
+
+@cache
+def load(name: str) -> Dataset:
+    """Load the dataset ``name`` from its data file, checking statuses and required columns; the
+    ``source`` ids of each row are replaced by their full citations (:func:`cite`)."""
+    meta, rows = _read_rows(name)
+    if name != SOURCES:
+        for r in rows:
+            r["source"] = cite(r["source"])
     ids = [r["id"] for r in rows]
     dupes = {i for i in ids if ids.count(i) > 1}
     if dupes:

@@ -6,7 +6,7 @@ statements can run on DuckDB, PostgreSQL or Spark SQL. The caller passes a DB-AP
 connection on which the relations ``rollup_monthly`` and ``meters`` exist; this module registers
 one small relation of its own (the coefficient of each meter) and opens nothing itself.
 
-Definitions used (GB/T 2589-2020 clauses as read in secondary sources, see standards.md §1):
+Definitions used (GB/T 2589-2020 clauses as read in secondary sources, see source gbt2589-2020 in reference/data/sources.csv):
 
 - physical quantity per carrier: the sum over *top-level* meters (no parent) of the enterprise;
   sub-meters only break totals down, and the unmetered remainder is its own line;
