@@ -488,6 +488,11 @@ def _mv_cross_references(park: Park) -> list[str]:
         years = [p.year for p in known]
         for y in sorted({y for y in years if years.count(y) > 1}):
             problems.append(f"{where}: two products cover the year {y}; list one product entry per year")
+        gap = [y for y in range(proj.reporting.start.year, proj.reporting.end.year + 1) if known and y not in years]
+        if gap:
+            problems.append(f"{where}: products {', '.join(prods)} declare no monthly output for "
+                            f"{', '.join(map(str, gap))}: production does not cover the reporting period, so the "
+                            "baseline model cannot predict it; add a [[products]] entry for each reporting year")
         inst = proj.installation
         first_after = inst.start if inst else proj.reporting.start
         if proj.baseline.end >= first_after:

@@ -134,7 +134,7 @@ COEF_LABELS = {"intercept": ("Base load (working day) 工作日基础负荷", "{
                "holiday": ("Holiday shift 节假日差值", "{u}/d"),
                "weekend": ("Weekend shift 周末差值", "{u}/d"),
                "makeup_workday": ("Make-up working day shift 调休日差值", "{u}/d"),
-               "production": ("Production slope 产量系数", "{u}/product unit"),
+               "production": ("Production slope 产量系数", "{u}/{p}"),
                "heating": ("Heating slope 采暖斜率", "{u}/(degC d)"),
                "cooling": ("Cooling slope 制冷斜率", "{u}/(degC d)")}
 
@@ -142,6 +142,7 @@ COEF_LABELS = {"intercept": ("Base load (working day) 工作日基础负荷", "{
 def model_table(res: dict) -> Table:
     m = res["model"]
     unit = m.get("unit", "kWh")
+    punit = ((res.get("data") or {}).get("production") or {}).get("unit") or "product unit"
     t = Table(title="Baseline model 基线模型", title_justify="left")
     t.add_column("term 项")
     t.add_column("value 数值", justify="right")
@@ -169,7 +170,7 @@ def model_table(res: dict) -> Table:
                 t.add_row("  Degree-day smoothing σ 度日平滑", _n(seg["smoothing_sd"], 1), "degC")
             for k, v in (seg.get("coefficients") or {}).items():
                 label, u = COEF_LABELS.get(k, (k, "{u}"))
-                t.add_row("  " + label, _n(v, 2), u.format(u=unit))
+                t.add_row("  " + label, _n(v, 2), u.format(u=unit, p=punit))
     else:
         n_tow = sum(1 for c in m.get("columns", []) if c.startswith("tow_"))
         t.add_row("Hourly TOWT model 逐时周内时段-温度模型", m.get("form") or "not fitted 未拟合", "")
@@ -431,5 +432,7 @@ def savings(project: Annotated[str, typer.Argument(help="Project id ([[mv_projec
         err_console.print(f"[dim]HTML report written to {html_out}[/]")
     if format == MVFormat.json:
         typer.echo(dumps_json(res))
-        return
-    console.print(render(res))
+    else:
+        console.print(render(res))
+    if "mv.reporting.not_predictable" in res["verdict"]["codes"]:
+        raise typer.Exit(1)  # no avoided energy can be stated: not a result to build on

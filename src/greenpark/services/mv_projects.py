@@ -148,7 +148,10 @@ def daily_energy(con, park: park_mod.Park, proj: park_mod.MVProject) -> tuple[pd
     lineage = {"meters": [{"id": m.id, "unit": m.unit, "to_project_unit": factors[k],
                            "interval_minutes": m.interval_minutes} for k, m in enumerate(meters)],
                "readings": int(df["n_readings"].sum()) if len(df) else 0,
-               "source": "rollup_daily", "days_complete": int(complete.sum()), "days": len(days)}
+               "source": "rollup_daily", "days_complete": int(complete.sum()), "days": len(days),
+               # per meter: most readings on one day vs readings a full day needs (1440 / interval_minutes)
+               "readings_per_day": {i: [int(np.nan_to_num(cnt[i].max())), int(np.median(expected[:, k]))]
+                                    for k, i in enumerate(ids)}}
     return energy, flags, lineage
 
 
@@ -272,7 +275,14 @@ def assemble(con, park: park_mod.Park, proj: park_mod.MVProject, resolution: str
         temps = pd.Series(np.nan, index=pd.DatetimeIndex([pd.Timestamp(start)]).tz_localize(tz))
     if resolution == "daily":
         energy, eflags, elin = daily_energy(con, park, proj)
+        per_day = elin.pop("readings_per_day")
         if energy.notna().sum() == 0:
+            sparse = [f"{i} has at most {got} of the {need} readings a day needs (interval_minutes = "
+                      f"{1440 // max(need, 1)})" for i, (got, need) in per_day.items() if 0 < got < need]
+            if sparse:  # readings are there, at the wrong rate: say so instead of "import them"
+                raise ProjectError(f"mv_projects '{proj.id}': no day between {start} and {end} is complete: "
+                                   f"{'; '.join(sparse)}. Import the meter's full-resolution readings, or correct "
+                                   "its interval_minutes in park.toml if it is really read less often")
             raise ProjectError(f"mv_projects '{proj.id}': the store has no complete day of the meters "
                                f"{', '.join(meters)} between {start} and {end}; import their readings first "
                                "(greenpark ingest FILE)")

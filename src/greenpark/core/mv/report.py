@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from greenpark.core.mv.data import DailyData, HourlyData
+from greenpark.core.mv.data import DailyData, Flag, HourlyData
 from greenpark.core.mv.model import DailyChangePointModel, HourlyTOWTModel
 from greenpark.core.mv.savings import avoided_energy
 from greenpark.core.mv.stats import verdict as _verdict
@@ -79,7 +79,8 @@ def evaluate(baseline: DailyData | HourlyData, reporting: DailyData | HourlyData
         fsu_g14 = fractional_savings_uncertainty(m["cvrmse"], int(m["n"]), sav["periods"]["used"],
                                                  sav["fraction"], rho=m.get("rho", 0.0), n_params=int(m["p"])) \
             if sav["fraction"] and np.isfinite(sav["fraction"]) else float("inf")
-    v = _verdict(model.metrics, flags=model.flags, reporting_months=months, fsu=fsu_g14)
+    v = _verdict(model.metrics, flags=[*model.flags, *_prediction_flags(model, reporting, pred)],
+                 reporting_months=months, fsu=fsu_g14)
     keys = ("cvrmse", "nmbe", "r2", "adj_r2", "rmse", "n", "p", "rho")
     flags, seen = [], set()
     for f in [*v.flags, *reporting.flags]:
@@ -101,6 +102,45 @@ def evaluate(baseline: DailyData | HourlyData, reporting: DailyData | HourlyData
         "flags": flags + sav["flags"],
         "plot": plot,
     })
+
+
+def _prediction_flags(model, reporting, pred) -> list[Flag]:
+    """Whether the baseline model could predict the reporting period, and what it lacked.
+
+    ``mv.reporting.not_predictable`` (fatal): not one reporting day (hour) with metered energy has a
+    prediction, so no avoided energy can be stated (a product declared only for the baseline year,
+    no weather in the reporting year). ``mv.reporting.partly_predicted`` (warning): some metered
+    days have no prediction and are left out of the savings.
+    """
+    df = reporting.df
+    observed = pred["observed"].notna()
+    n_obs = int(observed.sum())
+    if n_obs == 0:
+        return []
+    n_pred = int((observed & pred["predicted"].notna()).sum())
+    if n_pred == n_obs:
+        return []
+    lacking = {}
+    for col in ("temperature", "production"):
+        if col not in df.columns:
+            continue
+        if col == "production" and not any(c == "production" for c in getattr(model, "columns", [])) \
+                and not any("production" in getattr(s, "columns", []) for s in getattr(model, "segments", [])):
+            continue
+        miss = df[col].reindex(pred.index).isna() & observed
+        if miss.any():
+            lacking[col] = int(miss.sum())
+    what = " and ".join(f"{k} on {n} of {n_obs} metered reporting days" for k, n in lacking.items()) \
+        or "inputs the baseline model needs"
+    detail = {"metered": n_obs, "predicted": n_pred, "missing_inputs": lacking}
+    if n_pred == 0:
+        return [Flag("mv.reporting.not_predictable",
+                     f"the baseline model cannot predict the reporting period: it lacks {what}; no avoided energy "
+                     "can be stated (declare the products for the reporting years / import the weather station's "
+                     "temperatures for the reporting period)", "fatal", detail)]
+    return [Flag("mv.reporting.partly_predicted",
+                 f"{n_obs - n_pred} metered reporting day(s) cannot be predicted (missing {what}); they are left "
+                 "out of the avoided energy", "warning", detail)]
 
 
 def to_json(result: dict[str, Any]) -> str:
