@@ -4,8 +4,10 @@
    temperatures in degF, intervention window ``blackout_start_date`` .. ``blackout_end_date``):
    365 baseline days before the window, 365 reporting days after it. For each meter, both models
    are fitted and predict the reporting period; avoided energy = sum(predicted - observed) over
-   days with both. Targets: ours within 5 % of OpenDSM's avoided energy; our fit+predict time per
-   meter >= 10x faster (best of a few repeats for each, both measured in this run).
+   days with both. A smoke test only (issue 16 #13): the earlier "within 5 % of OpenDSM" criterion
+   is withdrawn, since these samples are simulated and their designed savings are not
+   weather-normalised; accuracy is measured against known truth in bench_mv_truth.py. Timing: our
+   fit+predict time per meter against OpenDSM's (best of a few repeats each, in this run).
 2. Daily baselines for 1,000 synthetic meters (366 days, production and day types): total time,
    target < 60 s on the 2-core machine; fitted in one process per core (forked, pool start-up
    timed) and, for comparison, in one process; one OpenBLAS thread per process in both.
