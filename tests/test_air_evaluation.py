@@ -270,3 +270,18 @@ def test_daily_aqi_series_matches_evaluation():
     daily = aqi.daily_means_gb3095(h, edition="2012")
     s = ae.daily_aqi_series(daily, dt.date(2025, 6, 1), dt.date(2025, 6, 2), edition="2012")
     assert s["aqi"].iloc[0] == 202 and bool(s["valid"].iloc[0]) and not bool(s["valid"].iloc[1])
+
+
+def test_demo_calendar_counts_what_the_record_counts(demo_dir):
+    """`greenpark air` JSON: the calendar (daily_aqi) is the record's own daily series."""
+    import json
+
+    from conftest import run
+
+    rec = json.loads(run("air", "--period", "2025", "--format", "json", cwd=demo_dir).stdout)
+    cal = [d for d in rec["daily_aqi"] if d["aqi"] is not None]
+    assert len(cal) == rec["valid_days"]
+    good = sum(d["aqi"] <= 100 for d in cal)
+    heavy = sum(d["aqi"] >= 201 for d in cal)
+    assert round(100 * good / len(cal), 1) == rec["good_days_ratio"] and good == rec["good_days"]
+    assert round(100 * heavy / len(cal), 1) == rec["heavy_pollution_days_ratio"]
