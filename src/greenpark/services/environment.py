@@ -14,6 +14,7 @@ import pandas as pd
 from greenpark.core import air, water
 from greenpark.jsonsafe import clean
 from greenpark.services import energy
+from greenpark.store import observations
 
 AIR_POLLUTANTS = ("so2", "no2", "pm10", "pm25", "co", "o3")
 
@@ -36,11 +37,7 @@ def air_hourly(con, tz: str, start: dt.date, end: dt.date, station: str | None =
     hour, as HJ 663 hourly data do.
     """
     lo, hi = _utc_bounds(start, end, tz)
-    sql = """
-        SELECT o.station_id, o.ts, o.parameter AS pollutant, o.value
-        FROM observations o JOIN stations s USING (station_id)
-        WHERE s.kind = 'air' AND o.ts >= ? AND o.ts < ?""" + (" AND o.station_id = ?" if station else "")
-    df = con.cursor().execute(sql + " ORDER BY 1, 2, 3", [lo, hi, *([station] if station else [])]).df()
+    df = observations.air_hourly(con.cursor(), lo, hi, station)
     df["timestamp"] = pd.to_datetime(df.pop("ts")).dt.tz_localize("UTC").dt.tz_convert(tz)
     return df[["station_id", "timestamp", "pollutant", "value"]]
 
@@ -56,15 +53,11 @@ def water_samples(con, tz: str, start: dt.date, end: dt.date) -> tuple[pd.DataFr
     ``section_id, water_body, name_en`` of the park's water stations."""
     lo, hi = _utc_bounds(start, end, tz)
     cur = con.cursor()
-    df = cur.execute("""
-        SELECT o.station_id AS section_id, o.ts, o.parameter, o.value
-        FROM observations o JOIN stations s USING (station_id)
-        WHERE s.kind = 'water' AND o.ts >= ? AND o.ts < ? ORDER BY 1, 2, 3""", [lo, hi]).df()
+    df = observations.water_samples(cur, lo, hi)
     local = pd.to_datetime(df.pop("ts")).dt.tz_localize("UTC").dt.tz_convert(tz)
     df.insert(1, "date", local.dt.date)
     df = df[(df["date"] >= start) & (df["date"] <= end)].reset_index(drop=True)
-    sections = cur.execute("SELECT station_id AS section_id, water_body, name_en FROM stations "
-                           "WHERE kind = 'water' ORDER BY 1").df()
+    sections = observations.water_sections(cur)
     return df, sections
 
 

@@ -43,6 +43,7 @@ from greenpark import park as park_mod
 from greenpark import reference
 from greenpark.core import mv, units
 from greenpark.core.mv.data import Flag
+from greenpark.store import observations
 
 KG_PER_T = 1000.0  # unit definition
 TEMPERATURE = "temperature"  # station parameter (station_parameters.csv: weather.temperature, degC)
@@ -184,9 +185,7 @@ def hourly_energy(con, park: park_mod.Park, proj: park_mod.MVProject) -> tuple[p
 def temperature_samples(con, park: park_mod.Park, proj: park_mod.MVProject) -> pd.Series:
     """The weather station's temperature samples [degC] over the project span, UTC-aware index."""
     lo, hi = _utc_bounds(*_span(proj), park.park.timezone)
-    df = con.execute(
-        "SELECT ts, value FROM observations WHERE station_id = ? AND parameter = ? AND ts >= ? AND ts < ? "
-        "ORDER BY ts", [proj.weather_station, TEMPERATURE, lo, hi]).df()
+    df = observations.samples(con, proj.weather_station, TEMPERATURE, lo, hi)
     idx = pd.DatetimeIndex(df["ts"]).tz_localize("UTC")
     return pd.Series(df["value"].to_numpy(float), index=idx, name="temperature")
 

@@ -5,8 +5,13 @@ CLI command while it runs, or the server). Every write that belongs to one impor
 transaction: a crash at any point leaves the store as it was before that import.
 
 Relational logic here is plain SQL over the tables of ``migrations/``; ``rollup_*`` tables are
-kept consistent with ``readings`` by :meth:`Store.refresh_rollups`, which every write path calls
-for exactly the (meter, hour) buckets it touched.
+kept consistent with ``readings`` by :func:`greenpark.store.readings.refresh_rollups`, which every
+write path calls for exactly the (meter, hour) buckets it touched.
+
+The SQL of each table family lives in its module: :mod:`~greenpark.store.readings` (readings,
+registers, corrections, rollups), :mod:`~greenpark.store.imports` (import log, staging and
+validation of incoming rows), :mod:`~greenpark.store.quarantine` and
+:mod:`~greenpark.store.observations` (station observations).
 
 Layer: store, the only package that speaks SQL. May import core, reference and the base
 modules; never ingest, services or the edges (tests/test_layers.py).
@@ -232,23 +237,7 @@ class Store:
         self.con.unregister("meters_tbl")
         self.con.unregister("events_tbl")
 
-    # -- rollups -------------------------------------------------------------------------
-    def _local(self, ts_expr: str, adj_expr: str, unit: str) -> str:
-        """SQL for the park-time period (hour or day) a reading belongs to.
-
-        ``adj_expr`` is 1 microsecond for timestamps that label the *end* of their interval (the
-        reading stamped 01:00 belongs to hour 00:00) and 0 for those that label the start.
-        """
-        off = fixed_utc_offset(self.timezone)
-        step = {"hour": 3_600_000_000, "day": 86_400_000_000}[unit]
-        if off is not None:  # no DST: integer arithmetic on epoch microseconds (fast)
-            us = int(off.total_seconds()) * 1_000_000
-            expr = f"make_timestamp(((epoch_us({ts_expr}) + {us} - {adj_expr}) // {step}) * {step})"
-        else:
-            expr = (f"date_trunc('{unit}', timezone('{self.timezone}', timezone('UTC', {ts_expr})) "
-                    f"- to_microseconds({adj_expr}))")
-        return expr if unit == "hour" else f"CAST({expr} AS DATE)"
-
+    # -- rollups (greenpark.store.readings holds the SQL; these are the methods callers know) -------
     #: rollup sums are exact decimal sums of values rounded to 1e-6 of the meter unit, so that the
     #: same readings give bit-identical rollups however the engine parallelises the aggregation
     HOUR_SUM = "CAST(sum(CAST({x} AS DECIMAL(38, 6))) AS DOUBLE)"
@@ -258,90 +247,21 @@ class Store:
 
     def hour_expr(self, ts: str, label: str) -> str:
         """SQL for the park-time hour of a reading; ``label`` is an SQL expression 'end'/'start'."""
-        return self._local(ts, f"(CASE {label} WHEN 'end' THEN 1 ELSE 0 END)", "hour")
+        from greenpark.store import readings
+
+        return readings.hour_expr(self, ts, label)
 
     def refresh_rollups(self, touched: str) -> None:
-        """Recompute the rollups for the readings named by the relation ``touched(meter_id, ts)``.
+        """See :func:`greenpark.store.readings.refresh_rollups`."""
+        from greenpark.store import readings
 
-        Hourly buckets touched are recomputed from ``readings``; daily from hourly; monthly from
-        daily. Runs inside the caller's transaction.
-        """
-        con = self.con
-        hour = self.hour_expr("t.ts", "m.interval_label")
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _touched_hours AS
-            SELECT DISTINCT t.meter_id, {hour} AS hour
-            FROM {touched} t JOIN meters m USING (meter_id)""")
-        span = con.execute("SELECT min(hour), max(hour) FROM _touched_hours").fetchall()[0]
-        if span[0] is None:
-            return
-        # hours are park time and readings UTC: a margin wider than any UTC offset bounds the scan
-        lo = span[0] - dt.timedelta(hours=40)
-        hi = span[1] + dt.timedelta(hours=40)
-        rhour = self.hour_expr("r.ts", "m.interval_label")
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _new_hourly AS
-            SELECT r.meter_id, {rhour} AS hour, {self.HOUR_SUM.format(x="r.value")} AS quantity,
-                   count(*) AS n_readings
-            FROM readings r JOIN meters m USING (meter_id)
-            WHERE r.ts BETWEEN ? AND ?
-              AND r.meter_id IN (SELECT DISTINCT meter_id FROM _touched_hours)
-            GROUP BY ALL""", [lo, hi])
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE _new_hourly_t AS
-            SELECT n.* FROM _new_hourly n SEMI JOIN _touched_hours t USING (meter_id, hour)""")
-        self.replace_rollups("_touched_hours", "_new_hourly_t")
+        readings.refresh_rollups(self, touched)
 
     def replace_rollups(self, touched_hours: str, new_hourly: str, *, new_hours_only: bool = False) -> None:
-        """Replace the hourly rollups of ``touched_hours(meter_id, hour)`` by ``new_hourly`` and
-        rebuild the daily and monthly rollups of the days and months they fall in.
+        """See :func:`greenpark.store.readings.replace_rollups`."""
+        from greenpark.store import readings
 
-        ``new_hours_only``: the caller guarantees that no touched hour had a rollup before (bulk
-        import into new hours), which saves the deletes and, for new days, the rebuild."""
-        con = self.con
-        if not new_hours_only:  # new hours have no rows to replace (the caller checked)
-            con.execute(f"DELETE FROM rollup_hourly h USING {touched_hours} t "
-                        "WHERE h.meter_id = t.meter_id AND h.hour = t.hour")
-        con.execute(f"INSERT INTO rollup_hourly SELECT meter_id, hour, quantity, n_readings FROM {new_hourly}")
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _touched_days AS
-            SELECT DISTINCT meter_id, CAST(hour AS DATE) AS day FROM {touched_hours}""")
-        if new_hours_only and not con.execute(
-                "SELECT count(*) FROM rollup_daily SEMI JOIN _touched_days USING (meter_id, day)").fetchall()[0][0]:
-            # new hours of days that held nothing before (a bulk import): days straight from the new
-            # hours -- the same hourly rows, so the same exact sums as rebuilding from rollup_hourly
-            con.execute(f"""
-                INSERT INTO rollup_daily
-                SELECT meter_id, CAST(hour AS DATE) AS day, {self.HOUR_SUM.format(x="quantity")}, sum(n_readings)
-                FROM {new_hourly} GROUP BY ALL""")
-            self._rebuild_months()
-            return
-        con.execute("DELETE FROM rollup_daily d USING _touched_days t WHERE d.meter_id = t.meter_id AND d.day = t.day")
-        con.execute(f"""
-            INSERT INTO rollup_daily
-            SELECT h.meter_id, CAST(h.hour AS DATE) AS day, {self.HOUR_SUM.format(x="h.quantity")}, sum(h.n_readings)
-            FROM rollup_hourly h SEMI JOIN _touched_days t ON h.meter_id = t.meter_id AND CAST(h.hour AS DATE) = t.day
-            WHERE h.hour >= (SELECT min(day) FROM _touched_days)
-              AND h.hour < (SELECT max(day) FROM _touched_days) + INTERVAL 1 DAY
-            GROUP BY ALL""")
-        self._rebuild_months()
-
-    def _rebuild_months(self) -> None:
-        """Rebuild the monthly rollups of the months of _touched_days from rollup_daily."""
-        con = self.con
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE _touched_months AS
-            SELECT DISTINCT meter_id, CAST(date_trunc('month', day) AS DATE) AS month FROM _touched_days""")
-        con.execute("DELETE FROM rollup_monthly x USING _touched_months t WHERE x.meter_id = t.meter_id AND x.month = t.month")
-        con.execute(f"""
-            INSERT INTO rollup_monthly
-            SELECT d.meter_id, CAST(date_trunc('month', d.day) AS DATE) AS month, {self.HOUR_SUM.format(x="d.quantity")},
-                   sum(d.n_readings)
-            FROM rollup_daily d SEMI JOIN _touched_months t
-                 ON d.meter_id = t.meter_id AND CAST(date_trunc('month', d.day) AS DATE) = t.month
-            GROUP BY ALL""")
-        for t in ("_touched_hours", "_new_hourly", "_new_hourly_t", "_touched_days", "_touched_months"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+        readings.replace_rollups(self, touched_hours, new_hourly, new_hours_only=new_hours_only)
 
     def local_time_sql(self, ts: str) -> str:
         """SQL for the park-time wall clock of a UTC ``ts`` column."""
@@ -349,11 +269,11 @@ class Store:
 
     # -- queries ---------------------------------------------------------------------------
     def imports(self, limit: int = 50) -> list[dict]:
-        cur = self.con.execute("SELECT * FROM imports ORDER BY import_id DESC LIMIT ?", [limit])
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        from greenpark.store import imports
+
+        return imports.list_imports(self.con, limit)
 
     def find_import(self, checksum: str) -> int | None:
-        row = self.con.execute("SELECT min(import_id) FROM imports WHERE checksum = ? AND status = 'complete'",
-                               [checksum]).fetchall()[0]
-        return row[0]
+        from greenpark.store import imports
+
+        return imports.find_import(self.con, checksum)

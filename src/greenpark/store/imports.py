@@ -1,0 +1,318 @@
+"""Imports family: the import log (``imports``) and the staging of an import's rows.
+
+Staging tables (temporary, on the *staging connection*: the store's own for DuckDB, an
+in-memory DuckDB for other engines, see :func:`staging`):
+
+- ``_raw(line_no, <staged columns>, raw)``: every row read, as text;
+- ``_malformed(line_no, raw, detail)``: lines that do not have the file's columns;
+- ``_parsed``: every row of ``_raw`` with its parsed values and its reason code (NULL = valid).
+
+The validation SQL (:func:`validate_readings`, :func:`validate_observations`) applies the reason
+codes of :data:`greenpark.ingest.validate.REASONS`; the limits they compare with come in as
+Arrow tables from :mod:`greenpark.ingest.validate`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from greenpark import __version__
+
+_STAGING = ("_raw", "_malformed", "_parsed", "_dupkeys", "_new", "_cmp", "_unit_factors", "_reg_new", "_reg_cmp",
+            "_derived", "_reg_u", "_limits", "_rejected")
+
+
+# -- the import log -----------------------------------------------------------------------------
+def _rows(cur) -> list[dict[str, Any]]:
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def next_import_id(con) -> int:
+    return con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
+
+
+def record_import(con, import_id: int, source: str, checksum: str, started: dt.datetime, rows_read: int,
+                  accepted: int, unchanged: int, corrected: int, rejected: int) -> None:
+    con.execute("INSERT INTO imports VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?, 'complete', ?)",
+                [import_id, source, checksum, started, rows_read, accepted, unchanged, corrected, rejected,
+                 __version__])
+
+
+def find_import(con, checksum: str) -> int | None:
+    """The first complete import of these bytes, or None."""
+    return con.execute("SELECT min(import_id) FROM imports WHERE checksum = ? AND status = 'complete'",
+                       [checksum]).fetchall()[0][0]
+
+
+def imports_of(con, checksum: str) -> list[int]:
+    """Every complete import of these bytes, oldest first."""
+    return [r[0] for r in con.execute("SELECT import_id FROM imports WHERE checksum = ? AND status = 'complete' "
+                                      "ORDER BY import_id", [checksum]).fetchall()]
+
+
+def list_imports(con, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Imports, newest first."""
+    return _rows(con.execute("SELECT * FROM imports ORDER BY import_id DESC LIMIT ? OFFSET ?", [limit, offset]))
+
+
+def get_import(con, import_id: int) -> dict[str, Any] | None:
+    """One import with its quarantined rows counted by reason (``rejected_by_reason``), or None."""
+    rows = _rows(con.execute("SELECT * FROM imports WHERE import_id = ?", [import_id]))
+    if not rows:
+        return None
+    by_reason = dict(con.execute("SELECT reason, count(*) FROM quarantine WHERE import_id = ? GROUP BY 1 ORDER BY 1",
+                                 [import_id]).fetchall())
+    return {**rows[0], "rejected_by_reason": by_reason}
+
+
+# -- the staging connection ----------------------------------------------------------------------
+@contextmanager
+def staging(store):
+    """The connection that reads and validates the rows of an import (tables _raw, _malformed,
+    _parsed): the store's own (DuckDB), or for a store on another engine (PostgreSQL) an in-memory
+    DuckDB with copies of the park's meters and stations, so that every engine reads and validates
+    with the same readers, casts, reasons and line numbers. The merge runs in the store."""
+    if store.engine == "duckdb":
+        yield store.con
+        return
+    local = duckdb.connect()
+    try:
+        local.execute(f"SET TimeZone = '{store.timezone}'")
+        for t in ("meters", "stations"):
+            local.register("_gp_copy", store.con.execute(f"SELECT * FROM {t}").to_arrow_table())
+            local.execute(f"CREATE TABLE {t} AS SELECT * FROM _gp_copy")
+            local.unregister("_gp_copy")
+        yield local
+    finally:
+        local.close()
+
+
+def ship(stage, con, tables: tuple[str, ...] = ("_parsed", "_malformed")) -> None:
+    """Staged tables from the staging connection into the store's session (no-op when they are one)."""
+    if stage is con:
+        return
+    for t in tables:
+        con.register(t, stage.sql(f"SELECT * FROM {t}").to_arrow_table())
+
+
+def drop_staging(con) -> None:
+    for t in _STAGING:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def _select_list(staged: dict[str, str], required: tuple[str, ...], optional: tuple[str, ...],
+                 col: dict[str, str], line_no: str) -> str:
+    """SELECT list that turns the file's columns (``col``: canonical -> source column) into _raw."""
+    parts = [f"{line_no} AS line_no"]
+    for canon, name in staged.items():
+        if canon in col:
+            expr = f"trim({col[canon]})"
+            parts.append(f"nullif({expr}, '') AS {name}" if canon == "unit" else f"{expr} AS {name}")
+        else:
+            parts.append(f"NULL::VARCHAR AS {name}")
+    fields = ", ".join(f"coalesce({col[c]}, '')" for c in (*required, *optional) if c in col)
+    parts.append(f"concat_ws(',', {fields}) AS raw")
+    return ", ".join(parts)
+
+
+def stage_csv(con, path: str, n_columns: int, staged: dict[str, str], required: tuple[str, ...],
+              optional: tuple[str, ...], col: dict[str, str], max_line_bytes: int) -> None:
+    """_raw and _malformed from a CSV file whose header has ``n_columns`` columns (all text)."""
+    spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns))
+    p = str(path).replace("'", "''")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _raw AS
+        SELECT {_select_list(staged, required, optional, col, "row_number() OVER () + 1")}
+        FROM read_csv('{p}', header=true, auto_detect=false, delim=',', quote='"', escape='"',
+                      columns={{{spec}}}, store_rejects=true, max_line_size={int(max_line_bytes)},
+                      rejects_table='_rejects', rejects_scan='_rejects_scan')""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _malformed AS
+        SELECT DISTINCT ON (line) line AS line_no, left(csv_line, 1000) AS raw,
+               error_type || ': ' || left(error_message, 300) AS detail
+        FROM _rejects ORDER BY line""")
+    if con.execute("SELECT count(*) FROM _malformed").fetchall()[0][0]:
+        # rows read are numbered in file order; the k-th of them is on the k-th line not rejected
+        # (an anti join on sorted line numbers: linear, whatever the number of rejected lines)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _raw AS
+            WITH lines AS (
+                SELECT l, row_number() OVER (ORDER BY l) + 1 AS k
+                FROM range(2, (SELECT count(*) FROM _raw) + (SELECT count(*) FROM _malformed) + 2) t(l)
+                ANTI JOIN _malformed m ON m.line_no = t.l)
+            SELECT lines.l AS line_no, _raw.* EXCLUDE (line_no) FROM _raw JOIN lines ON lines.k = _raw.line_no""")
+
+
+def stage_arrow(con, table: pa.Table, staged: dict[str, str], required: tuple[str, ...],
+                optional: tuple[str, ...], col: dict[str, str]) -> None:
+    """_raw (row i on line i + 2) and an empty _malformed from an Arrow table of text columns c0..cn."""
+    data = table.append_column("_line", pa.array(range(2, len(table) + 2), pa.int64()))
+    con.register("staged", data)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT "
+                f"{_select_list(staged, required, optional, col, '_line')} FROM staged")
+    con.unregister("staged")
+    con.execute("CREATE OR REPLACE TEMP TABLE _malformed AS SELECT 0::BIGINT AS line_no, ''::VARCHAR AS raw, "
+                "''::VARCHAR AS detail WHERE false")
+
+
+# -- validation ---------------------------------------------------------------------------------
+def meter_unit_pairs(con) -> list[tuple[str, str]]:
+    """(unit of the row or the meter, the meter's unit) of the staged meter rows."""
+    return con.execute("""
+        SELECT DISTINCT coalesce(r.unit, m.unit) AS from_unit, m.unit AS to_unit
+        FROM _raw r JOIN meters m USING (meter_id)""").fetchall()
+
+
+def meters_of_park(con) -> list[tuple[str, str, str, str, float]]:
+    """(meter_id, carrier, unit, kind, multiplier) of every meter."""
+    return con.execute("SELECT meter_id, carrier, unit, kind, multiplier FROM meters").fetchall()
+
+
+def station_unit_pairs(con, params: pa.Table) -> list[tuple[str, str]]:
+    """(unit of the row or the parameter, the parameter's unit) of the staged station rows;
+    ``params(kind, parameter, unit, allow_negative, lo, hi)``."""
+    con.register("_gp_params", params)
+    try:
+        return con.execute("""
+            SELECT DISTINCT coalesce(r.unit, p.unit), p.unit FROM _raw r JOIN stations s USING (station_id)
+            JOIN _gp_params p ON p.kind = s.kind AND p.parameter = lower(r.parameter)""").fetchall()
+    finally:
+        con.unregister("_gp_params")
+
+
+_VALUE_TEXT = "'value ''' || left(coalesce(value_text, ''), 60) || ''''"
+
+
+def validate_readings(con, now: dt.datetime, earliest: dt.datetime, unit_factors: pa.Table,
+                      limits: pa.Table) -> None:
+    """_parsed from _raw (meter rows): parsed timestamp (UTC), value in the meter's unit before the
+    multiplier, and the reason code. ``unit_factors(from_unit, to_unit, factor)``;
+    ``limits(meter_id, lo, hi)``: plausible range of a stored value (after unit and multiplier;
+    for registers of the register times multiplier), NULL = no bound."""
+    con.register("_gp_uf", unit_factors)
+    con.register("_gp_lim", limits)
+    try:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _parsed AS
+            WITH p AS (
+                SELECT r.*, timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) AS ts,
+                       TRY_CAST(r.value_text AS DOUBLE) AS v,
+                       m.meter_id IS NOT NULL AS known, m.kind, m.multiplier, uf.factor AS unit_factor,
+                       l.lo, l.hi
+                FROM _raw r
+                LEFT JOIN meters m USING (meter_id)
+                LEFT JOIN _gp_uf uf ON uf.from_unit = coalesce(r.unit, m.unit) AND uf.to_unit = m.unit
+                LEFT JOIN _gp_lim l ON l.meter_id = r.meter_id),
+            q AS (SELECT *, v * unit_factor * multiplier AS stored FROM p)
+            SELECT line_no, meter_id, ts, kind, raw,
+                   v * unit_factor AS value,        -- in the meter's unit, before multiplier
+                   multiplier,
+                   CASE WHEN NOT known THEN 'unknown_meter'
+                        WHEN ts IS NULL THEN 'unparsable_timestamp'
+                        WHEN v IS NULL OR isnan(v) OR isinf(v) THEN 'unparsable_value'
+                        WHEN unit_factor IS NULL THEN 'unit_not_convertible'
+                        WHEN ts > ? THEN 'timestamp_in_future'
+                        WHEN ts < ? THEN 'timestamp_too_early'
+                        WHEN kind = 'interval' AND v < 0 THEN 'negative_consumption'
+                        WHEN isinf(stored) OR stored > hi OR stored < lo THEN 'value_out_of_range'
+                   END AS reason,
+                   CASE WHEN NOT known THEN 'meter ''' || left(coalesce(meter_id, ''), 60) || ''''
+                        WHEN ts IS NULL THEN 'timestamp ''' || left(coalesce(ts_text, ''), 60) || ''''
+                        WHEN v IS NULL OR isnan(v) OR isinf(v) THEN """ + _VALUE_TEXT + """
+                        WHEN unit_factor IS NULL THEN 'unit ''' || left(coalesce(unit, ''), 60) || ''''
+                        WHEN ts > ? THEN 'timestamp ' || strftime(ts, '%Y-%m-%dT%H:%M:%SZ')
+                        WHEN ts < ? THEN 'timestamp ' || strftime(ts, '%Y-%m-%dT%H:%M:%SZ') || ' is before '
+                             || strftime(?::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ')
+                        WHEN kind = 'interval' AND v < 0 THEN 'value ' || value_text
+                        WHEN isinf(stored) OR stored > hi OR stored < lo THEN """ + _VALUE_TEXT + """
+                             || ' outside ' || coalesce(lo::VARCHAR, '-inf') || ' .. ' || coalesce(hi::VARCHAR, 'inf')
+                             || ' (meter unit, after multiplier)'
+                   END AS detail
+            FROM q""", [now, earliest, now, earliest, earliest])
+    finally:
+        con.unregister("_gp_uf")
+        con.unregister("_gp_lim")
+    mark_duplicates(con, ("meter_id", "ts"))
+
+
+def validate_observations(con, now: dt.datetime, earliest: dt.datetime, params: pa.Table,
+                          unit_factors: pa.Table) -> None:
+    """_parsed from _raw (station rows): parsed timestamp, value in the parameter's unit and the
+    reason code. ``params(kind, parameter, unit, allow_negative, lo, hi)`` (range in the
+    parameter's unit, NULL = no bound); ``unit_factors(from_unit, to_unit, scale, offset)``."""
+    con.register("_gp_params", params)
+    con.register("_gp_uf", unit_factors)
+    try:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _parsed AS
+            WITH p AS (
+                SELECT r.*, lower(r.parameter) AS param, timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) AS ts,
+                       TRY_CAST(r.value_text AS DOUBLE) AS v, s.station_id IS NOT NULL AS known, s.kind AS skind,
+                       gp.parameter IS NOT NULL AS valid_param, gp.allow_negative, gp.lo, gp.hi, uf.scale, uf."offset"
+                FROM _raw r
+                LEFT JOIN stations s USING (station_id)
+                LEFT JOIN _gp_params gp ON gp.kind = s.kind AND gp.parameter = lower(r.parameter)
+                LEFT JOIN _gp_uf uf ON uf.from_unit = coalesce(r.unit, gp.unit) AND uf.to_unit = gp.unit),
+            q AS (SELECT *, v * scale + "offset" AS conv FROM p)
+            SELECT line_no, station_id, ts, param AS parameter, raw, conv AS value,
+                   CASE WHEN NOT known THEN 'unknown_station'
+                        WHEN NOT valid_param THEN 'unknown_parameter'
+                        WHEN ts IS NULL THEN 'unparsable_timestamp'
+                        WHEN v IS NULL OR isnan(v) OR isinf(v) THEN 'unparsable_value'
+                        WHEN scale IS NULL THEN 'unit_not_convertible'
+                        WHEN ts > ? THEN 'timestamp_in_future'
+                        WHEN ts < ? THEN 'timestamp_too_early'
+                        WHEN NOT allow_negative AND v < 0 THEN 'negative_value'
+                        WHEN isinf(conv) OR conv > hi OR conv < lo THEN 'value_out_of_range'
+                   END AS reason,
+                   CASE WHEN NOT known THEN 'station ''' || left(coalesce(station_id, ''), 60) || ''''
+                        WHEN NOT valid_param THEN 'parameter ''' || left(coalesce(parameter, ''), 60) || ''' for a '
+                             || skind || ' station'
+                        WHEN ts IS NULL THEN 'timestamp ''' || left(coalesce(ts_text, ''), 60) || ''''
+                        WHEN v IS NULL OR isnan(v) OR isinf(v) THEN """ + _VALUE_TEXT + """
+                        WHEN scale IS NULL THEN 'unit ''' || left(coalesce(unit, ''), 60) || ''''
+                        WHEN ts > ? THEN 'timestamp ' || strftime(ts, '%Y-%m-%dT%H:%M:%SZ')
+                        WHEN ts < ? THEN 'timestamp ' || strftime(ts, '%Y-%m-%dT%H:%M:%SZ') || ' is before '
+                             || strftime(?::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ')
+                        WHEN NOT allow_negative AND v < 0 THEN 'value ' || value_text
+                        WHEN isinf(conv) OR conv > hi OR conv < lo THEN """ + _VALUE_TEXT + """
+                             || ' outside ' || coalesce(lo::VARCHAR, '-inf') || ' .. ' || coalesce(hi::VARCHAR, 'inf')
+                             || ' (' || param || ')'
+                   END AS detail
+            FROM q""", [now, earliest, now, earliest, earliest])
+    finally:
+        con.unregister("_gp_params")
+        con.unregister("_gp_uf")
+    mark_duplicates(con, ("station_id", "ts", "parameter"))
+
+
+def mark_duplicates(con, keys: tuple[str, ...]) -> None:
+    """Quarantine repeated keys among the valid rows of _parsed as duplicate_in_file.
+
+    Identical copies keep the first line; conflicting values are all quarantined (the file does not
+    say which one is right).
+    """
+    k = ", ".join(keys)
+    on = " AND ".join(f"_parsed.{c} = d.{c}" for c in keys)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _dupkeys AS
+        SELECT {k}, min(line_no) AS first_line, min(value) <> max(value) AS conflicting, count(*) AS n
+        FROM _parsed WHERE reason IS NULL GROUP BY {k} HAVING count(*) > 1""")
+    con.execute(f"""
+        UPDATE _parsed SET reason = 'duplicate_in_file',
+               detail = CASE WHEN d.conflicting THEN 'conflicting values for the same key (' || d.n
+                                 || ' rows); none imported'
+                             ELSE 'repeat of line ' || d.first_line END
+        FROM _dupkeys d
+        WHERE _parsed.reason IS NULL AND {on} AND (d.conflicting OR _parsed.line_no <> d.first_line)""")
+
+
+def rows_read(con) -> int:
+    """Rows of the staged import: parsed plus malformed (_parsed has one row per row read)."""
+    return con.execute("SELECT (SELECT count(*) FROM _parsed) + (SELECT count(*) FROM _malformed)").fetchall()[0][0]
