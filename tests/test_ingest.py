@@ -246,9 +246,13 @@ def test_rows_the_bulk_path_cannot_take_send_the_file_down_the_general_path(tmp_
     assert res.accepted + res.rejected == 2
 
 
-def test_huge_values_take_the_general_path_with_the_same_result(tmp_path, store):
+def test_huge_values_take_the_general_path_with_the_same_result(tmp_path, store, park):
+    # values beyond the bulk path's 64-bit decimals (10^12), allowed by a park.toml [plausibility] range
+    from greenpark.park import Plausibility, PlausibleRange
+
+    big = park.model_copy(update={"plausibility": Plausibility(carriers={"electricity": PlausibleRange(max=1e13)})})
     f = write(tmp_path / "h.csv", "meter_id,timestamp,value\nE1-EL,2025-01-01 00:15,2000000000000.5\n"
                                   "E1-EL,2025-01-01 00:30,1\n")
-    res = ingest_file(store, f, now=NOW)
+    res = ingest_file(store, f, now=NOW, park=big)
     assert res.path == "general" and res.accepted == 2
     assert q(store, "SELECT quantity FROM rollup_hourly") == [(2000000000001.5,)]

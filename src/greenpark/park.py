@@ -71,6 +71,22 @@ class Accounting(_Model):
         return self
 
 
+class PlausibleRange(_Model):
+    min: float | None = None
+    max: float | None = None
+
+
+class Plausibility(_Model):
+    """Limits that quarantine implausible data (value_out_of_range, timestamp_too_early); defaults
+    in reference/data/plausibility.csv. Carriers: one reading [carrier unit]; parameters: one
+    observation [the parameter's stored unit]; register: a register times multiplier."""
+
+    earliest: dt.date | None = None
+    carriers: dict[str, PlausibleRange] = {}
+    parameters: dict[str, PlausibleRange] = {}
+    registers: PlausibleRange | None = None
+
+
 class Economics(_Model):
     year: int = Field(ge=2000, le=2100)
     output_value_10k_cny: float | None = Field(default=None, ge=0)
@@ -520,6 +536,7 @@ def _mv_cross_references(park: Park) -> list[str]:
 class Park(_Model):
     park: ParkInfo
     accounting: Accounting = Accounting()
+    plausibility: Plausibility = Plausibility()
     enterprises: list[Enterprise] = []
     buildings: list[Building] = []
     meters: list[Meter] = []

@@ -352,12 +352,12 @@ def bulk_load_csv(store: Store, path: str, header: list[str], timestamp_format: 
     return {"inserted": inserted, "rejected_lines": rejected_lines, "col": col}
 
 
-def bulk_value_span(con) -> tuple:
-    """(min value, max value, min ts, max ts) per carrier of the bulk rows staged in _fast_hourly:
-    rows ``carrier, min_value, max_value, min_ts, max_ts``."""
+def bulk_value_span(con) -> list[tuple]:
+    """Rows ``carrier, unit, min value, max value, min ts, max ts`` per carrier and meter unit of
+    the bulk rows staged in _fast_hourly (values after multiplier)."""
     return con.execute("""
-        SELECT m.carrier, min(f.min_value), max(f.max_value), min(f.min_ts), max(f.max_ts)
-        FROM _fast_hourly f JOIN meters m USING (meter_id) GROUP BY 1""").fetchall()
+        SELECT m.carrier, m.unit, min(f.min_value), max(f.max_value), min(f.min_ts), max(f.max_ts)
+        FROM _fast_hourly f JOIN meters m USING (meter_id) GROUP BY 1, 2""").fetchall()
 
 
 def bulk_finish(store: Store) -> None:
