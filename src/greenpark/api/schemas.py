@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 Role = Literal["park_admin", "enterprise", "auditor", "device"]
 #: the most readings one JSON push may carry (larger loads: several batches)
@@ -191,7 +191,7 @@ class EnterpriseDetail(EnterpriseOut):
 class ReadingIn(_In):
     meter_id: str = Field(max_length=200)
     timestamp: str = Field(max_length=100, description="ISO 8601; with an offset, or naive = park time")
-    value: float | str | None = Field(description="interval consumption (or register value) in unit")
+    value: StrictBool | float | str | None = Field(description="interval consumption (or register value) in unit")
     unit: str | None = Field(None, max_length=50, description="default: the meter's unit")
 
 
@@ -205,7 +205,7 @@ class ObservationIn(_In):
     timestamp: str = Field(max_length=100, description="ISO 8601 (or a date for daily water samples); with an "
                                                        "offset, or naive = park time")
     parameter: str = Field(max_length=50, description="e.g. pm25, o3, temperature, cod (station_parameters.csv)")
-    value: float | str | None = Field(description="the concentration or measurement in unit")
+    value: StrictBool | float | str | None = Field(description="the concentration or measurement in unit")
     unit: str | None = Field(None, max_length=50, description="default: the parameter's reference unit")
 
 
@@ -277,7 +277,7 @@ class FixIn(_In):
     station_id: str | None = Field(None, max_length=200)
     parameter: str | None = Field(None, max_length=50)
     timestamp: str = Field(max_length=100)
-    value: float | str | None
+    value: StrictBool | float | str | None
     unit: str | None = Field(None, max_length=50)
 
 

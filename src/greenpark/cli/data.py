@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -17,6 +20,7 @@ from greenpark.cli.common import (
     ParkOpt,
     UserError,
     console,
+    csv_safe,
     dumps_json,
     friendly_errors,
     lazy_module,
@@ -29,6 +33,8 @@ if TYPE_CHECKING:
     from greenpark.store import Store
 
 ingest_mod = lazy_module("greenpark.ingest")  # imported on first use: `greenpark --help` stays fast
+store_quarantine = lazy_module("greenpark.store.quarantine")
+store_readings = lazy_module("greenpark.store.readings")
 
 
 def run_ingest(store: Store, park, files: list[Path], force: bool = False, quiet: bool = False) -> list:
@@ -45,7 +51,7 @@ def run_ingest(store: Store, park, files: list[Path], force: bool = False, quiet
                 bar.update(total, stage=f"{_f.name}: {stage}")
 
             try:
-                results.append(ingest_mod.ingest_file(store, f, force=force, progress=step))
+                results.append(ingest_mod.ingest_file(store, f, force=force, progress=step, park=park))
             except ingest_mod.IngestError as exc:
                 results.append(exc)
             bar.advance(total)
@@ -64,7 +70,7 @@ def summary_table(results: list) -> Table:
                       "--force re-processes it", "-", "-", "-", "-", "-", "-")
         else:
             t.add_row(r.source, str(r.import_id), f"{r.rows_read:,}", f"{r.accepted:,}", f"{r.unchanged:,}",
-                      f"{r.corrected:,}", f"{r.rejected:,}")
+                      f"{r.corrected:,}" + (f" (+{r.kept:,} kept)" if r.kept else ""), f"{r.rejected:,}")
     return t
 
 
@@ -139,32 +145,42 @@ def imports(park: ParkOpt = None, db: DbOpt = None, format: FormatOpt = Format.t
         console.print(t)
 
 
+class Status(str, Enum):
+    open = "open"
+    resolved = "resolved"
+    all = "all"
+
+
 @app.command()
 @friendly_errors
 def quarantine(park: ParkOpt = None, db: DbOpt = None, format: FormatOpt = Format.table,
                reason: Annotated[str | None, typer.Option(help="Only this reason code.")] = None,
+               status: Annotated[Status, typer.Option(help="open (not resolved by a later import), resolved or "
+                                                           "all; the same rows as GET /api/v1/quarantine.")]
+               = Status.open,
                limit: Annotated[int, typer.Option(help="At most this many rows (table format).")] = 50) -> None:
     """Rejected rows with their reason code, detail and original line."""
     p = load_park(park)
-    store = open_store(p, db, read_only=True)
-    where, params = ("WHERE reason = ?", [reason]) if reason else ("", [])
     if reason and reason not in ingest_mod.REASONS:
         raise UserError(f"unknown reason '{reason}'; reason codes: {', '.join(ingest_mod.REASONS)}")
-    cur = store.con.execute(f"SELECT * FROM quarantine {where} ORDER BY import_id, line_no", params)
-    cols = [d[0] for d in cur.description]
-    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-    counts = store.con.execute("SELECT reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 1").fetchall()
-    store.close()
+    store = open_store(p, db, read_only=True)
+    try:
+        rows = store_quarantine.list_rows(store.con, reason=reason, status=status.value)
+        counts = store_quarantine.count_by_reason(store.con, status=status.value)
+    finally:
+        store.close()
+    cols = list(store_quarantine.COLUMNS)
     if format == Format.json:
         console.print_json(dumps_json(rows))
     elif format == Format.csv:
         write_csv(rows, cols)
     else:
-        t = Table(title=f"Quarantine · 隔离区 ({len(rows)} rows; " + ", ".join(f"{k} {v}" for k, v in counts) + ")")
+        t = Table(title=f"Quarantine · 隔离区 ({len(rows)} {status.value} rows; "
+                        + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
         for c in ("import_id", "source", "line_no", "reason", "detail", "raw"):
             t.add_column(c, overflow="fold")
         for r in rows[:limit]:
-            t.add_row(*[str(r[c]) for c in ("import_id", "source", "line_no", "reason", "detail", "raw")])
+            t.add_row(*[escape(str(r[c])) for c in ("import_id", "source", "line_no", "reason", "detail", "raw")])
         console.print(t)
 
 
@@ -192,27 +208,58 @@ def readings(meter: Annotated[str, typer.Argument(help="Meter id.")],
         t = t if t.tzinfo else t.replace(tzinfo=p.tz)
         return t.astimezone(dt.UTC).replace(tzinfo=None)
 
+    lo, hi = bound(start, "1900-01-01"), bound(end, "2200-01-01")
     store = open_store(p, db, read_only=True)
-    lo, hi = bound(start, "1970-01-01"), bound(end, "2100-01-01")
-    cur = store.con.execute(f"""
-        SELECT strftime({store.local_time_sql('r.ts')}, '%Y-%m-%d %H:%M:%S') AS time_local, r.value,
-               r.import_id, i.source,
-               (SELECT count(*) FROM readings_history h WHERE h.meter_id = r.meter_id AND h.ts = r.ts) AS corrections
-        FROM readings r JOIN imports i USING (import_id)
-        WHERE r.meter_id = ? AND r.ts BETWEEN ? AND ?
-        ORDER BY r.ts""", [meter, lo, hi])
-    cols = [d[0] for d in cur.description]
-    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-    store.close()
-    if format == Format.json:
-        console.print_json(dumps_json({"meter": meter, "unit": m.unit, "timezone": p.park.timezone, "readings": rows}))
-    elif format == Format.csv:
-        write_csv(rows, cols)
-    else:
-        t = Table(title=f"{meter} · {m.carrier} [{m.unit}] — park time {p.park.timezone} ({len(rows)} readings)")
-        for c in ("time_local", "value", "import_id", "source", "corrections"):
-            t.add_column(c, justify="right" if c in ("value", "import_id", "corrections") else "left")
-        for r in rows[:limit]:
-            t.add_row(r["time_local"], f"{r['value']:,.3f}", str(r["import_id"]), r["source"],
-                      str(r["corrections"]) if r["corrections"] else "")
-        console.print(t)
+    try:
+        reader = store_readings.meter_readings_reader(store, meter, lo, hi)
+        if format == Format.json:
+            _stream_json(reader, {"meter": meter, "unit": m.unit, "timezone": p.park.timezone}, "readings")
+            return
+        if format == Format.csv:
+            _stream_csv(reader)
+            return
+        rows, n = [], 0
+        for batch in reader:
+            n += batch.num_rows
+            if len(rows) < limit:
+                rows.extend(batch.slice(0, limit - len(rows)).to_pylist())
+    finally:
+        store.close()
+    t = Table(title=f"{meter} · {m.carrier} [{m.unit}] — park time {p.park.timezone} ({n} readings)")
+    for c in ("time_local", "value", "import_id", "source", "corrections"):
+        t.add_column(c, justify="right" if c in ("value", "import_id", "corrections") else "left")
+    for r in rows:
+        t.add_row(r["time_local"], f"{r['value']:,.3f}", str(r["import_id"]), escape(r["source"]),
+                  str(r["corrections"]) if r["corrections"] else "")
+    console.print(t)
+
+
+def _stream_json(reader, head: dict, key: str, out=None) -> None:
+    """``head`` as a JSON object with ``key`` holding the reader's rows, one per line, written
+    batch by batch (no pretty printer: 30k rows take a fraction of a second)."""
+    import json
+
+    out = out or sys.stdout
+    text = json.dumps(head, ensure_ascii=False)
+    out.write(text[:-1] + (", " if head else "") + json.dumps(key) + ": [")
+    first = True
+    for batch in reader:
+        for row in batch.to_pylist():
+            out.write(("\n  " if first else ",\n  ") + json.dumps(row, ensure_ascii=False, default=str))
+            first = False
+    out.write("\n]}\n" if not first else "]}\n")
+    out.flush()
+
+
+def _stream_csv(reader, out=None) -> None:
+    """The reader's rows as CSV (header first), written batch by batch; text cells that a
+    spreadsheet would run as formulas are neutralised."""
+    import csv
+
+    out = out or sys.stdout
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(reader.schema.names)
+    for batch in reader:
+        cols = [c.to_pylist() for c in batch.columns]
+        w.writerows([csv_safe(v) for v in row] for row in zip(*cols, strict=True))
+    out.flush()

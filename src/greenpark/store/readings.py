@@ -9,6 +9,7 @@ tables of an import (``_parsed``, ``_new``, ``_cmp``...) are named in the docstr
 from __future__ import annotations
 
 import datetime as dt
+
 import pyarrow as pa
 
 from greenpark.store import Store, fixed_utc_offset
@@ -385,7 +386,7 @@ def meter_readings_reader(store: Store, meter_id: str, lo: dt.datetime, hi: dt.d
         ORDER BY r.ts"""
     params = [meter_id, meter_id, lo, hi]
     if store.engine == "duckdb":
-        return store.con.execute(sql, params).fetch_record_batch(batch_rows)
+        return store.con.execute(sql, params).to_arrow_reader(batch_rows)
     table = store.con.execute(sql, params).to_arrow_table()
     return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
 

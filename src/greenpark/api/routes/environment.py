@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from greenpark import ingest, reference
-from greenpark.api.deps import BackendDep, Pusher, ScopeDep
+from greenpark.api.deps import BackendDep, ParkDep, Pusher, ScopeDep
 from greenpark.api.errors import bad_request, forbidden
 from greenpark.api.routes.readings import import_out, push_table
 from greenpark.api.schemas import ERRORS, PushObservationsIn, PushOut
@@ -65,7 +65,8 @@ def read_water(scope: ScopeDep, backend: BackendDep,
 
 
 @router.post("/observations", response_model=PushOut, name="push_observations")
-async def push_observations(body: PushObservationsIn, user: Pusher, backend: BackendDep, request: Request) -> dict:
+async def push_observations(body: PushObservationsIn, user: Pusher, park: ParkDep, backend: BackendDep,
+                            request: Request) -> dict:
     """Push a batch of air, water or weather station observations (park admins, and devices not
     limited to meters or an enterprise). One batch is one import, as for readings: every row is
     new, unchanged, a correction or quarantined with its reason code (listed by position)."""
@@ -87,7 +88,7 @@ async def push_observations(body: PushObservationsIn, user: Pusher, backend: Bac
                            after={k: v for k, v in result.as_dict().items() if k not in ("checksum", "path")},
                            import_id=result.import_id, remote=remote)
 
-        result = ingest.ingest_table(store, table, source, before_commit=audit)
+        result = ingest.ingest_batch(store, park, table, source=source, before_commit=audit)
         return import_out(store.con, result)
 
     return await backend.write(run)

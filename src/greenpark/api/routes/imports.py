@@ -27,28 +27,24 @@ from greenpark.api.render import csv_response
 from greenpark.api.routes.readings import import_out
 from greenpark.api.schemas import ERRORS, FixIn, FixOut, ImportOut, PushOut, QuarantinePage, ResubmitIn
 from greenpark.services import users
+from greenpark.store import imports as store_imports
+from greenpark.store import quarantine as store_quarantine
 
 router = APIRouter(tags=["imports"], responses=ERRORS)
 
 #: largest file accepted by upload [bytes]
-MAX_UPLOAD_BYTES = 1 << 30
+MAX_UPLOAD_BYTES = ingest.limits.DEFAULT.max_file_bytes
 
 
 def _remote(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _rows(cur) -> list[dict[str, Any]]:
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-
 @router.get("/imports", response_model=list[ImportOut], name="list_imports")
 def list_imports(user: Overseer, backend: BackendDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                  offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> list[dict]:
     """Every import (files, pushes, fixes), newest first: source, checksum, counts by outcome."""
-    return _rows(backend.cursor().execute("SELECT * FROM imports ORDER BY import_id DESC LIMIT ? OFFSET ?",
-                                          [limit, offset]))
+    return store_imports.list_imports(backend.cursor(), limit, offset)
 
 
 @router.get("/imports/{import_id}", name="read_import")
@@ -56,25 +52,28 @@ def read_import(import_id: int, user: Overseer, backend: BackendDep) -> dict[str
     """One import with its quarantined rows counted by reason."""
     if not 0 <= import_id < 2**62:
         raise not_found(f"no import {import_id}")
-    cur = backend.cursor()
-    rows = _rows(cur.execute("SELECT * FROM imports WHERE import_id = ?", [import_id]))
-    if not rows:
+    found = store_imports.get_import(backend.cursor(), import_id)
+    if found is None:
         raise not_found(f"no import {import_id}; GET /api/v1/imports lists them")
-    by_reason = dict(cur.execute("SELECT reason, count(*) FROM quarantine WHERE import_id = ? GROUP BY 1 ORDER BY 1",
-                                 [import_id]).fetchall())
-    return {**rows[0], "rejected_by_reason": by_reason}
+    return found
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._\-\u4e00-\u9fff]+")
 
 
+def safe_name(filename: str | None) -> str:
+    """A file name that is safe in a directory of ours: no path, no leading dots ('..', '.x')."""
+    name = _SAFE_NAME.sub("_", (filename or "").replace("\\", "/").rsplit("/", 1)[-1])[:120].lstrip(".")
+    return name or "upload.csv"
+
+
 @router.post("/imports", response_model=ImportOut | dict, status_code=201, name="upload_import")
-async def upload_import(user: Admin, backend: BackendDep, request: Request,
+async def upload_import(user: Admin, park: ParkDep, backend: BackendDep, request: Request,
                         file: Annotated[UploadFile, File(description="CSV, Excel (.xlsx) or Parquet file of readings "
                                                                      "or station observations")],
                         force: Annotated[bool, Query(description="re-process a file imported before")] = False):
     """Import a file exactly as 'greenpark ingest' does (park admins)."""
-    name = _SAFE_NAME.sub("_", Path(file.filename or "upload.csv").name)[:120] or "upload.csv"
+    name = safe_name(file.filename)
     tmp = Path(tempfile.mkdtemp(prefix="greenpark-upload-"))
     try:
         path = tmp / name
@@ -83,12 +82,12 @@ async def upload_import(user: Admin, backend: BackendDep, request: Request,
             while chunk := await file.read(1 << 20):
                 size += len(chunk)
                 if size > MAX_UPLOAD_BYTES:
-                    raise ApiError(413, f"the file is larger than {MAX_UPLOAD_BYTES >> 20} MiB; split it")
+                    raise ApiError(413, f"the file is larger than {MAX_UPLOAD_BYTES >> 20:,} MiB; split it")
                 fh.write(chunk)
         remote = _remote(request)
 
         def run(store):
-            result = ingest.ingest_file(store, path, force=force)
+            result = ingest.ingest_file(store, path, force=force, park=park, name=name)
             with store.transaction() as con:
                 users.audit(con, user, "imports.upload", f"file {name}",
                                after={k: v for k, v in result.as_dict().items() if k != "path"},
@@ -97,7 +96,8 @@ async def upload_import(user: Admin, backend: BackendDep, request: Request,
                 return {"skipped_as_duplicate_of": result.skipped_as_duplicate_of, "source": name,
                         "message": f"{name} was imported before (import {result.skipped_as_duplicate_of}); nothing "
                                    "changed. Send force=true to re-process it."}
-            return _rows(store.con.execute("SELECT * FROM imports WHERE import_id = ?", [result.import_id]))[0]
+            return {k: v for k, v in store_imports.get_import(store.con, result.import_id).items()
+                    if k != "rejected_by_reason"}
 
         return await backend.write(run)
     finally:
@@ -115,12 +115,6 @@ class OutFormat(str, Enum):
     csv = "csv"
 
 
-QUARANTINE_SQL = """
-    SELECT q.import_id, q.source, q.line_no, q.reason, q.detail, q.raw, r.resolved_by_import, r.resolved_at,
-           r.action AS resolution
-    FROM quarantine q LEFT JOIN quarantine_resolutions r ON r.import_id = q.import_id AND r.line_no = q.line_no"""
-
-
 @router.get("/quarantine", name="list_quarantine", response_model=QuarantinePage,
             responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
 def list_quarantine(user: Overseer, backend: BackendDep,
@@ -132,39 +126,17 @@ def list_quarantine(user: Overseer, backend: BackendDep,
     """Rejected rows with reason code, detail and original line; open (default), resolved or all."""
     if reason is not None and reason not in ingest.REASONS:
         raise bad_request(f"unknown reason '{reason}'; reason codes: {', '.join(ingest.REASONS)}")
-    where, params = [], []
-    if reason:
-        where.append("q.reason = ?")
-        params.append(reason)
-    if import_id is not None:
-        where.append("q.import_id = ?")
-        params.append(import_id)
-    if status == Status.open:
-        where.append("r.resolved_by_import IS NULL")
-    elif status == Status.resolved:
-        where.append("r.resolved_by_import IS NOT NULL")
-    w = (" WHERE " + " AND ".join(where)) if where else ""
     cur = backend.cursor()
-    rows = _rows(cur.execute(QUARANTINE_SQL + w + " ORDER BY q.import_id, q.line_no LIMIT ? OFFSET ?",
-                             [*params, limit, offset]))
+    sel = {"reason": reason, "import_id": import_id, "status": status.value}
+    rows = store_quarantine.list_rows(cur, **sel, limit=limit, offset=offset)
     if format == OutFormat.csv:
-        return csv_response(rows, ["import_id", "source", "line_no", "reason", "detail", "raw", "resolved_by_import",
-                                   "resolved_at", "resolution"], "quarantine.csv")
-    counts = cur.execute("SELECT reason, count(*) FROM (" + QUARANTINE_SQL + w + ") GROUP BY 1 ORDER BY 1",
-                         params).fetchall()
-    return {"total": sum(c for _, c in counts), "by_reason": dict(counts), "rows": rows}
+        return csv_response(rows, list(store_quarantine.COLUMNS), "quarantine.csv")
+    counts = store_quarantine.count_by_reason(cur, **sel)
+    return {"total": sum(counts.values()), "by_reason": counts, "rows": rows}
 
 
 def _quarantined(con, keys: list[tuple[int, int]]) -> dict[tuple[int, int], dict]:
-    tbl = pa.table({"import_id": pa.array([k[0] for k in keys], pa.int64()),
-                    "line_no": pa.array([k[1] for k in keys], pa.int64())})
-    con.register("_gp_keys", tbl)
-    try:
-        rows = _rows(con.execute(QUARANTINE_SQL + " SEMI JOIN _gp_keys k ON k.import_id = q.import_id "
-                                                  "AND k.line_no = q.line_no"))
-    finally:
-        con.unregister("_gp_keys")
-    return {(r["import_id"], r["line_no"]): r for r in rows}
+    return store_quarantine.rows_for_keys(con, keys)
 
 
 def _check_open(found: dict, keys: list[tuple[int, int]]) -> None:
@@ -179,9 +151,7 @@ def _check_open(found: dict, keys: list[tuple[int, int]]) -> None:
 
 
 def _resolve(con, keys: list[tuple[int, int]], result: ingest.ImportResult, action: str, audit_id: int) -> None:
-    for i, n in keys:
-        con.execute("INSERT INTO quarantine_resolutions VALUES (?, ?, ?, now(), ?, ?)",
-                    [i, n, result.import_id, action, audit_id])
+    store_quarantine.resolve(con, keys, result.import_id, action, audit_id)
 
 
 @router.post("/quarantine/{import_id}/{line_no}/fix", response_model=FixOut, name="fix_quarantined_row")
@@ -195,7 +165,8 @@ async def fix_row(import_id: int, line_no: int, body: FixIn, user: Admin, park: 
         raise bad_request("an observation needs parameter (e.g. pm25)")
     if not (0 <= import_id < 2**62 and 0 <= line_no < 2**62):
         raise not_found(f"no quarantined row (import {import_id}, line {line_no})")
-    value = None if body.value is None else (repr(body.value) if isinstance(body.value, float) else str(body.value))
+    value = None if body.value is None else (str(body.value).lower() if isinstance(body.value, bool) else
+                                             repr(body.value) if isinstance(body.value, float) else str(body.value))
     if body.meter_id is not None:
         table = pa.table({"meter_id": [body.meter_id], "timestamp": [body.timestamp], "value": [value],
                           "unit": pa.array([body.unit], pa.string())})
@@ -217,7 +188,7 @@ async def fix_row(import_id: int, line_no: int, body: FixIn, user: Admin, park: 
                                  import_id=result.import_id, remote=remote)
             _resolve(store.con, [key], result, "fix", aid)
 
-        result = ingest.ingest_table(store, table, f"fix:{import_id}:{line_no}", before_commit=done)
+        result = ingest.ingest_batch(store, park, table, source=f"fix:{import_id}:{line_no}", before_commit=done)
         return {"resolved": [{"import_id": import_id, "line_no": line_no}], "imports": [import_out(store.con, result)]}
 
     return await backend.write(run)
@@ -278,7 +249,7 @@ async def resubmit(body: ResubmitIn, user: Admin, park: ParkDep, backend: Backen
                                      import_id=result.import_id, remote=remote)
                 _resolve(store.con, ks, result, "resubmit", aid)
 
-            result = ingest.ingest_table(store, table, f"resubmit:{user.username}", before_commit=done)
+            result = ingest.ingest_batch(store, park, table, source=f"resubmit:{user.username}", before_commit=done)
             out.append(import_out(store.con, result))
         return {"resolved": [{"import_id": i, "line_no": n} for i, n in keys], "imports": out}
 

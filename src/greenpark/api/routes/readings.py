@@ -2,7 +2,7 @@
 data quality of a meter (gaps, incomplete hours, corrections, quarantined rows).
 
 Pushed readings go through the same validation and merge as file imports
-(:func:`greenpark.ingest.ingest_table`): each batch is one import, rows that fail land in the
+(:func:`greenpark.ingest.ingest_batch`): each batch is one import, rows that fail land in the
 quarantine with their reason code, and the response lists them by position in the batch.
 """
 
@@ -24,6 +24,8 @@ from greenpark.api.errors import bad_request, forbidden
 from greenpark.api.render import csv_response
 from greenpark.api.schemas import ERRORS, PushIn, PushOut
 from greenpark.services import users
+from greenpark.store import quarantine as store_quarantine
+from greenpark.store import readings as store_readings
 
 router = APIRouter(tags=["readings"], responses=ERRORS)
 
@@ -79,44 +81,16 @@ def query_readings(backend: Backend, meters: list, resolution: Resolution, start
     cur = backend.cursor()
     out: list[dict] = []
     truncated = False
+    raw = resolution == Resolution.raw
+    lo = (to_utc(start, tz) if raw else start) if start is not None else None
+    hi = (to_utc(end, tz) if raw else end) if end is not None else None
     for m in meters:
         room = limit - len(out)
         if room <= 0:
             truncated = True
             break
-        params: list = [m.id]
-        if resolution == Resolution.raw:
-            where = ""
-            if start is not None:
-                where += " AND ts >= ?"
-                params.append(to_utc(start, tz))
-            if end is not None:
-                where += " AND ts < ?"
-                params.append(to_utc(end, tz))
-            sql = f"""
-                SELECT meter_id, regexp_replace(strftime(timezone('UTC', ts), '%Y-%m-%dT%H:%M:%S%z'),
-                                                '([+-][0-9][0-9])$', '\\1:00') AS time, value
-                FROM readings WHERE meter_id = ? {where} ORDER BY ts LIMIT ?"""
-        else:
-            table, col = {Resolution.hour: ("rollup_hourly", "hour"), Resolution.day: ("rollup_daily", "day"),
-                          Resolution.month: ("rollup_monthly", "month")}[resolution]
-            fmt = "%Y-%m-%dT%H:%M" if resolution == Resolution.hour else (
-                "%Y-%m-%d" if resolution == Resolution.day else "%Y-%m")
-            where = ""
-            if start is not None:
-                where += f" AND {col} >= ?"
-                params.append(start if resolution == Resolution.hour else start.date())
-            if end is not None:
-                where += f" AND {col} < ?"
-                params.append(end if resolution == Resolution.hour else end.date())
-            sql = f"""
-                SELECT meter_id, strftime({col}, '{fmt}') AS time, quantity AS value, n_readings,
-                       {_expected(m.interval_minutes, resolution).replace('period', col)} AS expected
-                FROM {table} WHERE meter_id = ? {where} ORDER BY {col} LIMIT ?"""
-        params.append(room + 1)
-        cur_ = cur.execute(sql, params)
-        cols = [d[0] for d in cur_.description]
-        rows = [dict(zip(cols, r, strict=True)) for r in cur_.fetchall()]
+        rows = store_readings.query_readings(cur, m.id, None if raw else _expected(m.interval_minutes, resolution),
+                                             resolution.value, lo, hi, room + 1)
         if len(rows) > room:
             rows, truncated = rows[:room], True
         out.extend(rows)
@@ -168,15 +142,7 @@ def read_meter_quality(meter_id: str, scope: ScopeDep, backend: BackendDep,
     tz = backend.timezone
     t0, t1 = parse_time(start, tz, "start"), parse_time(end, tz, "end")
     cur = backend.cursor()
-    where, params = "", [m.id]
-    if t0 is not None:
-        where += " AND hour >= ?"
-        params.append(t0)
-    if t1 is not None:
-        where += " AND hour < ?"
-        params.append(t1)
-    hours = cur.execute(f"SELECT hour, n_readings FROM rollup_hourly WHERE meter_id = ? {where} ORDER BY hour",
-                        params).df()
+    hours = store_readings.hourly_counts(cur, m.id, t0, t1)
     per_hour = 60 // m.interval_minutes if 60 % m.interval_minutes == 0 else None
     gaps, incomplete = [], []
     if not hours.empty:
@@ -194,20 +160,9 @@ def read_meter_quality(meter_id: str, scope: ScopeDep, backend: BackendDep,
             inc = hours[hours["n_readings"] < per_hour]
             incomplete = [{"hour": h.strftime("%Y-%m-%dT%H:%M"), "n_readings": int(n), "expected": per_hour}
                           for h, n in zip(inc["hour"], inc["n_readings"], strict=True)]
-    cwhere, cparams = "", [m.id]
-    if t0 is not None:
-        cwhere += " AND ts >= ?"
-        cparams.append(to_utc(t0, tz))
-    if t1 is not None:
-        cwhere += " AND ts < ?"
-        cparams.append(to_utc(t1, tz))
-    corr = cur.execute(f"""
-        SELECT regexp_replace(strftime(timezone('UTC', ts), '%Y-%m-%dT%H:%M:%S%z'), '([+-][0-9][0-9])$', '\\1:00')
-                   AS time, old_value, new_value, old_import_id, new_import_id, replaced_at
-        FROM readings_history WHERE meter_id = ? {cwhere} ORDER BY ts""", cparams).df()
-    q = cur.execute("""
-        SELECT import_id, source, line_no, reason, detail, raw FROM quarantine
-        WHERE substr(raw, 1, ?) = ? ORDER BY import_id, line_no""", [len(m.id) + 1, m.id + ","]).df()
+    corr = store_readings.corrections(cur, m.id, to_utc(t0, tz) if t0 is not None else None,
+                                      to_utc(t1, tz) if t1 is not None else None)
+    q = store_quarantine.for_meter(cur, m.id)
     return {
         "meter_id": m.id, "interval_minutes": m.interval_minutes, "timezone": tz,
         "hours_with_readings": len(hours), "readings_per_hour": per_hour,
@@ -240,8 +195,9 @@ def push_table(rows, keys: tuple[str, ...] = ("meter_id", "timestamp")) -> pa.Ta
     if all(type(v) is float for v in values):
         varr = pa.array(values, pa.float64())
     else:
-        varr = pa.array([None if v is None else (repr(v) if isinstance(v, float) else str(v)) for v in values],
-                        pa.string())
+        # booleans stay words ('true' is not a number: unparsable_value), never 1.0
+        varr = pa.array([None if v is None else str(v).lower() if isinstance(v, bool)
+                         else (repr(v) if isinstance(v, float) else str(v)) for v in values], pa.string())
     cols = {k: pa.array([getattr(r, k) for r in rows], pa.string()) for k in keys} | {"value": varr}
     if any(r.unit is not None for r in rows):
         cols["unit"] = pa.array([r.unit for r in rows], pa.string())
@@ -252,8 +208,7 @@ def import_out(con, result: ingest.ImportResult, limit: int = 1000) -> dict:
     rejected = []
     if result.rejected and result.import_id is not None:
         rejected = [{"index": r[0] - 2 if r[0] is not None else -1, "reason": r[1], "detail": r[2], "raw": r[3]}
-                    for r in con.execute("SELECT line_no, reason, detail, raw FROM quarantine WHERE import_id = ? "
-                                         "ORDER BY line_no LIMIT ?", [result.import_id, limit]).fetchall()]
+                    for r in store_quarantine.rows_of_import(con, result.import_id, limit)]
     d = result.as_dict()
     return {k: d[k] for k in ("import_id", "source", "checksum", "rows_read", "accepted", "unchanged", "corrected",
                               "rejected", "rejected_by_reason")} | {"rejected_rows": rejected}
@@ -284,7 +239,7 @@ async def push_readings(body: PushIn, user: MeterPusher, park: ParkDep, backend:
                            after={k: v for k, v in result.as_dict().items() if k not in ("checksum", "path")},
                            enterprise_id=enterprise, import_id=result.import_id, remote=remote)
 
-        result = ingest.ingest_table(store, table, source, before_commit=audit)
+        result = ingest.ingest_batch(store, park, table, source=source, before_commit=audit)
         return import_out(store.con, result)
 
     return await backend.write(run)
