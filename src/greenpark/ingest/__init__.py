@@ -130,10 +130,10 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
         if reader is readers.read_csv:
             try:
                 layout = readers.layout_for(readers.csv_header(path, source, read_limits), source, read_limits)
-                readers._check_utf8(path, source)
+                wide = readers.prescan(path, source, read_limits)
             except readers.ReadError as exc:
                 raise IngestError(str(exc)) from None
-            if store.engine == "duckdb" and layout is METER_LAYOUT:
+            if store.engine == "duckdb" and layout is METER_LAYOUT and not wide:
                 step("bulk read", 0.05)
                 try:
                     with store.transaction():

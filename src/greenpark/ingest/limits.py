@@ -19,6 +19,8 @@ class ReadLimits:
     max_columns: int = 64
     #: longest line of a CSV file [bytes]; longer lines are malformed rows
     max_line_bytes: int = 1 << 16
+    #: most fields in one CSV line; wider lines are malformed rows, set aside before parsing
+    max_fields_per_line: int = 256
     #: most cells an .xlsx sheet may declare (its dimension, e.g. A1:E400000 = 2 million)
     max_xlsx_cells: int = 20_000_000
     #: most bytes an .xlsx (a zip archive) may inflate to

@@ -117,12 +117,17 @@ def csv_header(path: Path, source: str, limits: ReadLimits = DEFAULT) -> list[st
         raise ReadError(f"{source}: not a readable CSV header ({exc})") from None
 
 
-def _check_utf8(path: Path, source: str) -> None:
-    """Refuse a file that is not UTF-8 (streamed, incremental: no line is held whole)."""
+def prescan(path: Path, source: str, limits: ReadLimits = DEFAULT) -> dict[int, int]:
+    """One streamed pass over a CSV file before it is parsed: refuse it if it is not UTF-8, and
+    find the lines with more fields than ``limits.max_fields_per_line`` (a parser spends time
+    quadratic in the fields of a line that has too many). Returns {line number: fields} of those
+    lines (fields counted as commas + 1, quoted commas included)."""
     import codecs
 
+    import numpy as np
+
     dec = codecs.getincrementaldecoder("utf-8")()
-    line = 1
+    line, carry, wide = 1, 0, {}
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             try:
@@ -130,21 +135,60 @@ def _check_utf8(path: Path, source: str) -> None:
             except UnicodeDecodeError as exc:
                 bad = line + chunk[:exc.start].count(b"\n")
                 raise ReadError(f"{source}: not UTF-8 text (line {bad}); save it as CSV UTF-8") from None
-            line += chunk.count(b"\n")
+            a = np.frombuffer(chunk, np.uint8)
+            nl = np.flatnonzero(a == 10)
+            commas = np.cumsum(a == 44, dtype=np.int64)
+            at_nl = commas[nl] if len(nl) else np.empty(0, np.int64)
+            per_line = np.diff(at_nl, prepend=0)
+            if len(nl):
+                per_line[0] += carry
+                carry = int(commas[-1] - at_nl[-1])
+            else:
+                carry += int(commas[-1]) if len(commas) else 0
+            for i in np.flatnonzero(per_line + 1 > limits.max_fields_per_line):
+                wide[line + int(i)] = int(per_line[i]) + 1
+            line += len(nl)
+            if carry + 1 > limits.max_fields_per_line:
+                wide[line] = carry + 1
         try:
             dec.decode(b"", final=True)
         except UnicodeDecodeError:
             raise ReadError(f"{source}: not UTF-8 text (the last line is cut inside a character)") from None
+    return wide
+
+
+def _without_wide_lines(path: Path, wide: dict[int, int], tmpdir: Path) -> Path:
+    """A copy of ``path`` whose too-wide lines are replaced by one field (a malformed row the parser
+    rejects at once), so that line numbers stay those of the original."""
+    out = tmpdir / "narrow.csv"
+    with path.open("rb") as src, out.open("wb") as dst:
+        for no, text in enumerate(src, start=1):
+            dst.write(b"x\n" if no in wide else text)
+    return out
 
 
 def read_csv(con, path: Path, source: str, limits: ReadLimits = DEFAULT) -> Layout:
+    import tempfile
+
     header = csv_header(path, source, limits)
     layout = layout_for(header, source, limits)
-    _check_utf8(path, source)
+    wide = prescan(path, source, limits)
+    raw_of = {}
+    if wide:
+        with path.open("rb") as fh:
+            for no, text in enumerate(fh, start=1):
+                if no in wide:
+                    raw_of[no] = text[:1000].decode("utf-8", "replace").rstrip("\r\n")
     # positional column names: the header is ours to interpret, not the sniffer's
     col = {name: f"c{i}" for i, name in enumerate(layout.columns(header))}
-    store_imports.stage_csv(con, str(path), len(header), layout.staged, layout.required, layout.optional, col,
-                            limits.max_line_bytes)
+    with tempfile.TemporaryDirectory(prefix="greenpark-read-") as tmp:
+        src = _without_wide_lines(path, wide, Path(tmp)) if wide else path
+        store_imports.stage_csv(con, str(src), len(header), layout.staged, layout.required, layout.optional, col,
+                                limits.max_line_bytes)
+    if wide:
+        store_imports.annotate_malformed(con, pa.table({
+            "line_no": pa.array(list(wide), pa.int64()), "raw": [raw_of.get(n, "") for n in wide],
+            "detail": [f"{n:,} fields; a line has at most {limits.max_fields_per_line}" for n in wide.values()]}))
     return layout
 
 

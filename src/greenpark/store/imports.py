@@ -149,6 +149,16 @@ def stage_csv(con, path: str, n_columns: int, staged: dict[str, str], required: 
             SELECT lines.l AS line_no, _raw.* EXCLUDE (line_no) FROM _raw JOIN lines ON lines.k = _raw.line_no""")
 
 
+def annotate_malformed(con, notes: pa.Table) -> None:
+    """Set the raw line and detail of malformed lines from ``notes(line_no, raw, detail)``."""
+    con.register("_gp_notes", notes)
+    try:
+        con.execute("UPDATE _malformed SET raw = n.raw, detail = n.detail FROM _gp_notes n "
+                    "WHERE _malformed.line_no = n.line_no")
+    finally:
+        con.unregister("_gp_notes")
+
+
 def stage_arrow(con, table: pa.Table, staged: dict[str, str], required: tuple[str, ...],
                 optional: tuple[str, ...], col: dict[str, str]) -> None:
     """_raw (row i on line i + 2) and an empty _malformed from an Arrow table of text columns c0..cn."""
@@ -191,7 +201,8 @@ _VALUE_TEXT = "'value ''' || left(coalesce(value_text, ''), 60) || ''''"
 
 def validate_readings(con, now: dt.datetime, earliest: dt.datetime, unit_factors: pa.Table,
                       limits: pa.Table) -> None:
-    """_parsed from _raw (meter rows): parsed timestamp (UTC), value in the meter's unit before the
+    """_parsed from _raw (meter rows): parsed timestamp (UTC; NULL before ``earliest``, which
+    every engine can hold), value in the meter's unit before the
     multiplier, and the reason code. ``unit_factors(from_unit, to_unit, factor)``;
     ``limits(meter_id, lo, hi)``: plausible range of a stored value (after unit and multiplier;
     for registers of the register times multiplier), NULL = no bound."""
@@ -210,7 +221,7 @@ def validate_readings(con, now: dt.datetime, earliest: dt.datetime, unit_factors
                 LEFT JOIN _gp_uf uf ON uf.from_unit = coalesce(r.unit, m.unit) AND uf.to_unit = m.unit
                 LEFT JOIN _gp_lim l ON l.meter_id = r.meter_id),
             q AS (SELECT *, v * unit_factor * multiplier AS stored FROM p)
-            SELECT line_no, meter_id, ts, kind, raw,
+            SELECT line_no, meter_id, CASE WHEN ts >= ? THEN ts END AS ts, kind, raw,
                    v * unit_factor AS value,        -- in the meter's unit, before multiplier
                    multiplier,
                    CASE WHEN NOT known THEN 'unknown_meter'
@@ -234,7 +245,7 @@ def validate_readings(con, now: dt.datetime, earliest: dt.datetime, unit_factors
                              || ' outside ' || coalesce(lo::VARCHAR, '-inf') || ' .. ' || coalesce(hi::VARCHAR, 'inf')
                              || ' (meter unit, after multiplier)'
                    END AS detail
-            FROM q""", [now, earliest, now, earliest, earliest])
+            FROM q""", [earliest, now, earliest, now, earliest, earliest])
     finally:
         con.unregister("_gp_uf")
         con.unregister("_gp_lim")
@@ -260,7 +271,8 @@ def validate_observations(con, now: dt.datetime, earliest: dt.datetime, params: 
                 LEFT JOIN _gp_params gp ON gp.kind = s.kind AND gp.parameter = lower(r.parameter)
                 LEFT JOIN _gp_uf uf ON uf.from_unit = coalesce(r.unit, gp.unit) AND uf.to_unit = gp.unit),
             q AS (SELECT *, v * scale + "offset" AS conv FROM p)
-            SELECT line_no, station_id, ts, param AS parameter, raw, conv AS value,
+            SELECT line_no, station_id, CASE WHEN ts >= ? THEN ts END AS ts, param AS parameter, raw,
+                   conv AS value,
                    CASE WHEN NOT known THEN 'unknown_station'
                         WHEN NOT valid_param THEN 'unknown_parameter'
                         WHEN ts IS NULL THEN 'unparsable_timestamp'
@@ -285,7 +297,7 @@ def validate_observations(con, now: dt.datetime, earliest: dt.datetime, params: 
                              || ' outside ' || coalesce(lo::VARCHAR, '-inf') || ' .. ' || coalesce(hi::VARCHAR, 'inf')
                              || ' (' || param || ')'
                    END AS detail
-            FROM q""", [now, earliest, now, earliest, earliest])
+            FROM q""", [earliest, now, earliest, now, earliest, earliest])
     finally:
         con.unregister("_gp_params")
         con.unregister("_gp_uf")
