@@ -15,3 +15,13 @@ def clean(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [clean(v) for v in obj]
     return obj
+
+
+#: first characters that make a spreadsheet read a cell as a formula (CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """A text cell that a spreadsheet would run as a formula, quoted with a leading apostrophe
+    (for CSV exports); other values unchanged."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value

@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi.responses import Response
 
+from greenpark.jsonsafe import csv_safe
+
 
 def csv_text(rows: Sequence[dict[str, Any]], columns: Iterable[str] | None = None) -> str:
     rows = list(rows)
@@ -17,7 +19,7 @@ def csv_text(rows: Sequence[dict[str, Any]], columns: Iterable[str] | None = Non
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow(r)
+        w.writerow({k: csv_safe(v) for k, v in r.items()})  # no formulas for spreadsheets (CSV injection)
     return buf.getvalue()
 
 

@@ -23,6 +23,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from greenpark.jsonsafe import csv_safe
+
 if TYPE_CHECKING:
     from greenpark.park import Park
     from greenpark.store import Store
@@ -175,15 +177,6 @@ def write_csv(rows: Sequence[dict[str, Any]], columns: Iterable[str] | None = No
     w.writeheader()
     for r in rows:
         w.writerow({k: csv_safe(v) for k, v in r.items()})
-
-
-#: first characters that make a spreadsheet read a cell as a formula (CSV injection)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula, quoted with a leading apostrophe."""
-    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
 
 
 def csv_text(rows: Sequence[dict[str, Any]], columns: Iterable[str] | None = None) -> str:
