@@ -111,16 +111,11 @@ class Backend:
         """Drop the caches whenever any process commits a write to the shared PostgreSQL store."""
         import psycopg
 
-        from greenpark.store.postgres import NOTIFY_CHANNEL
+        from greenpark.store.postgres import wait_for_changes
 
         while not self._closed:
             try:
-                with psycopg.connect(self.db, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    self._invalidate()  # writes while we were not listening
-                    while not self._closed:
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
-                            self._invalidate()
+                wait_for_changes(self.db, self._invalidate, lambda: self._closed)
             except psycopg.Error:
                 if not self._closed:
                     time.sleep(1.0)  # server restarting: reconnect
@@ -139,7 +134,7 @@ class Backend:
             with self._root_lock:
                 cur = self._root.cursor() if self.store.engine == "duckdb" else self.store.reader()
                 self._cursors.append(cur)
-            cur.execute(f"SET TimeZone = '{self.timezone}'")
+            self.store.prepare_reader(cur)
             self._local.cur = cur
         return cur
 

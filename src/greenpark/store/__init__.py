@@ -184,6 +184,10 @@ class Store:
         or a new PostgreSQL session. It sees every committed write."""
         return self.con.connect() if self.engine == "postgresql" else self.con.cursor()
 
+    def prepare_reader(self, cur) -> None:
+        """Set a read cursor's session to the park's time zone (as the store's own connection)."""
+        cur.execute(f"SET TimeZone = '{self.timezone}'")
+
     def close(self) -> None:
         self.con.close()
 

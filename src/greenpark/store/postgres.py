@@ -368,3 +368,17 @@ def _csv_ready(t: pa.Table) -> pa.Table:
         elif pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
             out = out.set_column(i, f.name, pc.replace_substring(t.column(i), "\x00", "\ufffd"))
     return out
+
+
+def wait_for_changes(url: str, on_change, closed) -> None:
+    """Call ``on_change()`` once connected and whenever any process commits a write to the
+    PostgreSQL store at ``url`` (the notification of :meth:`Store.transaction`), until
+    ``closed()``. Connection errors propagate (psycopg.Error): the caller reconnects."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        on_change()  # writes while we were not listening
+        while not closed():
+            for _ in conn.notifies(timeout=0.5, stop_after=1):
+                on_change()
