@@ -223,3 +223,21 @@ def test_messages_name_the_file_not_the_server_path(tmp_path, store):
     with pytest.raises(ingest.IngestError) as exc:
         ingest_file(store, g, now=NOW, name="report.pdf")
     assert "secret-dir-123" not in str(exc.value) and "report.pdf" in str(exc.value)
+
+
+def test_the_templates_plausibility_block_parses_when_uncommented():
+    import textwrap
+    from importlib import resources
+
+    from greenpark import park as park_mod
+
+    from conftest import SMALL_PARK
+
+    text = resources.files("greenpark").joinpath("templates/park.toml").read_text(encoding="utf-8")
+    block = text[text.index("[plausibility]"):].split("\n\n", 1)[0]
+    lines = [ln[2:] if ln.startswith("# ") and " = " in ln.split("#")[1] else ln for ln in block.splitlines()]
+    p = park_mod.parse(textwrap.dedent(SMALL_PARK) + "\n" + "\n".join(lines) + "\n", source="template")
+    limits = ingest.plausibility(p)
+    assert str(limits.earliest) == "2000-01-01" and limits.carrier("electricity") == (None, 5e6)
+    assert limits.parameter("pm25") == (None, 2000) and limits.register == (None, 1e12)
+    assert limits.carrier("steam") == (None, 1e9) and limits.parameter("ph") == (0, 14)
