@@ -31,6 +31,7 @@ or the edges (tests/test_layers.py).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -128,11 +129,13 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
     with ThreadPoolExecutor(1) as pool:
         digest = pool.submit(checksum_and_lines, path, False)
         if reader is readers.read_csv:
+            wide = None
             try:
                 layout = readers.layout_for(readers.csv_header(path, source, read_limits), source, read_limits)
                 wide = readers.prescan(path, source, read_limits)
             except readers.ReadError as exc:
                 raise IngestError(str(exc)) from None
+            reader = functools.partial(readers.read_csv, wide=wide)
             if store.engine == "duckdb" and layout is METER_LAYOUT and not wide:
                 step("bulk read", 0.05)
                 try:

@@ -127,7 +127,10 @@ def prescan(path: Path, source: str, limits: ReadLimits = DEFAULT) -> dict[int, 
     import numpy as np
 
     dec = codecs.getincrementaldecoder("utf-8")()
-    line, carry, wide = 1, 0, {}
+    # a line of n fields has n - 1 commas, so only lines of at least that many bytes are counted
+    least = limits.max_fields_per_line  # bytes of a line with max_fields_per_line + 1 fields, minus one
+    line, wide = 1, {}
+    tail_len = tail_commas = 0  # the line that continues into the next chunk
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             try:
@@ -135,21 +138,21 @@ def prescan(path: Path, source: str, limits: ReadLimits = DEFAULT) -> dict[int, 
             except UnicodeDecodeError as exc:
                 bad = line + chunk[:exc.start].count(b"\n")
                 raise ReadError(f"{source}: not UTF-8 text (line {bad}); save it as CSV UTF-8") from None
-            a = np.frombuffer(chunk, np.uint8)
-            nl = np.flatnonzero(a == 10)
-            commas = np.cumsum(a == 44, dtype=np.int64)
-            at_nl = commas[nl] if len(nl) else np.empty(0, np.int64)
-            per_line = np.diff(at_nl, prepend=0)
+            nl = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
+            starts = np.concatenate(([0], nl[:-1] + 1)) if len(nl) else np.empty(0, np.int64)
+            lengths = nl - starts + (np.arange(len(nl)) == 0) * tail_len
+            for i in np.flatnonzero(lengths >= least):
+                commas = chunk.count(b",", int(starts[i]), int(nl[i])) + (tail_commas if i == 0 else 0)
+                if commas + 1 > limits.max_fields_per_line:
+                    wide[line + int(i)] = commas + 1
+            rest = int(nl[-1]) + 1 if len(nl) else 0
             if len(nl):
-                per_line[0] += carry
-                carry = int(commas[-1] - at_nl[-1])
-            else:
-                carry += int(commas[-1]) if len(commas) else 0
-            for i in np.flatnonzero(per_line + 1 > limits.max_fields_per_line):
-                wide[line + int(i)] = int(per_line[i]) + 1
+                tail_len = tail_commas = 0
             line += len(nl)
-            if carry + 1 > limits.max_fields_per_line:
-                wide[line] = carry + 1
+            tail_len += len(chunk) - rest
+            tail_commas += chunk.count(b",", rest) if tail_len >= least else 0
+        if tail_commas + 1 > limits.max_fields_per_line:
+            wide[line] = tail_commas + 1
         try:
             dec.decode(b"", final=True)
         except UnicodeDecodeError:
@@ -167,12 +170,14 @@ def _without_wide_lines(path: Path, wide: dict[int, int], tmpdir: Path) -> Path:
     return out
 
 
-def read_csv(con, path: Path, source: str, limits: ReadLimits = DEFAULT) -> Layout:
+def read_csv(con, path: Path, source: str, limits: ReadLimits = DEFAULT, *,
+             wide: dict[int, int] | None = None) -> Layout:
+    """``wide``: the result of :func:`prescan` if the caller ran it already."""
     import tempfile
 
     header = csv_header(path, source, limits)
     layout = layout_for(header, source, limits)
-    wide = prescan(path, source, limits)
+    wide = prescan(path, source, limits) if wide is None else wide
     raw_of = {}
     if wide:
         with path.open("rb") as fh:
