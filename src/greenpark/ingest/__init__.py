@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 
@@ -154,8 +155,8 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
                 except _Skip:
                     step("done", 1.0)
                     return ImportResult(source=source, checksum=checksum, skipped_as_duplicate_of=earlier[0])
-                except store_readings.BulkNotApplicable:
-                    pass
+                except (store_readings.BulkNotApplicable, duckdb.Error):
+                    pass  # rolled back; the general path reads the file row by row (and names any error)
                 else:
                     step("done", 1.0)
                     return result

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import blake3
+import duckdb
 import pyarrow as pa
 
 from greenpark.ingest.limits import DEFAULT, ReadLimits
@@ -188,8 +189,12 @@ def read_csv(con, path: Path, source: str, limits: ReadLimits = DEFAULT, *,
     col = {name: f"c{i}" for i, name in enumerate(layout.columns(header))}
     with tempfile.TemporaryDirectory(prefix="greenpark-read-") as tmp:
         src = _without_wide_lines(path, wide, Path(tmp)) if wide else path
-        store_imports.stage_csv(con, str(src), len(header), layout.staged, layout.required, layout.optional, col,
-                                limits.max_line_bytes)
+        try:
+            store_imports.stage_csv(con, str(src), len(header), layout.staged, layout.required, layout.optional,
+                                    col, limits.max_line_bytes)
+        except duckdb.Error as exc:  # what the reader cannot set aside as a rejected line
+            detail = str(exc).replace(str(src), source).replace(str(path), source).splitlines()[0][:300]
+            raise ReadError(f"{source}: not a readable CSV file ({detail})") from None
     if wide:
         store_imports.annotate_malformed(con, pa.table({
             "line_no": pa.array(list(wide), pa.int64()), "raw": [raw_of.get(n, "") for n in wide],
