@@ -386,7 +386,7 @@ def meter_readings_reader(store: Store, meter_id: str, lo: dt.datetime, hi: dt.d
         ORDER BY r.ts"""
     params = [meter_id, meter_id, lo, hi]
     if store.engine == "duckdb":
-        return store.con.execute(sql, params).to_arrow_reader(batch_rows)
+        return store.con.sql(sql, params=params).to_arrow_reader(batch_rows)  # streamed, no copy
     table = store.con.execute(sql, params).to_arrow_table()
     return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
 
