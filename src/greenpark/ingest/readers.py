@@ -135,7 +135,8 @@ def prescan(path: Path, source: str, limits: ReadLimits = DEFAULT) -> dict[int, 
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             try:
-                dec.decode(chunk)
+                if not chunk.isascii() or dec.getstate()[0]:  # ASCII is UTF-8 (and fast to check)
+                    dec.decode(chunk)
             except UnicodeDecodeError as exc:
                 bad = line + chunk[:exc.start].count(b"\n")
                 raise ReadError(f"{source}: not UTF-8 text (line {bad}); save it as CSV UTF-8") from None
