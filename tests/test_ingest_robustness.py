@@ -241,3 +241,13 @@ def test_the_templates_plausibility_block_parses_when_uncommented():
     assert str(limits.earliest) == "2000-01-01" and limits.carrier("electricity") == (None, 5e6)
     assert limits.parameter("pm25") == (None, 2000) and limits.register == (None, 1e12)
     assert limits.carrier("steam") == (None, 1e9) and limits.parameter("ph") == (0, 14)
+
+
+def test_plausibility_names_unknown_carriers_and_parameters():
+    import pydantic
+
+    with pytest.raises(pydantic.ValidationError, match="plausibility.carriers: 'electric' is not one of"):
+        Plausibility(carriers={"electric": PlausibleRange(max=1)})
+    with pytest.raises(pydantic.ValidationError, match="plausibility.parameters: 'pm2.5'"):
+        Plausibility(parameters={"pm2.5": PlausibleRange(max=1)})
+    assert Plausibility(parameters={"*": PlausibleRange(max=1), "pm25": PlausibleRange(max=2)})

@@ -86,6 +86,16 @@ class Plausibility(_Model):
     parameters: dict[str, PlausibleRange] = {}
     registers: PlausibleRange | None = None
 
+    @model_validator(mode="after")
+    def _known(self) -> Plausibility:
+        for what, keys, dataset, col in (("carriers", self.carriers, "carriers", "id"),
+                                         ("parameters", self.parameters, "station_parameters", "parameter")):
+            valid = sorted({r[col] for r in reference.load(dataset).rows})
+            for k in keys:
+                if k != "*" and k not in valid:
+                    raise ValueError(f"plausibility.{what}: '{k}' is not one of {', '.join(valid)} (or '*')")
+        return self
+
 
 class Economics(_Model):
     year: int = Field(ge=2000, le=2100)
