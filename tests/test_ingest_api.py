@@ -87,41 +87,37 @@ def test_quarantine_csv_export_neutralises_formulas(api):
     assert all(not x["detail"].startswith(("=", "+", "-", "@")) for x in rows)
 
 
-def test_cli_and_api_list_the_same_quarantine_rows(api):
-    listed = call(api, "admin", "GET", "/quarantine?limit=100000").json()
-    row = listed["rows"][0]
-    fix = call(api, "admin", "POST", f"/quarantine/{row['import_id']}/{row['line_no']}/fix",
-               json={"meter_id": "E1-EL", "timestamp": "2025-01-03T12:15:00", "value": 1})
-    assert fix.status_code == 200, fix.text
-    api_rows = call(api, "admin", "GET", "/quarantine?limit=100000").json()["rows"]
-    api.client.__exit__(None, None, None)  # the server's write lock: the CLI opens the store after it
-    try:
-        cli_rows = json.loads(run("quarantine", "--format", "json", cwd=api.dir).stdout)
-        resolved = json.loads(run("quarantine", "--format", "json", "--status", "resolved", cwd=api.dir).stdout)
-    finally:
-        api.client.__enter__()
+def test_cli_and_api_list_the_same_quarantine_rows(tmp_path):
+    ap = build_api_park(tmp_path / "park", days=1)
+    with TestClient(create_app(ap.park, ap.db)) as client:
+        ap.client = client
+        row = call(ap, "admin", "GET", "/quarantine?limit=100000").json()["rows"][0]
+        fix = call(ap, "admin", "POST", f"/quarantine/{row['import_id']}/{row['line_no']}/fix",
+                   json={"meter_id": "E1-EL", "timestamp": "2025-01-01T12:15:00", "value": 1})
+        assert fix.status_code == 200, fix.text
+        api_rows = call(ap, "admin", "GET", "/quarantine?limit=100000").json()["rows"]
+    # the server is stopped (it holds the store's write lock); the CLI opens the store after it
+    cli_rows = json.loads(run("quarantine", "--format", "json", cwd=ap.dir).stdout)
+    resolved = json.loads(run("quarantine", "--format", "json", "--status", "resolved", cwd=ap.dir).stdout)
     key = lambda r: (r["import_id"], r["line_no"])  # noqa: E731
     assert sorted(map(key, cli_rows)) == sorted(map(key, api_rows))
     assert key(row) not in set(map(key, cli_rows)) and key(row) in set(map(key, resolved))
 
 
-def test_cli_readings_json_and_csv_stream(tmp_path, api):
-    api.client.__exit__(None, None, None)
-    try:
-        t0 = time.perf_counter()
-        out = run("readings", "E1-EL", "--format", "json", cwd=api.dir).stdout
-        elapsed = time.perf_counter() - t0
-        doc = json.loads(out)
-        assert doc["meter"] == "E1-EL" and doc["unit"] == "kWh" and len(doc["readings"]) >= 3 * 96
-        first = doc["readings"][0]
-        assert set(first) == {"time_local", "value", "import_id", "source", "corrections"}
-        assert elapsed < 20
-        text = run("readings", "E1-EL", "--format", "csv", cwd=api.dir).stdout
-        rows = list(csv.DictReader(io.StringIO(text)))
-        assert len(rows) == len(doc["readings"]) and rows[0]["time_local"] == first["time_local"]
-        assert float(rows[0]["value"]) == first["value"]
-    finally:
-        api.client.__enter__()
+def test_cli_readings_json_and_csv_stream(tmp_path):
+    ap = build_api_park(tmp_path / "park", days=3)
+    t0 = time.perf_counter()
+    out = run("readings", "E1-EL", "--format", "json", cwd=ap.dir).stdout
+    elapsed = time.perf_counter() - t0
+    doc = json.loads(out)
+    assert doc["meter"] == "E1-EL" and doc["unit"] == "kWh" and len(doc["readings"]) == 3 * 96
+    first = doc["readings"][0]
+    assert set(first) == {"time_local", "value", "import_id", "source", "corrections"}
+    assert elapsed < 20
+    text = run("readings", "E1-EL", "--format", "csv", cwd=ap.dir).stdout
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(doc["readings"]) and rows[0]["time_local"] == first["time_local"]
+    assert float(rows[0]["value"]) == first["value"]
 
 
 def test_stream_json_writes_rows_batch_by_batch():
