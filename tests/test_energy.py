@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from greenpark.core import energy as core_energy
 from greenpark.ingest import ingest_file
 from greenpark.services import energy
 
@@ -41,7 +42,7 @@ EXPECTED_KGCE = 141.335 + 133.0 + 257.2 + 14.571
 @pytest.fixture
 def accounts(tmp_path, store, park):
     ingest_file(store, write(tmp_path / "m.csv", DATA), now=NOW)
-    return energy.compute(store.con, park, energy.parse_period("2025-03"))
+    return energy.compute(store.con, park, core_energy.parse_period("2025-03"))
 
 
 def test_worked_example_comprehensive_consumption(accounts):
@@ -78,11 +79,11 @@ def test_lineage_names_meters_readings_and_coefficients(accounts):
 
 def test_intensity_only_for_full_years(tmp_path, store, park):
     ingest_file(store, write(tmp_path / "m.csv", DATA), now=NOW)
-    year = energy.compute(store.con, park, energy.parse_period("2025"))
+    year = energy.compute(store.con, park, core_energy.parse_period("2025"))
     e1 = next(e for e in year["enterprises"] if e["id"] == "E1")
     assert e1["intensity"]["tce_per_10k_cny_value_added"] == pytest.approx(EXPECTED_KGCE / 1000 / 250.0)
     assert e1["products"][0]["kgce_per_unit"] == pytest.approx(EXPECTED_KGCE / 120.0)
-    month = next(e for e in energy.compute(store.con, park, energy.parse_period("2025-03"))["enterprises"]
+    month = next(e for e in energy.compute(store.con, park, core_energy.parse_period("2025-03"))["enterprises"]
                  if e["id"] == "E1")
     assert "full years" in month["intensity"]["note"]
 
@@ -91,10 +92,10 @@ def test_intensity_only_for_full_years(tmp_path, store, park):
                                                     ("2025-Q4", "2025-10-01", "2026-01-01"),
                                                     ("2025-03", "2025-03-01", "2025-04-01")])
 def test_parse_period(text, start, end):
-    p = energy.parse_period(text)
+    p = core_energy.parse_period(text)
     assert (p.start.isoformat(), p.end.isoformat()) == (start, end)
 
 
 def test_bad_period_is_a_clear_error():
-    with pytest.raises(energy.PeriodError, match="not a year"):
-        energy.parse_period("2025-13")
+    with pytest.raises(core_energy.PeriodError, match="not a year"):
+        core_energy.parse_period("2025-13")

@@ -42,7 +42,7 @@ from greenpark import __version__, reference
 from greenpark.core import carbon, targets
 from greenpark.park import Park
 from greenpark.services import energy
-from greenpark.store import exact_sum
+from greenpark.store import results
 
 #: figures of one entity kept with a published result [tCO2]
 FIGURES = carbon.FIGURES
@@ -105,30 +105,9 @@ def activity(con, park: Park, year: int) -> pd.DataFrame:
 
 
 def monthly_energy_tce(con, park: Park, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Comprehensive energy consumption per owner and month [tce], GB/T 2589-2020, from monthly rollups.
-
-    The same definition as :func:`greenpark.services.energy.compute` (top-level meters; export deducted; on-site
-    renewable generation counted; working media only when configured): ``enterprise_id, month, energy_tce,
-    renewable_kgce`` where ``renewable_kgce`` is on-site renewable generation less export [kgce].
-    """
-    coef, _ = energy.meter_coefficients(park)
-    cur = con.cursor()
-    cur.register("_gp_coef", coef)
-    try:
-        df = cur.execute(f"""
-            SELECT m.owner AS enterprise_id, r.month,
-                   {exact_sum("CASE WHEN c.counted THEN CASE WHEN m.export THEN -r.quantity ELSE r.quantity END "
-                              "* c.to_coef_unit * c.kgce_per_unit ELSE 0 END")} / 1000.0 AS energy_tce,
-                   {exact_sum("CASE WHEN m.renewable_generation THEN r.quantity WHEN m.export THEN -r.quantity "
-                              "ELSE 0 END * c.to_coef_unit * c.kgce_per_unit")} AS renewable_kgce
-            FROM rollup_monthly r JOIN meters m ON m.meter_id = r.meter_id
-            JOIN _gp_coef c ON c.meter_id = m.meter_id
-            WHERE m.parent IS NULL AND r.month >= DATE '{start.isoformat()}' AND r.month < DATE '{end.isoformat()}'
-            GROUP BY m.owner, r.month ORDER BY m.owner, r.month""").df()
-    finally:
-        cur.unregister("_gp_coef")
-    df["month"] = pd.to_datetime(df["month"])
-    return df
+    """Comprehensive energy consumption per owner and month [tce] (:func:`greenpark.services.energy.monthly_energy_tce`,
+    the same rollup reads as the energy accounts)."""
+    return energy.monthly_energy_tce(con, park, start, end)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,15 +153,9 @@ class Published:
                 "selection": {k: v["id"] for k, v in self.selection.items()}, "restates": self.restates}
 
 
-_KEY_SQL = "period = ? AND level = ? AND region = ? AND factor_year_rule = ? AND certificate_matching = ?"
-
-
 def published(con, key: Key) -> Published | None:
     """The current (not superseded) published result of ``key``, or None."""
-    row = con.execute(f"""SELECT result_id, published_at, greenpark_version, selection, factors, figures, restates,
-                                 restatement
-                          FROM carbon_results WHERE {_KEY_SQL} AND superseded_by IS NULL
-                          ORDER BY result_id DESC LIMIT 1""", key.params()).fetchone()
+    row = results.current(con, key.params())
     if row is None:
         return None
     return Published(result_id=int(row[0]), key=key, published_at=row[1], greenpark_version=row[2],
@@ -205,29 +178,22 @@ def _publish(store, key: Key, result: carbon.CarbonResult, restates: Published |
     now = dt.datetime.now(dt.UTC)
     figs = figures_of(result)
     with store.transaction():
-        rid = int(con.execute("SELECT coalesce(max(result_id), 0) + 1 FROM carbon_results").fetchone()[0])
-        con.execute("INSERT INTO carbon_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-                    [rid, *key.params(), now, __version__, json.dumps(result.lineage["selections"], ensure_ascii=False),
-                     json.dumps(result.factors, default=str, ensure_ascii=False), json.dumps(figs),
-                     restates.result_id if restates else None,
-                     json.dumps(restatement, default=str, ensure_ascii=False) if restatement else None])
-        if restates is not None:
-            con.execute("UPDATE carbon_results SET superseded_by = ? WHERE result_id = ?", [rid, restates.result_id])
+        rid = results.insert(con, key.params(), now, __version__,
+                             json.dumps(result.lineage["selections"], ensure_ascii=False),
+                             json.dumps(result.factors, default=str, ensure_ascii=False), json.dumps(figs),
+                             restates.result_id if restates else None,
+                             json.dumps(restatement, default=str, ensure_ascii=False) if restatement else None)
         if result.certificates is not None and len(result.certificates):
             c = result.certificates[result.certificates["applied_mwh"] > 0]
             uses = _uses_frame(rid, key.period, c, result.lineage["certificate_serials"])
-            if len(uses):
-                # on the publishing connection itself: the uses commit with the result, or not at all
-                con.register("_gp_uses", uses)
-                con.execute("INSERT INTO carbon_certificate_uses SELECT * FROM _gp_uses")
-                con.unregister("_gp_uses")
+            if len(uses):  # on the publishing connection itself: the uses commit with the result, or not at all
+                results.insert_uses(con, uses)
     return Published(result_id=rid, key=key, published_at=now, greenpark_version=__version__,
                      selection=dict(result.lineage["selections"]), factors=result.factors, figures=figs,
                      restates=restates.result_id if restates else None, restatement=restatement)
 
 
-USES_COLUMNS = ["result_id", "period", "certificate_id", "kind", "enterprise_id", "serial_start", "serial_end",
-                "serial_head", "serial_lo", "serial_hi", "applied_mwh"]
+USES_COLUMNS = results.USES_COLUMNS
 
 
 def _uses_frame(result_id: int, period: int, applied: pd.DataFrame, serials: pd.DataFrame) -> pd.DataFrame:
@@ -339,8 +305,7 @@ def screen(con, park: Park, period: int, library: carbon.FactorLibrary
     accepted, rejected, flags = carbon.screen_certificates(certificates_table(park), matching, library)
     if accepted.empty:
         return accepted, rejected, flags
-    uses = con.execute("""SELECT u.* FROM carbon_certificate_uses u JOIN carbon_results r USING (result_id)
-                          WHERE r.superseded_by IS NULL AND u.period <> ?""", [period]).df()
+    uses = results.uses_in_other_periods(con, period)
     if uses.empty:
         return accepted, rejected, flags
     a = accepted.assign(position=range(len(accepted)))
@@ -365,7 +330,7 @@ def screen(con, park: Park, period: int, library: carbon.FactorLibrary
     rejected = pd.concat([rejected, more], ignore_index=True)
     accepted = accepted[~accepted["id"].isin(msgs["id"])].reset_index(drop=True)
     flags = [f for f in flags if f["code"] != "carbon.certificates.rejected"]
-    flags.append(carbon._flag("carbon.certificates.rejected",
+    flags.append(carbon.flag("carbon.certificates.rejected",
                               f"{rejected['id'].nunique()} certificate registration(s) rejected and left out of the "
                               "market-based accounts; fix them in park.toml: "
                               + "; ".join(dict.fromkeys(rejected["message"])), rejected["id"].tolist(), "error"))
@@ -480,7 +445,7 @@ def carbon_report(store, park: Park, period: int, *, method: str | None = None, 
             if not restate:  # what --restate would change: the factor effect only (data is always current)
                 moved = changes.loc[changes["data_effect_t"].abs() > 1e-9, "entity"]
                 if len(moved):
-                    data_flag = carbon._flag(
+                    data_flag = carbon.flag(
                         "carbon.published.data_changed",
                         f"activity or certificates changed since result #{pub.result_id} was published (late or "
                         "corrected readings, park.toml edits): the figures shown use today's data with the published "
@@ -492,17 +457,17 @@ def carbon_report(store, park: Park, period: int, *, method: str | None = None, 
         shown = pinned
     else:
         shown = _account(act, period, method, level, region, park, certs, process, shown_lib, pins)
-    shown.flags = carbon._merge_flags(shown.flags + cflags + ([data_flag] if data_flag else [])
-                                      + market_exceeds_location(shown))
+    shown.flags = carbon.merge_flags(shown.flags + cflags + ([data_flag] if data_flag else [])
+                                     + market_exceeds_location(shown))
     if status in ("pinned", "nothing_to_restate"):  # the published choice and its reason, not "pinned"
-        rule = carbon._rule(plib, "electricity_factor_year", key.rule)
+        rule = carbon.rule(plib, "electricity_factor_year", key.rule)
         shown.lineage["factor_year_rule"] = rule["id"]
         shown.lineage["factor_year_rule_source"] = str(rule["source"])
         shown.lineage["selections"] = {
             role: {"id": v["id"], "reason": f"as published in result #{pub.result_id}: {v['reason']}"}
             for role, v in pub.selection.items() if role in shown.lineage["selections"]}
     if status == "pinned" and len(changes):
-        shown.flags.append(carbon._flag(
+        shown.flags.append(carbon.flag(
             "carbon.published.restatement_pending",
             f"the factors in force now differ from those of published result #{pub.result_id}: "
             f"{len(changes)} figures would change with --restate", sorted({c["id"] for c in fchanges})))
@@ -641,7 +606,7 @@ def targets_report(store, park: Park, year: int, as_of: dt.date | None = None) -
     cur = set(monthly.loc[monthly["month"].dt.year == year, "enterprise_id"])
     park_rows = res.table["entity_id"] == park.park.id
     if prev and prev != cur and park_rows.any():  # the park's seasonal profile is the sum of fewer owners
-        res.flags.append(carbon._flag(
+        res.flags.append(carbon.flag(
             "targets.projection.partial_last_year",
             f"last year's monthly figures cover {len(prev & cur)} of the {len(cur)} owners with data this year: "
             "the park's seasonal profile comes from those only", [park.park.id]))
