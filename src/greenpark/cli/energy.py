@@ -24,7 +24,7 @@ from greenpark.cli.common import (
 
 
 class By(str, Enum):
-    """The breakdowns of :class:`greenpark.services.energy.By` (declared here: the CLI starts without pandas)."""
+    """The breakdowns of :class:`greenpark.core.energy.By` (declared here: the CLI starts without pandas)."""
 
     carrier = "carrier"
     enterprise = "enterprise"
