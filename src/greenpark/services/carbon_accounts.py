@@ -1,10 +1,10 @@
 """The carbon accounts of a park: park.toml and the store in, published results kept.
 
-This module wires the pure core :mod:`greenpark.core.carbon` to a park (dual-control targets are in
-:mod:`greenpark.services.targets`): it turns
-park.toml's carbon sections into their input tables, reads activity data from the store's monthly rollups
+This module wires the pure core :mod:`greenpark.core.carbon` to a park: it turns park.toml's carbon sections
+into their input tables, reads activity data from the store's monthly rollups
 (:func:`greenpark.services.energy.monthly_activity`, never raw readings), screens certificate registrations, and
-keeps the results it publishes in the store (:mod:`greenpark.store.results`).
+keeps the results it publishes in the store (:mod:`greenpark.store.results`). Dual-control targets are in
+:mod:`greenpark.services.targets`.
 
 Published results and restatement
 ---------------------------------

@@ -10,9 +10,10 @@ decoded by :mod:`greenpark.services.carbon_accounts`. Writes run inside the call
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 _KEY_SQL = "period = ? AND level = ? AND region = ? AND factor_year_rule = ? AND certificate_matching = ?"
 

@@ -17,14 +17,18 @@ cursor for the duration of the read.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pyarrow as pa
 
 from greenpark.store import exact_sum
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: meters that count in totals: top-level meters (sub-meters only break totals down)
 TOP_LEVEL = "m.parent IS NULL"
@@ -73,8 +77,7 @@ def _meter_period_sql(start: dt.date, end: dt.date) -> str:
 
 
 def _calendar(start: dt.date, end: dt.date) -> pa.Table:
-    import calendar
-
+    """(month, minutes) of the months in [start, end)."""
     months = []
     d = start
     while d < end:
