@@ -105,6 +105,7 @@ def meter_coefficients(park) -> tuple[pa.Table, dict[str, dict]]:
                         ("to_coef_unit", pa.float64()), ("counted", pa.bool_())])
     return pa.Table.from_pylist(rows, schema=schema), cited
 
+
 def activity_conversions(park) -> pa.Table:
     """Per meter: the factor from its unit to its carrier's unit (carriers.csv), that unit, and its flow.
 
