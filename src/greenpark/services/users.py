@@ -29,9 +29,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from greenpark.store import audit as store_audit
-from greenpark.store import users as store_users
-
 ROLES = ("park_admin", "enterprise", "auditor", "device")
 #: roles that may read data (device: push only)
 READERS = ("park_admin", "enterprise", "auditor")
@@ -64,6 +61,19 @@ class Principal:
         return {"user_id": self.user_id, "username": self.username, "role": self.role,
                 "enterprise_id": self.enterprise_id, "meters": list(self.meters) if self.meters is not None else None,
                 "via": self.via}
+
+
+# -- the store (imported on first use: importing this module, as the CLI does at start, loads no engine)
+def _users_sql():
+    from greenpark.store import users
+
+    return users
+
+
+def _audit_sql():
+    from greenpark.store import audit
+
+    return audit
 
 
 # -- passwords and secrets -----------------------------------------------------------------------
@@ -144,12 +154,12 @@ def _user_out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_user(con, username: str) -> dict[str, Any] | None:
-    row = store_users.user(con, username)
+    row = _users_sql().user(con, username)
     return _user_out(row) if row else None
 
 
 def list_users(con, enterprise_id: str | None = None) -> list[dict[str, Any]]:
-    return [_user_out(r) for r in store_users.users(con, enterprise_id)]
+    return [_user_out(r) for r in _users_sql().users(con, enterprise_id)]
 
 
 def add_user(con, park, username: str, role: str, *, enterprise_id: str | None = None,
@@ -188,7 +198,7 @@ def add_user(con, park, username: str, role: str, *, enterprise_id: str | None =
     if password:
         check_password(password, username)
     pw_hash = hash_password(password) if password else None
-    store_users.insert_user(con, username, role, enterprise_id,
+    _users_sql().insert_user(con, username, role, enterprise_id,
                             json.dumps(sorted(meters)) if meters is not None else None, pw_hash, _now(), created_by)
     return get_user(con, username)
 
@@ -200,7 +210,7 @@ def revoke_user(con, username: str) -> tuple[dict[str, Any], dict[str, Any]]:
         raise AccountError(f"no user '{username}'; 'greenpark user list' (or GET /api/v1/users) lists them")
     if before["revoked_at"] is not None:
         raise AccountError(f"user '{username}' was revoked already at {before['revoked_at']}")
-    store_users.revoke_user(con, before["user_id"], _now())
+    _users_sql().revoke_user(con, before["user_id"], _now())
     return before, get_user(con, username)
 
 
@@ -213,7 +223,7 @@ def set_password(con, username: str, password: str, *, keep_session: str | None 
     if user["role"] == "device":
         raise AccountError("device users authenticate with API tokens only")
     check_password(password, username)
-    store_users.set_password_hash(con, user["user_id"], hash_password(password))
+    _users_sql().set_password_hash(con, user["user_id"], hash_password(password))
     return end_sessions(con, user["user_id"], keep=keep_session)
 
 
@@ -225,7 +235,7 @@ def _principal(row: dict[str, Any], via: str, **extra) -> Principal:
 
 
 def authenticate_password(con, username: str, password: str) -> Principal | None:
-    row = store_users.active_login(con, username)
+    row = _users_sql().active_login(con, username)
     if not verify_password(row["password_hash"] if row else None, password) or row is None:
         return None
     return _principal(row, "session")
@@ -240,16 +250,16 @@ def create_token(con, username: str, name: str, *, expires_at: dt.datetime | Non
     if not name or len(name) > 100:
         raise AccountError("a token needs a name of 1-100 characters (what or where it is used, e.g. 'gateway 3')")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    tid = store_users.insert_token(con, user["user_id"], name, secret_hash(token), token[:10], _now(), expires_at)
+    tid = _users_sql().insert_token(con, user["user_id"], name, secret_hash(token), token[:10], _now(), expires_at)
     return token, get_token(con, tid)
 
 
 def get_token(con, token_id: int) -> dict[str, Any] | None:
-    return store_users.token(con, token_id)
+    return _users_sql().token(con, token_id)
 
 
 def list_tokens(con, user_id: int | None = None) -> list[dict[str, Any]]:
-    return store_users.tokens(con, user_id)
+    return _users_sql().tokens(con, user_id)
 
 
 def revoke_token(con, token_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -258,14 +268,14 @@ def revoke_token(con, token_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
         raise AccountError(f"no token {token_id}; GET /api/v1/tokens (or 'greenpark user list') lists them")
     if before["revoked_at"] is not None:
         raise AccountError(f"token {token_id} was revoked already at {before['revoked_at']}")
-    store_users.revoke_token(con, token_id, _now())
+    _users_sql().revoke_token(con, token_id, _now())
     return before, get_token(con, token_id)
 
 
 def token_principal(con, token: str) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = store_users.token_user(con, secret_hash(token))
+    row = _users_sql().token_user(con, secret_hash(token))
     if row is None or (row["expires_at"] is not None and row["expires_at"] <= _now()):
         return None
     return _principal(row, "token", token_id=row["token_id"])
@@ -276,25 +286,25 @@ def create_session(con, principal: Principal, ttl: dt.timedelta) -> tuple[str, s
     """A new session for a user who logged in; returns (session id for the cookie, CSRF token)."""
     sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     now = _now()
-    store_users.insert_session(con, secret_hash(sid), principal.user_id, csrf, now, now + ttl)
+    _users_sql().insert_session(con, secret_hash(sid), principal.user_id, csrf, now, now + ttl)
     return sid, csrf
 
 
 def session_principal(con, session_id: str) -> Principal | None:
     h = secret_hash(session_id)
-    row = store_users.session_user(con, h)
+    row = _users_sql().session_user(con, h)
     if row is None or row["expires_at"] <= _now():
         return None
     return _principal(row, "session", session_hash=h, csrf_token=row["csrf_token"])
 
 
 def end_session(con, session_hash: str) -> None:
-    store_users.end_session(con, session_hash, _now())
+    _users_sql().end_session(con, session_hash, _now())
 
 
 def end_sessions(con, user_id: int, *, keep: str | None = None) -> int:
     """End every open browser session of a user but ``keep`` (a session hash); returns how many."""
-    return store_users.end_user_sessions(con, user_id, _now(), keep=keep)
+    return _users_sql().end_user_sessions(con, user_id, _now(), keep=keep)
 
 
 #: how long expired or revoked API tokens stay listed before :func:`purge_sessions` deletes them
@@ -305,7 +315,7 @@ def ended_counts(con, *, now: dt.datetime | None = None,
                  token_retention: dt.timedelta = TOKEN_RETENTION) -> dict[str, int]:
     """What :func:`purge_sessions` would delete: ``{"sessions": n, "tokens": n}`` (a read)."""
     now = now or _now()
-    return store_users.ended_counts(con, now, now - token_retention)
+    return _users_sql().ended_counts(con, now, now - token_retention)
 
 
 def purge_sessions(con, *, now: dt.datetime | None = None,
@@ -318,9 +328,9 @@ def purge_sessions(con, *, now: dt.datetime | None = None,
     counts = ended_counts(con, now=now, token_retention=token_retention)
     cutoff = now - token_retention
     if counts["sessions"]:
-        store_users.delete_ended_sessions(con, now)
+        _users_sql().delete_ended_sessions(con, now)
     if counts["tokens"]:
-        store_users.delete_ended_tokens(con, cutoff)
+        _users_sql().delete_ended_tokens(con, cutoff)
     return counts
 
 
@@ -331,7 +341,7 @@ def audit(con, who: Principal, action: str, target: str | None = None, *, before
     def js(x):
         return None if x is None else json.dumps(x, ensure_ascii=False, default=str, sort_keys=True)
 
-    return store_audit.insert(con, _now(), who.user_id, who.username, who.role, action, target, enterprise_id,
+    return _audit_sql().insert(con, _now(), who.user_id, who.username, who.role, action, target, enterprise_id,
                               import_id, js(before), js(after), remote)
 
 
@@ -347,7 +357,7 @@ def audit_login_failure(con, username: str, remote: str | None, *, failures: dic
 def audit_entries(con, *, action: str | None = None, username: str | None = None, since: dt.datetime | None = None,
                   limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
     """Audit entries, newest first (:func:`greenpark.store.audit.entries`), states decoded from JSON."""
-    rows = store_audit.entries(con, action=action, username=username, since=since, limit=limit, offset=offset)
+    rows = _audit_sql().entries(con, action=action, username=username, since=since, limit=limit, offset=offset)
     for r in rows:
         for k in ("before_state", "after_state"):
             r[k] = json.loads(r[k]) if r[k] else None
