@@ -479,7 +479,7 @@ def market_exceeds_location(res) -> list[dict[str, Any]]:
     over = e.loc[e["scope2_market_t"] > e["scope2_location_t"] + 1e-9, "id"].tolist() if len(e) else []
     if not over and not (loc is not None and mkt is not None and mkt > loc + 1e-9):
         return []
-    return [carbon._flag(
+    return [carbon.flag(
         "carbon.market_exceeds_location",
         "market-based Scope 2 exceeds location-based: electricity not covered by green certificates is counted "
         "at the residual-mix factor, which leaves out the non-fossil power traded on the market and so lies "
