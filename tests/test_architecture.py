@@ -103,3 +103,46 @@ def test_no_sql_outside_store():
             if not _allowed(rel, func):
                 problems.append(f"{rel}:{line} ({func}): {what}")
     assert not problems, "SQL outside greenpark.store (move it into a store/ module):\n" + "\n".join(problems)
+
+
+# -- services call the public interface of the modules they wire ------------------------------------------
+# known debt outside this rule's first scope (M&V and park.toml helpers), to be made public by their owners
+PRIVATE_USE_ALLOWED = {("services/mv_projects.py", "park_mod._mv_project_meters"),
+                       ("services/mv_projects.py", "mv.report._jsonable")}
+
+
+def private_uses(source: str) -> list[tuple[int, str]]:
+    """(line, 'alias.chain._name') for every private attribute reached through a greenpark module alias."""
+    tree = ast.parse(source)
+    aliases = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("greenpark"):
+            aliases |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            aliases |= {a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("greenpark")}
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            chain, v = [node.attr], node.value
+            while isinstance(v, ast.Attribute):
+                chain.append(v.attr)
+                v = v.value
+            if isinstance(v, ast.Name) and v.id in aliases:
+                out.append((node.lineno, ".".join([v.id, *reversed(chain)])))
+    return out
+
+
+def test_private_use_scan():
+    src = "from greenpark.core import carbon\nfrom greenpark.core import mv as m\nimport greenpark.park\n" \
+          "carbon._flag(1); m.report._jsonable(2); greenpark.park._x; carbon.flag(3); self._y; carbon.__name__\n"
+    assert sorted(u for _, u in private_uses(src)) == ["carbon._flag", "greenpark.park._x", "m.report._jsonable"]
+
+
+def test_services_use_no_private_helpers_of_other_modules():
+    problems = []
+    for path in sorted((SRC / "services").rglob("*.py")):
+        rel = path.relative_to(SRC).as_posix()
+        for line, use in private_uses(path.read_text(encoding="utf-8")):
+            if (rel, use) not in PRIVATE_USE_ALLOWED:
+                problems.append(f"{rel}:{line}: {use}")
+    assert not problems, "make these public and documented (or move them):\n" + "\n".join(problems)
