@@ -22,6 +22,7 @@ import duckdb
 
 from greenpark import demo, ingest
 from greenpark import park as park_mod
+from greenpark.core import energy as core_energy
 from greenpark.services import energy
 from greenpark.store import Store
 
@@ -107,7 +108,7 @@ def bench_accounts() -> dict:
         ingest.ingest_file(store, f)
     store.close()
     park = park_mod.load(d / "park.toml")
-    period = energy.parse_period("2025")
+    period = core_energy.parse_period("2025")
     store = Store(park.db_path, park.park.timezone, read_only=True)
     timings = []
     for _ in range(20):

@@ -80,6 +80,6 @@ def test_every_subcommand_help_loads_no_heavy_module(command):
 def test_cli_breakdowns_match_the_service():
     """cli.energy declares the --by choices itself (to start without pandas): they must be the service's."""
     from greenpark.cli.energy import By as CliBy
-    from greenpark.services.energy import By
+    from greenpark.core.energy import By
 
     assert [b.value for b in CliBy] == [b.value for b in By]

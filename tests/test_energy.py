@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from greenpark.core import energy as core_energy
 from greenpark.ingest import ingest_file
 from greenpark.services import energy
 
@@ -41,7 +42,7 @@ EXPECTED_KGCE = 141.335 + 133.0 + 257.2 + 14.571
 @pytest.fixture
 def accounts(tmp_path, store, park):
     ingest_file(store, write(tmp_path / "m.csv", DATA), now=NOW)
-    return energy.compute(store.con, park, energy.parse_period("2025-03"))
+    return energy.compute(store.con, park, core_energy.parse_period("2025-03"))
 
 
 def test_worked_example_comprehensive_consumption(accounts):
@@ -78,11 +79,11 @@ def test_lineage_names_meters_readings_and_coefficients(accounts):
 
 def test_intensity_only_for_full_years(tmp_path, store, park):
     ingest_file(store, write(tmp_path / "m.csv", DATA), now=NOW)
-    year = energy.compute(store.con, park, energy.parse_period("2025"))
+    year = energy.compute(store.con, park, core_energy.parse_period("2025"))
     e1 = next(e for e in year["enterprises"] if e["id"] == "E1")
     assert e1["intensity"]["tce_per_10k_cny_value_added"] == pytest.approx(EXPECTED_KGCE / 1000 / 250.0)
     assert e1["products"][0]["kgce_per_unit"] == pytest.approx(EXPECTED_KGCE / 120.0)
-    month = next(e for e in energy.compute(store.con, park, energy.parse_period("2025-03"))["enterprises"]
+    month = next(e for e in energy.compute(store.con, park, core_energy.parse_period("2025-03"))["enterprises"]
                  if e["id"] == "E1")
     assert "full years" in month["intensity"]["note"]
 
@@ -91,10 +92,116 @@ def test_intensity_only_for_full_years(tmp_path, store, park):
                                                     ("2025-Q4", "2025-10-01", "2026-01-01"),
                                                     ("2025-03", "2025-03-01", "2025-04-01")])
 def test_parse_period(text, start, end):
-    p = energy.parse_period(text)
+    p = core_energy.parse_period(text)
     assert (p.start.isoformat(), p.end.isoformat()) == (start, end)
 
 
 def test_bad_period_is_a_clear_error():
-    with pytest.raises(energy.PeriodError, match="not a year"):
-        energy.parse_period("2025-13")
+    with pytest.raises(core_energy.PeriodError, match="not a year"):
+        core_energy.parse_period("2025-13")
+
+
+# ---- issue 16 #14b: a bulk import with the default "end" label; month boundaries ---------------------
+END_LABEL_PARK = """
+[park]
+id = "ep"
+name_zh = "期末标签园区"
+name_en = "End-label park"
+
+[[enterprises]]
+id = "E1"
+name_zh = "甲厂"
+name_en = "Plant A"
+industry = "die_casting"
+
+[[enterprises]]
+id = "E2"
+name_zh = "乙厂"
+name_en = "Plant B"
+industry = "electronics"
+
+[[meters]]
+id = "E1-EL"
+owner = "E1"
+carrier = "electricity"
+unit = "kWh"
+interval_minutes = 60
+
+[[meters]]
+id = "E1-EL-AIR"
+owner = "E1"
+carrier = "electricity"
+unit = "kWh"
+interval_minutes = 60
+parent = "E1-EL"
+
+[[meters]]
+id = "E2-NG"
+owner = "E2"
+carrier = "natural_gas"
+unit = "m3"
+interval_minutes = 60
+"""
+
+# hourly readings labelled at the END of their hour (park default): the reading stamped 00:00 on the
+# 1st is the consumption of 23:00-24:00 on the last day of the previous month
+END_LABEL_READINGS = """meter_id,timestamp,value
+E1-EL,2025-01-31 23:00,10
+E1-EL,2025-02-01 00:00,20
+E1-EL,2025-02-01 01:00,40
+E1-EL,2025-03-01 00:00,80
+E1-EL,2025-03-01 01:00,160
+E1-EL-AIR,2025-02-01 00:00,5
+E2-NG,2025-01-01 00:00,7
+E2-NG,2025-02-01 00:00,3
+E2-NG,2025-04-01 00:00,11
+"""
+
+# by hand, per month (top-level meters; the sub-meter E1-EL-AIR is part of E1-EL):
+#   E1 electricity: Jan 10 + 20 = 30, Feb 40 + 80 = 120, Mar 160 [kWh]
+#   E2 natural gas: Dec 2024 7, Jan 3, Feb 0, Mar 11 [m3]
+#   kgce: Jan 30 x 0.1229 + 3 x 1.3300 = 7.677; Feb 120 x 0.1229 = 14.748; Mar 160 x 0.1229 + 11 x 1.3300 = 34.294
+END_LABEL_MONTHS = {"2025-01": 30 * 0.1229 + 3 * 1.33, "2025-02": 120 * 0.1229, "2025-03": 160 * 0.1229 + 11 * 1.33}
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def end_label_store(request, tmp_path):
+    from greenpark import park as park_mod
+    from greenpark.store import Store
+
+    (tmp_path / "park.toml").write_text(END_LABEL_PARK, encoding="utf-8")
+    (tmp_path / "r.csv").write_text(END_LABEL_READINGS, encoding="utf-8")
+    p = park_mod.load(tmp_path / "park.toml")
+    assert {m.interval_label for m in p.meters} == {None} and p.park.interval_label == "end"
+    s = Store(":memory:" if request.param == "duckdb" else request.getfixturevalue("pg_url"), p.park.timezone)
+    with s.transaction():
+        s.sync_park(p)
+    res = ingest_file(s, tmp_path / "r.csv", now=NOW)
+    assert res.rejected == 0 and res.accepted == 9
+    assert res.path == ("bulk" if request.param == "duckdb" else "general")  # DuckDB takes the bulk path
+    yield s, p
+    s.close()
+
+
+def test_end_label_reading_at_midnight_on_the_1st_is_previous_month(end_label_store):
+    import datetime as dt
+
+    store, p = end_label_store
+    acc = energy.compute(store.con, p, core_energy.parse_period("2025"))
+    months = {b["month"]: b for b in acc["breakdowns"]["month"]}
+    assert sorted(months) == ["2025-01", "2025-02", "2025-03"]
+    for m, kgce in END_LABEL_MONTHS.items():
+        assert months[m]["kgce"] == pytest.approx(kgce, rel=1e-12)
+    assert months["2025-01"]["carriers"] == {"electricity": pytest.approx(30.0), "natural_gas": pytest.approx(3.0)}
+    assert months["2025-02"]["carriers"] == {"electricity": pytest.approx(120.0)}
+    assert acc["park"]["tce"] == pytest.approx(sum(END_LABEL_MONTHS.values()) / 1000, rel=1e-12)
+
+    # the carbon and targets input: the same months, the reading of 2025-01-01 00:00 in December 2024
+    act = energy.monthly_activity(store.con, p, dt.date(2024, 1, 1), dt.date(2026, 1, 1)).to_pylist()
+    got = {(r["enterprise_id"], r["month"].isoformat()[:7]): r["quantity"] for r in act}
+    assert got == {("E1", "2025-01"): pytest.approx(30.0), ("E1", "2025-02"): pytest.approx(120.0),
+                   ("E1", "2025-03"): pytest.approx(160.0), ("E2", "2024-12"): pytest.approx(7.0),
+                   ("E2", "2025-01"): pytest.approx(3.0), ("E2", "2025-03"): pytest.approx(11.0)}
+    tce = energy.monthly_energy_tce(store.con, p, dt.date(2025, 1, 1), dt.date(2026, 1, 1))
+    by_month = tce.groupby(tce["month"].dt.strftime("%Y-%m"))["energy_tce"].sum().to_dict()
+    assert by_month == {m: pytest.approx(k / 1000, rel=1e-12) for m, k in END_LABEL_MONTHS.items()}

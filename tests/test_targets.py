@@ -127,3 +127,148 @@ def test_unknown_metric_lists_valid():
     t = pd.DataFrame([("E01", 2025, "co2", 1.0)], columns=["entity_id", "year", "metric", "cap"])
     with pytest.raises(TargetsError, match="valid metrics: co2_t, co2_intensity, energy_tce, energy_intensity"):
         targets.dual_control(t, MONTHLY, 2025)
+
+
+# ---- issue 16 #14a: a park with sub-meters, through the store (both engines) -----------------------
+SUBMETER_PARK = """
+[park]
+id = "sp"
+name_zh = "分表园区"
+name_en = "Sub-meter park"
+province = "jiangsu"
+
+[carbon]
+level = "provincial"
+
+[[enterprises]]
+id = "E1"
+name_zh = "甲厂"
+name_en = "Plant A"
+industry = "die_casting"
+economics = [{ year = 2025, output_value_10k_cny = 1000.0, value_added_10k_cny = 250.0 }]
+
+[[meters]]
+id = "E1-EL"
+owner = "E1"
+carrier = "electricity"
+unit = "kWh"
+interval_minutes = 1440
+interval_label = "start"
+
+[[meters]]
+id = "E1-EL-AIR"
+owner = "E1"
+carrier = "electricity"
+unit = "kWh"
+parent = "E1-EL"
+end_use = "compressed air"
+interval_minutes = 1440
+interval_label = "start"
+
+[[meters]]
+id = "E1-NG"
+owner = "E1"
+carrier = "natural_gas"
+unit = "m3"
+interval_minutes = 1440
+interval_label = "start"
+
+[[meters]]
+id = "E1-NG-KILN"
+owner = "E1"
+carrier = "natural_gas"
+unit = "m3"
+parent = "E1-NG"
+end_use = "kiln"
+interval_minutes = 1440
+interval_label = "start"
+
+[[targets]]
+entity = "E1"
+year = 2025
+metric = "co2_t"
+cap = 1000
+source = "test allocation"
+
+[[targets]]
+entity = "E1"
+year = 2025
+metric = "energy_tce"
+cap = 100
+source = "test allocation"
+
+[[targets]]
+entity = "sp"
+year = 2025
+metric = "co2_t"
+cap = 1000
+source = "test allocation"
+"""
+
+SUBMETER_READINGS = """meter_id,timestamp,value
+E1-EL,2025-01-15T00:00,100000
+E1-EL-AIR,2025-01-15T00:00,40000
+E1-EL,2025-02-15T00:00,50000
+E1-EL-AIR,2025-02-15T00:00,30000
+E1-NG,2025-01-15T00:00,10000
+E1-NG-KILN,2025-01-15T00:00,6000
+"""
+
+# By hand, parent meters only (the sub-meters E1-EL-AIR and E1-NG-KILN are parts of them):
+# Scope 2 location: (100 000 + 50 000) kWh = 150 MWh x 0.5827 tCO2/MWh (Jiangsu 2023) = 87.405 tCO2
+#   (counting the sub-meter too would give 220 MWh -> 128.194)
+# Scope 1: natural gas 10 000 m3 = 1 x 10^4 Nm3: 389.31 GJ x 15.3 tC/TJ x 0.99 x 44/12 = 21.621888090 tCO2
+#   (with the sub-meter: 16 000 m3 -> 34.595)
+# energy: 150 000 kWh x 0.1229 + 10 000 m3 x 1.3300 = 18 435 + 13 300 = 31 735 kgce = 31.735 tce
+SUB_S2_LOC = 150 * 0.5827
+SUB_S1 = 389.31 * 15.3e-3 * 0.99 * 44 / 12
+SUB_TCE = (150_000 * 0.1229 + 10_000 * 1.3300) / 1000
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def submeter_store(request, tmp_path):
+    from greenpark import park as park_mod
+    from greenpark.ingest import ingest_file
+    from greenpark.store import Store
+
+    from conftest import NOW
+
+    (tmp_path / "park.toml").write_text(SUBMETER_PARK, encoding="utf-8")
+    (tmp_path / "r.csv").write_text(SUBMETER_READINGS, encoding="utf-8")
+    p = park_mod.load(tmp_path / "park.toml")
+    s = Store(":memory:" if request.param == "duckdb" else request.getfixturevalue("pg_url"), p.park.timezone)
+    with s.transaction():
+        s.sync_park(p)
+    assert ingest_file(s, tmp_path / "r.csv", now=NOW).rejected == 0
+    yield s, p
+    s.close()
+
+
+def test_submeters_not_in_scope2_targets_or_energy(submeter_store):
+    from greenpark.core.energy import parse_period
+    from greenpark.services import carbon_accounts, energy
+    from greenpark.services import targets as targets_svc
+
+    store, p = submeter_store
+    rep = carbon_accounts.carbon_report(store, p, 2025, write=False)
+    e1 = rep.result.enterprises.set_index("id").loc["E1"]
+    assert e1["scope2_location_t"] == pytest.approx(SUB_S2_LOC, rel=1e-9)
+    assert e1["scope1_t"] == pytest.approx(SUB_S1, rel=1e-9)
+    assert rep.result.park["scope2_location_t"] == pytest.approx(SUB_S2_LOC, rel=1e-9)
+    act = carbon_accounts.activity(store.con, p, 2025)
+    grid = act[act["flow"] == "grid_import"]
+    assert dict(zip(grid["month"].astype(str).str[:7], grid["quantity"], strict=True)) == {"2025-01": pytest.approx(100_000.0), "2025-02": pytest.approx(50_000.0)}
+
+    res = targets_svc.targets_json(targets_svc.targets_report(store, p, 2025))
+    got = {(t["entity_id"], t["metric"]): t["to_date"] for t in res["targets"]}
+    assert res["as_of"] == "2025-02"
+    assert got[("E1", "co2_t")] == pytest.approx(SUB_S2_LOC + SUB_S1, abs=1e-4)
+    assert got[("sp", "co2_t")] == pytest.approx(SUB_S2_LOC + SUB_S1, abs=1e-4)
+    assert got[("E1", "energy_tce")] == pytest.approx(SUB_TCE, abs=1e-4)
+
+    # the energy accounts read the same rollups with the same definition
+    acc = energy.compute(store.con, p, parse_period("2025"))
+    assert acc["park"]["tce"] == pytest.approx(SUB_TCE, rel=1e-12)
+    months = {b["month"]: b["tce"] for b in acc["breakdowns"]["month"]}
+    assert months == {"2025-01": pytest.approx((100_000 * 0.1229 + 13_300) / 1000, rel=1e-12),
+                      "2025-02": pytest.approx(50_000 * 0.1229 / 1000, rel=1e-12)}

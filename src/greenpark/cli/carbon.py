@@ -29,6 +29,7 @@ from greenpark.cli.common import (
 
 if TYPE_CHECKING:
     from greenpark.services import carbon_accounts as ca
+    from greenpark.services import targets as ts
 
 
 class Method(str, Enum):
@@ -354,7 +355,7 @@ def carbon_cmd(
 # ---------------------------------------------------------------------------------------------
 # targets
 # ---------------------------------------------------------------------------------------------
-def targets_view(report: ca.TargetsReport, park) -> Group:
+def targets_view(report: ts.TargetsReport, park) -> Group:
     import pandas as pd
 
     """The dual-control table with status, margin and the basis of every figure."""
@@ -398,15 +399,16 @@ def targets_cmd(
     format: FormatOpt = Format.table,
 ) -> None:
     """Dual control (双控) of carbon and energy: progress, year-end projection and status of every target."""
+    from greenpark.core.energy import PeriodError, parse_period
     from greenpark.services import carbon_accounts as ca
-    from greenpark.services import energy as energy_mod
+    from greenpark.services import targets as ts
 
     p = load_park(park)
     when = None
     if as_of:
         try:
-            per = energy_mod.parse_period(as_of)
-        except energy_mod.PeriodError as exc:
+            per = parse_period(as_of)
+        except PeriodError as exc:
             raise UserError(f"--as-of: {exc}") from None
         if per.months != 1 or per.start.year != year:
             raise UserError(f"--as-of must be a month of {year}, e.g. {year}-09")
@@ -414,11 +416,11 @@ def targets_cmd(
 
     def compute(p, store):
         try:
-            return ca.targets_report(store, p, year, when)
+            return ts.targets_report(store, p, year, when)
         except ca.AccountsError as exc:
             raise UserError(str(exc)) from None
 
     cols = ["entity_id", "year", "metric", "unit", "cap", "to_date", "months_to_date", "projection",
             "projection_method", "share_last_year", "value_added_10k_cny", "status", "margin", "margin_pct", "source"]
-    run(p, db, compute, format, to_json=ca.targets_json, rows=lambda r: ca.targets_json(r)["targets"], columns=cols,
+    run(p, db, compute, format, to_json=ts.targets_json, rows=lambda r: ts.targets_json(r)["targets"], columns=cols,
         table=lambda r: targets_view(r, p))

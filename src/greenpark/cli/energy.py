@@ -24,7 +24,7 @@ from greenpark.cli.common import (
 
 
 class By(str, Enum):
-    """The breakdowns of :class:`greenpark.services.energy.By` (declared here: the CLI starts without pandas)."""
+    """The breakdowns of :class:`greenpark.core.energy.By` (declared here: the CLI starts without pandas)."""
 
     carrier = "carrier"
     enterprise = "enterprise"
@@ -100,22 +100,23 @@ def energy(
     format: FormatOpt = Format.table,
 ) -> None:
     """Comprehensive energy consumption in tce (GB/T 2589-2020), renewable share and intensity."""
+    from greenpark.core import energy as core_energy
     from greenpark.services import energy as energy_mod
 
     p = load_park(park)
     if enterprise:
         p.enterprise(enterprise)
     try:
-        per = energy_mod.parse_period(period)
-    except energy_mod.PeriodError as exc:
+        per = core_energy.parse_period(period)
+    except core_energy.PeriodError as exc:
         raise UserError(str(exc)) from None
-    breakdown = energy_mod.By(by.value) if by is not None else None
+    breakdown = core_energy.By(by.value) if by is not None else None
 
     def table(result: dict) -> list:
         if breakdown is None and enterprise is None:
             return [scorecard(result)]
-        rows = energy_mod.rows_for(result, breakdown or energy_mod.By.carrier)
-        t = Table(title=f"Energy {per.label} by {(breakdown or energy_mod.By.carrier).value}"
+        rows = core_energy.rows_for(result, breakdown or core_energy.By.carrier)
+        t = Table(title=f"Energy {per.label} by {(breakdown or core_energy.By.carrier).value}"
                   + (f" — {enterprise}" if enterprise else ""))
         cols = list(rows[0]) if rows else []
         for c in cols:
@@ -125,4 +126,4 @@ def energy(
         return [t, footnote(result)]
 
     run(p, db, lambda p, store: energy_mod.compute(store.con, p, per, enterprise=enterprise), format, table=table,
-        rows=lambda result: energy_mod.rows_for(result, breakdown or energy_mod.By.enterprise))
+        rows=lambda result: core_energy.rows_for(result, breakdown or core_energy.By.enterprise))

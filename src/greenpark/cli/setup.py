@@ -59,21 +59,22 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
 
 def _demo_accounts(store, p, files, year: int) -> None:
     """Import the demo's files and print its scorecards: energy, carbon and targets, air and water, M&V."""
+    from greenpark.core.energy import parse_period
     from greenpark.services import energy as energy_mod
 
     results = run_ingest(store, p, files.data_files)
     console.print(summary_table(results))
     if (rt := reasons_table(results)) is not None:
         console.print(rt)
-    result = energy_mod.compute(store.con, p, energy_mod.parse_period(str(year)))
+    result = energy_mod.compute(store.con, p, parse_period(str(year)))
     console.print(scorecard(result))
     # --- demo scorecards after energy: carbon and targets (issue 3), M&V (issue 5), air and water (issue 4)
     # carbon and targets (issue 3): publishes the year's carbon result in the demo store
     from greenpark.cli.carbon import carbon_scorecard, targets_view
-    from greenpark.services import carbon_accounts
+    from greenpark.services import carbon_accounts, targets
 
     console.print(carbon_scorecard(carbon_accounts.carbon_report(store, p, year), p, top=10))
-    console.print(targets_view(carbon_accounts.targets_report(store, p, year), p))
+    console.print(targets_view(targets.targets_report(store, p, year), p))
     # air and water (issue 4)
     from greenpark.cli.env import aqi_calendar
     from greenpark.services.environment import air_record, water_record

@@ -1202,3 +1202,20 @@ def restate(previous: CarbonResult, activity: Any, **kwargs: Any) -> tuple[Carbo
     kwargs.setdefault("region", previous.region)
     new = account(activity, previous.period, **kwargs)
     return new, restatement(previous, new)
+
+
+# -- public helpers for the services (greenpark.services.carbon_accounts) ----------------------
+def flag(code: str, message: str, ids: list[str] | None = None, severity: str = "warning") -> dict[str, Any]:
+    """A carbon/targets flag: ``{"code", "severity", "message", "ids"}`` (ids sorted, unique)."""
+    return _flag(code, message, ids, severity)
+
+
+def merge_flags(flags: list[dict]) -> list[dict]:
+    """Flags with one entry per code (ids of the same code merged), in first-seen order."""
+    return _merge_flags(flags)
+
+
+def rule(library: FactorLibrary, topic: str, rule_id: str | None) -> dict[str, Any]:
+    """The rule ``rule_id`` of ``topic`` in ``library.rules`` (the topic's default when None);
+    raises :class:`CarbonError` for an unknown id."""
+    return _rule(library, topic, rule_id)

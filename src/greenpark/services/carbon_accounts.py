@@ -1,9 +1,10 @@
-"""The carbon accounts and dual-control targets of a park: park.toml and the store in, published results kept.
+"""The carbon accounts of a park: park.toml and the store in, published results kept.
 
-This module wires the pure cores :mod:`greenpark.core.carbon` and :mod:`greenpark.core.targets` to a park: it turns
-park.toml's carbon sections into their input tables, reads activity data from the store's monthly rollups
+This module wires the pure core :mod:`greenpark.core.carbon` to a park: it turns park.toml's carbon sections
+into their input tables, reads activity data from the store's monthly rollups
 (:func:`greenpark.services.energy.monthly_activity`, never raw readings), screens certificate registrations, and
-keeps the results it publishes in the store (schema v3, ``carbon_results`` and ``carbon_certificate_uses``).
+keeps the results it publishes in the store (:mod:`greenpark.store.results`). Dual-control targets are in
+:mod:`greenpark.services.targets`.
 
 Published results and restatement
 ---------------------------------
@@ -35,14 +36,13 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from greenpark import __version__, reference
-from greenpark.core import carbon, targets
+from greenpark import __version__
+from greenpark.core import carbon
 from greenpark.park import Park
 from greenpark.services import energy
-from greenpark.store import exact_sum
+from greenpark.store import results
 
 #: figures of one entity kept with a published result [tCO2]
 FIGURES = carbon.FIGURES
@@ -104,33 +104,6 @@ def activity(con, park: Park, year: int) -> pd.DataFrame:
     return energy.monthly_activity(con, park, dt.date(year, 1, 1), dt.date(year + 1, 1, 1)).to_pandas()
 
 
-def monthly_energy_tce(con, park: Park, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Comprehensive energy consumption per owner and month [tce], GB/T 2589-2020, from monthly rollups.
-
-    The same definition as :func:`greenpark.services.energy.compute` (top-level meters; export deducted; on-site
-    renewable generation counted; working media only when configured): ``enterprise_id, month, energy_tce,
-    renewable_kgce`` where ``renewable_kgce`` is on-site renewable generation less export [kgce].
-    """
-    coef, _ = energy.meter_coefficients(park)
-    cur = con.cursor()
-    cur.register("_gp_coef", coef)
-    try:
-        df = cur.execute(f"""
-            SELECT m.owner AS enterprise_id, r.month,
-                   {exact_sum("CASE WHEN c.counted THEN CASE WHEN m.export THEN -r.quantity ELSE r.quantity END "
-                              "* c.to_coef_unit * c.kgce_per_unit ELSE 0 END")} / 1000.0 AS energy_tce,
-                   {exact_sum("CASE WHEN m.renewable_generation THEN r.quantity WHEN m.export THEN -r.quantity "
-                              "ELSE 0 END * c.to_coef_unit * c.kgce_per_unit")} AS renewable_kgce
-            FROM rollup_monthly r JOIN meters m ON m.meter_id = r.meter_id
-            JOIN _gp_coef c ON c.meter_id = m.meter_id
-            WHERE m.parent IS NULL AND r.month >= DATE '{start.isoformat()}' AND r.month < DATE '{end.isoformat()}'
-            GROUP BY m.owner, r.month ORDER BY m.owner, r.month""").df()
-    finally:
-        cur.unregister("_gp_coef")
-    df["month"] = pd.to_datetime(df["month"])
-    return df
-
-
 # ---------------------------------------------------------------------------------------------
 # Published results
 # ---------------------------------------------------------------------------------------------
@@ -174,15 +147,9 @@ class Published:
                 "selection": {k: v["id"] for k, v in self.selection.items()}, "restates": self.restates}
 
 
-_KEY_SQL = "period = ? AND level = ? AND region = ? AND factor_year_rule = ? AND certificate_matching = ?"
-
-
 def published(con, key: Key) -> Published | None:
     """The current (not superseded) published result of ``key``, or None."""
-    row = con.execute(f"""SELECT result_id, published_at, greenpark_version, selection, factors, figures, restates,
-                                 restatement
-                          FROM carbon_results WHERE {_KEY_SQL} AND superseded_by IS NULL
-                          ORDER BY result_id DESC LIMIT 1""", key.params()).fetchone()
+    row = results.current(con, key.params())
     if row is None:
         return None
     return Published(result_id=int(row[0]), key=key, published_at=row[1], greenpark_version=row[2],
@@ -205,29 +172,22 @@ def _publish(store, key: Key, result: carbon.CarbonResult, restates: Published |
     now = dt.datetime.now(dt.UTC)
     figs = figures_of(result)
     with store.transaction():
-        rid = int(con.execute("SELECT coalesce(max(result_id), 0) + 1 FROM carbon_results").fetchone()[0])
-        con.execute("INSERT INTO carbon_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-                    [rid, *key.params(), now, __version__, json.dumps(result.lineage["selections"], ensure_ascii=False),
-                     json.dumps(result.factors, default=str, ensure_ascii=False), json.dumps(figs),
-                     restates.result_id if restates else None,
-                     json.dumps(restatement, default=str, ensure_ascii=False) if restatement else None])
-        if restates is not None:
-            con.execute("UPDATE carbon_results SET superseded_by = ? WHERE result_id = ?", [rid, restates.result_id])
+        rid = results.insert(con, key.params(), now, __version__,
+                             json.dumps(result.lineage["selections"], ensure_ascii=False),
+                             json.dumps(result.factors, default=str, ensure_ascii=False), json.dumps(figs),
+                             restates.result_id if restates else None,
+                             json.dumps(restatement, default=str, ensure_ascii=False) if restatement else None)
         if result.certificates is not None and len(result.certificates):
             c = result.certificates[result.certificates["applied_mwh"] > 0]
             uses = _uses_frame(rid, key.period, c, result.lineage["certificate_serials"])
-            if len(uses):
-                # on the publishing connection itself: the uses commit with the result, or not at all
-                con.register("_gp_uses", uses)
-                con.execute("INSERT INTO carbon_certificate_uses SELECT * FROM _gp_uses")
-                con.unregister("_gp_uses")
+            if len(uses):  # on the publishing connection itself: the uses commit with the result, or not at all
+                results.insert_uses(con, uses)
     return Published(result_id=rid, key=key, published_at=now, greenpark_version=__version__,
                      selection=dict(result.lineage["selections"]), factors=result.factors, figures=figs,
                      restates=restates.result_id if restates else None, restatement=restatement)
 
 
-USES_COLUMNS = ["result_id", "period", "certificate_id", "kind", "enterprise_id", "serial_start", "serial_end",
-                "serial_head", "serial_lo", "serial_hi", "applied_mwh"]
+USES_COLUMNS = results.USES_COLUMNS
 
 
 def _uses_frame(result_id: int, period: int, applied: pd.DataFrame, serials: pd.DataFrame) -> pd.DataFrame:
@@ -339,8 +299,7 @@ def screen(con, park: Park, period: int, library: carbon.FactorLibrary
     accepted, rejected, flags = carbon.screen_certificates(certificates_table(park), matching, library)
     if accepted.empty:
         return accepted, rejected, flags
-    uses = con.execute("""SELECT u.* FROM carbon_certificate_uses u JOIN carbon_results r USING (result_id)
-                          WHERE r.superseded_by IS NULL AND u.period <> ?""", [period]).df()
+    uses = results.uses_in_other_periods(con, period)
     if uses.empty:
         return accepted, rejected, flags
     a = accepted.assign(position=range(len(accepted)))
@@ -365,7 +324,7 @@ def screen(con, park: Park, period: int, library: carbon.FactorLibrary
     rejected = pd.concat([rejected, more], ignore_index=True)
     accepted = accepted[~accepted["id"].isin(msgs["id"])].reset_index(drop=True)
     flags = [f for f in flags if f["code"] != "carbon.certificates.rejected"]
-    flags.append(carbon._flag("carbon.certificates.rejected",
+    flags.append(carbon.flag("carbon.certificates.rejected",
                               f"{rejected['id'].nunique()} certificate registration(s) rejected and left out of the "
                               "market-based accounts; fix them in park.toml: "
                               + "; ".join(dict.fromkeys(rejected["message"])), rejected["id"].tolist(), "error"))
@@ -480,7 +439,7 @@ def carbon_report(store, park: Park, period: int, *, method: str | None = None, 
             if not restate:  # what --restate would change: the factor effect only (data is always current)
                 moved = changes.loc[changes["data_effect_t"].abs() > 1e-9, "entity"]
                 if len(moved):
-                    data_flag = carbon._flag(
+                    data_flag = carbon.flag(
                         "carbon.published.data_changed",
                         f"activity or certificates changed since result #{pub.result_id} was published (late or "
                         "corrected readings, park.toml edits): the figures shown use today's data with the published "
@@ -492,17 +451,17 @@ def carbon_report(store, park: Park, period: int, *, method: str | None = None, 
         shown = pinned
     else:
         shown = _account(act, period, method, level, region, park, certs, process, shown_lib, pins)
-    shown.flags = carbon._merge_flags(shown.flags + cflags + ([data_flag] if data_flag else [])
-                                      + market_exceeds_location(shown))
+    shown.flags = carbon.merge_flags(shown.flags + cflags + ([data_flag] if data_flag else [])
+                                     + market_exceeds_location(shown))
     if status in ("pinned", "nothing_to_restate"):  # the published choice and its reason, not "pinned"
-        rule = carbon._rule(plib, "electricity_factor_year", key.rule)
+        rule = carbon.rule(plib, "electricity_factor_year", key.rule)
         shown.lineage["factor_year_rule"] = rule["id"]
         shown.lineage["factor_year_rule_source"] = str(rule["source"])
         shown.lineage["selections"] = {
             role: {"id": v["id"], "reason": f"as published in result #{pub.result_id}: {v['reason']}"}
             for role, v in pub.selection.items() if role in shown.lineage["selections"]}
     if status == "pinned" and len(changes):
-        shown.flags.append(carbon._flag(
+        shown.flags.append(carbon.flag(
             "carbon.published.restatement_pending",
             f"the factors in force now differ from those of published result #{pub.result_id}: "
             f"{len(changes)} figures would change with --restate", sorted({c["id"] for c in fchanges})))
@@ -520,7 +479,7 @@ def market_exceeds_location(res) -> list[dict[str, Any]]:
     over = e.loc[e["scope2_market_t"] > e["scope2_location_t"] + 1e-9, "id"].tolist() if len(e) else []
     if not over and not (loc is not None and mkt is not None and mkt > loc + 1e-9):
         return []
-    return [carbon._flag(
+    return [carbon.flag(
         "carbon.market_exceeds_location",
         "market-based Scope 2 exceeds location-based: electricity not covered by green certificates is counted "
         "at the residual-mix factor, which leaves out the non-fossil power traded on the market and so lies "
@@ -559,101 +518,3 @@ def to_json_dict(report: CarbonReport, enterprise: str | None = None, ndigits: i
                                   "factors": report.factor_changes, "changes": rows}
     return {"period": d.pop("period"), "method": d.pop("method"), "park": d.pop("park"), "enterprises": ents,
             "certificates": certs, "factors": d.pop("factors"), "lineage": lineage}
-
-
-# ---------------------------------------------------------------------------------------------
-# Dual control
-# ---------------------------------------------------------------------------------------------
-def targets_table(park: Park) -> pd.DataFrame:
-    cols = ["entity_id", "year", "metric", "cap", "source"]
-    return pd.DataFrame([{"entity_id": t.entity, "year": t.year, "metric": t.metric, "cap": t.cap,
-                          "source": t.source} for t in park.targets], columns=cols)
-
-
-def economics_table(park: Park) -> pd.DataFrame:
-    cols = ["enterprise_id", "year", "value_added_10k_cny"]
-    return pd.DataFrame([{"enterprise_id": e.id, "year": x.year, "value_added_10k_cny": x.value_added_10k_cny}
-                         for e in park.enterprises for x in e.economics if x.value_added_10k_cny is not None],
-                        columns=cols)
-
-
-@dataclass
-class TargetsReport:
-    result: targets.TargetsResult
-    #: per year: how its CO2 was computed (published result id or current factors)
-    co2_basis: dict[int, dict[str, Any]]
-    energy_basis: str
-
-
-def targets_report(store, park: Park, year: int, as_of: dt.date | None = None) -> TargetsReport:
-    """Dual-control status of every ``[[targets]]`` row of ``year`` (greenpark.core.targets), from rollups.
-
-    CO2: Scope 1 + Scope 2 of ``[carbon] targets_method`` per month, for ``year`` and the year before
-    (seasonal profile), with the factors of the published result of each year when there is one (never
-    publishing from here). Energy: GB/T 2589 tce per month (:func:`monthly_energy_tce`), less non-fossil
-    electricity when ``[carbon] targets_energy = "excluding_non_fossil"``.
-    """
-    if not any(t.year == year for t in park.targets):
-        years = sorted({t.year for t in park.targets})
-        raise AccountsError(f"no [[targets]] for {year} in park.toml"
-                            + (f"; targets exist for {', '.join(map(str, years))}" if years else
-                               ": add [[targets]] entries (see the README, 'Carbon sections')"))
-    lib = factor_library(park)
-    parts, basis = [], {}
-    cert_months = []
-    for y in (year - 1, year):
-        act = activity(store.con, park, y)
-        if act.empty:
-            basis[y] = {"status": "no data"}
-            continue
-        rep = carbon_report(store, park, y, method="both", write=False)
-        parts.append(carbon.monthly_co2(rep.result, park.carbon.targets_method))
-        basis[y] = {"status": rep.status, "result_id": rep.published.result_id if rep.published else None,
-                    "method": park.carbon.targets_method, "selection": rep.result.selection}
-        if rep.result.certificate_months is not None and len(rep.result.certificate_months):
-            cert_months.append(rep.result.certificate_months)
-    co2 = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["enterprise_id", "month", "co2_t"])
-    tce = monthly_energy_tce(store.con, park, dt.date(year - 1, 1, 1), dt.date(year + 1, 1, 1))
-    if park.carbon.targets_energy == "excluding_non_fossil":
-        elec = reference.load("gbt2589_coefficients").get(
-            park.accounting.coefficients.get("electricity",
-                                             reference.load("carriers").get("electricity")["default_coefficient"]))
-        kgce_per_kwh = float(elec["value"])
-        cm = pd.concat(cert_months, ignore_index=True) if cert_months else pd.DataFrame(columns=["enterprise_id", "month", "mwh"])
-        if len(cm):
-            cm = cm.assign(month=pd.to_datetime(cm["month"])).groupby(["enterprise_id", "month"], as_index=False)["mwh"].sum()
-            tce = tce.merge(cm, on=["enterprise_id", "month"], how="left")
-        else:
-            tce["mwh"] = 0.0
-        tce["energy_tce"] = tce["energy_tce"] - (np.maximum(tce["renewable_kgce"], 0.0)
-                                                 + tce["mwh"].fillna(0.0) * 1000.0 * kgce_per_kwh) / 1000.0
-    if as_of is None:  # the last month with metered data (process rows are entered for all 12 months)
-        metered = tce.loc[tce["month"].dt.year == year, "month"]
-        as_of = metered.max().date() if len(metered) else None
-    monthly = co2.assign(month=pd.to_datetime(co2["month"])).merge(
-        tce[["enterprise_id", "month", "energy_tce"]], on=["enterprise_id", "month"], how="outer")
-    try:
-        res = targets.dual_control(targets_table(park), monthly, year, economics=economics_table(park), as_of=as_of,
-                                   park_id=park.park.id, library=lib)
-    except (targets.TargetsError, carbon.CarbonError) as exc:
-        raise AccountsError(str(exc)) from None
-    prev = set(monthly.loc[monthly["month"].dt.year == year - 1, "enterprise_id"])
-    cur = set(monthly.loc[monthly["month"].dt.year == year, "enterprise_id"])
-    park_rows = res.table["entity_id"] == park.park.id
-    if prev and prev != cur and park_rows.any():  # the park's seasonal profile is the sum of fewer owners
-        res.flags.append(carbon._flag(
-            "targets.projection.partial_last_year",
-            f"last year's monthly figures cover {len(prev & cur)} of the {len(cur)} owners with data this year: "
-            "the park's seasonal profile comes from those only", [park.park.id]))
-    ebasis = ("GB/T 2589-2020 comprehensive energy consumption (as greenpark energy)"
-              if park.carbon.targets_energy == "gbt2589" else
-              "GB/T 2589-2020 comprehensive consumption less on-site renewable electricity consumed and certified "
-              f"green electricity at {kgce_per_kwh} kgce/kWh (greenpark reading of 发改环资〔2024〕113号)")
-    return TargetsReport(result=res, co2_basis=basis, energy_basis=ebasis)
-
-
-def targets_json(report: TargetsReport, ndigits: int = 4) -> dict[str, Any]:
-    """The dict ``greenpark targets --format json`` prints (:func:`greenpark.core.targets.to_json_dict` plus basis)."""
-    d = targets.to_json_dict(report.result, ndigits)
-    d["basis"] = {"co2": {str(k): v for k, v in report.co2_basis.items()}, "energy": report.energy_basis}
-    return d

@@ -11,9 +11,8 @@ import datetime as dt
 
 import pandas as pd
 
-from greenpark.core import air, water
+from greenpark.core import air, energy, water
 from greenpark.jsonsafe import clean
-from greenpark.services import energy
 from greenpark.store import observations
 
 AIR_POLLUTANTS = ("so2", "no2", "pm10", "pm25", "co", "o3")

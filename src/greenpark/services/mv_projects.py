@@ -43,7 +43,7 @@ from greenpark import park as park_mod
 from greenpark import reference
 from greenpark.core import mv, units
 from greenpark.core.mv.data import Flag
-from greenpark.store import observations
+from greenpark.store import observations, rollups
 
 KG_PER_T = 1000.0  # unit definition
 TEMPERATURE = "temperature"  # station parameter (station_parameters.csv: weather.temperature, degC)
@@ -124,9 +124,7 @@ def daily_energy(con, park: park_mod.Park, proj: park_mod.MVProject) -> tuple[pd
     carrier, unit = project_unit(park, proj)
     start, end = _span(proj)
     ids = [m.id for m in meters]
-    df = con.execute(
-        "SELECT meter_id, day, quantity, n_readings FROM rollup_daily "
-        "WHERE list_contains(?, meter_id) AND day BETWEEN ? AND ?", [ids, start, end]).df()
+    df = rollups.daily(con, ids, start, end)
     days = pd.date_range(start, end, freq="D", name="date")
     minutes = _day_minutes(days, park.park.timezone)
     qty = df.pivot(index="day", columns="meter_id", values="quantity").reindex(index=days, columns=ids)
@@ -162,10 +160,8 @@ def hourly_energy(con, park: park_mod.Park, proj: park_mod.MVProject) -> tuple[p
     _, unit = project_unit(park, proj)
     start, end = _span(proj)
     ids = [m.id for m in meters]
-    df = con.execute(
-        "SELECT meter_id, hour, quantity, n_readings FROM rollup_hourly "
-        "WHERE list_contains(?, meter_id) AND hour >= ? AND hour < ?",
-        [ids, dt.datetime.combine(start, dt.time()), dt.datetime.combine(end + dt.timedelta(days=1), dt.time())]).df()
+    df = rollups.hourly(con, ids, dt.datetime.combine(start, dt.time()),
+                        dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
     hours = pd.date_range(pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(hours=23), freq="h")
     qty = df.pivot(index="hour", columns="meter_id", values="quantity").reindex(index=hours, columns=ids)
     cnt = df.pivot(index="hour", columns="meter_id", values="n_readings").reindex(index=hours, columns=ids)

@@ -11,7 +11,8 @@ Roles (who sees and changes what is decided by the API; this module stores who i
 
 Secrets are never stored: passwords as argon2id hashes (argon2-cffi's RFC 9106 low-memory
 profile), API tokens and session ids as sha256 hashes (they are long random strings, so a fast
-hash is enough). Functions take a DuckDB connection; writes run inside the caller's transaction
+hash is enough). The SQL is in :mod:`greenpark.store.users` and :mod:`greenpark.store.audit`.
+Functions take a store connection; writes run inside the caller's transaction
 (the caller is the store's single writer: the server's writer thread or a CLI command).
 """
 
@@ -60,6 +61,19 @@ class Principal:
         return {"user_id": self.user_id, "username": self.username, "role": self.role,
                 "enterprise_id": self.enterprise_id, "meters": list(self.meters) if self.meters is not None else None,
                 "via": self.via}
+
+
+# -- the store (imported on first use: importing this module, as the CLI does at start, loads no engine)
+def _users_sql():
+    from greenpark.store import users
+
+    return users
+
+
+def _audit_sql():
+    from greenpark.store import audit
+
+    return audit
 
 
 # -- passwords and secrets -----------------------------------------------------------------------
@@ -128,17 +142,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _rows(cur) -> list[dict[str, Any]]:
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-
-def _next_id(con, table: str, col: str) -> int:
-    return con.execute(f"SELECT coalesce(max({col}), 0) + 1 FROM {table}").fetchall()[0][0]
-
-
 # -- users ---------------------------------------------------------------------------------------
-USER_COLUMNS = "user_id, username, role, enterprise_id, meters, created_at, created_by, revoked_at"
 
 
 def _user_out(row: dict[str, Any]) -> dict[str, Any]:
@@ -150,15 +154,12 @@ def _user_out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_user(con, username: str) -> dict[str, Any] | None:
-    rows = _rows(con.execute(f"SELECT {USER_COLUMNS}, password_hash IS NOT NULL AS has_password FROM users "
-                             "WHERE username = ?", [username]))
-    return _user_out(rows[0]) if rows else None
+    row = _users_sql().user(con, username)
+    return _user_out(row) if row else None
 
 
 def list_users(con, enterprise_id: str | None = None) -> list[dict[str, Any]]:
-    where, params = ("WHERE enterprise_id = ?", [enterprise_id]) if enterprise_id else ("", [])
-    return [_user_out(r) for r in _rows(con.execute(
-        f"SELECT {USER_COLUMNS}, password_hash IS NOT NULL AS has_password FROM users {where} ORDER BY user_id", params))]
+    return [_user_out(r) for r in _users_sql().users(con, enterprise_id)]
 
 
 def add_user(con, park, username: str, role: str, *, enterprise_id: str | None = None,
@@ -197,10 +198,8 @@ def add_user(con, park, username: str, role: str, *, enterprise_id: str | None =
     if password:
         check_password(password, username)
     pw_hash = hash_password(password) if password else None
-    uid = _next_id(con, "users", "user_id")
-    con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                [uid, username, role, enterprise_id, json.dumps(sorted(meters)) if meters is not None else None,
-                 pw_hash, _now(), created_by])
+    _users_sql().insert_user(con, username, role, enterprise_id,
+                            json.dumps(sorted(meters)) if meters is not None else None, pw_hash, _now(), created_by)
     return get_user(con, username)
 
 
@@ -211,10 +210,7 @@ def revoke_user(con, username: str) -> tuple[dict[str, Any], dict[str, Any]]:
         raise AccountError(f"no user '{username}'; 'greenpark user list' (or GET /api/v1/users) lists them")
     if before["revoked_at"] is not None:
         raise AccountError(f"user '{username}' was revoked already at {before['revoked_at']}")
-    now = _now()
-    con.execute("UPDATE users SET revoked_at = ? WHERE user_id = ?", [now, before["user_id"]])
-    con.execute("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [now, before["user_id"]])
-    con.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [now, before["user_id"]])
+    _users_sql().revoke_user(con, before["user_id"], _now())
     return before, get_user(con, username)
 
 
@@ -227,7 +223,7 @@ def set_password(con, username: str, password: str, *, keep_session: str | None 
     if user["role"] == "device":
         raise AccountError("device users authenticate with API tokens only")
     check_password(password, username)
-    con.execute("UPDATE users SET password_hash = ? WHERE user_id = ?", [hash_password(password), user["user_id"]])
+    _users_sql().set_password_hash(con, user["user_id"], hash_password(password))
     return end_sessions(con, user["user_id"], keep=keep_session)
 
 
@@ -239,18 +235,13 @@ def _principal(row: dict[str, Any], via: str, **extra) -> Principal:
 
 
 def authenticate_password(con, username: str, password: str) -> Principal | None:
-    rows = _rows(con.execute("SELECT user_id, username, role, enterprise_id, meters, password_hash FROM users "
-                             "WHERE username = ? AND revoked_at IS NULL", [username]))
-    row = rows[0] if rows else None
+    row = _users_sql().active_login(con, username)
     if not verify_password(row["password_hash"] if row else None, password) or row is None:
         return None
     return _principal(row, "session")
 
 
 # -- API tokens ------------------------------------------------------------------------------------
-TOKEN_COLUMNS = "t.token_id, t.user_id, u.username, t.name, t.prefix, t.created_at, t.expires_at, t.revoked_at"
-
-
 def create_token(con, username: str, name: str, *, expires_at: dt.datetime | None = None) -> tuple[str, dict]:
     """Issue an API token for ``username``; returns (token, its listing row). The token is shown once."""
     user = get_user(con, username)
@@ -259,22 +250,16 @@ def create_token(con, username: str, name: str, *, expires_at: dt.datetime | Non
     if not name or len(name) > 100:
         raise AccountError("a token needs a name of 1-100 characters (what or where it is used, e.g. 'gateway 3')")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    tid = _next_id(con, "api_tokens", "token_id")
-    con.execute("INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-                [tid, user["user_id"], name, secret_hash(token), token[:10], _now(), expires_at])
+    tid = _users_sql().insert_token(con, user["user_id"], name, secret_hash(token), token[:10], _now(), expires_at)
     return token, get_token(con, tid)
 
 
 def get_token(con, token_id: int) -> dict[str, Any] | None:
-    rows = _rows(con.execute(f"SELECT {TOKEN_COLUMNS} FROM api_tokens t JOIN users u USING (user_id) "
-                             "WHERE t.token_id = ?", [token_id]))
-    return rows[0] if rows else None
+    return _users_sql().token(con, token_id)
 
 
 def list_tokens(con, user_id: int | None = None) -> list[dict[str, Any]]:
-    where, params = ("WHERE t.user_id = ?", [user_id]) if user_id is not None else ("", [])
-    return _rows(con.execute(f"SELECT {TOKEN_COLUMNS} FROM api_tokens t JOIN users u USING (user_id) {where} "
-                             "ORDER BY t.token_id", params))
+    return _users_sql().tokens(con, user_id)
 
 
 def revoke_token(con, token_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -283,20 +268,17 @@ def revoke_token(con, token_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
         raise AccountError(f"no token {token_id}; GET /api/v1/tokens (or 'greenpark user list') lists them")
     if before["revoked_at"] is not None:
         raise AccountError(f"token {token_id} was revoked already at {before['revoked_at']}")
-    con.execute("UPDATE api_tokens SET revoked_at = ? WHERE token_id = ?", [_now(), token_id])
+    _users_sql().revoke_token(con, token_id, _now())
     return before, get_token(con, token_id)
 
 
 def token_principal(con, token: str) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    rows = _rows(con.execute("""
-        SELECT u.user_id, u.username, u.role, u.enterprise_id, u.meters, t.token_id, t.expires_at
-        FROM api_tokens t JOIN users u USING (user_id)
-        WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.revoked_at IS NULL""", [secret_hash(token)]))
-    if not rows or (rows[0]["expires_at"] is not None and rows[0]["expires_at"] <= _now()):
+    row = _users_sql().token_user(con, secret_hash(token))
+    if row is None or (row["expires_at"] is not None and row["expires_at"] <= _now()):
         return None
-    return _principal(rows[0], "token", token_id=rows[0]["token_id"])
+    return _principal(row, "token", token_id=row["token_id"])
 
 
 # -- browser sessions ----------------------------------------------------------------------------
@@ -304,34 +286,25 @@ def create_session(con, principal: Principal, ttl: dt.timedelta) -> tuple[str, s
     """A new session for a user who logged in; returns (session id for the cookie, CSRF token)."""
     sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     now = _now()
-    con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?, NULL)",
-                [secret_hash(sid), principal.user_id, csrf, now, now + ttl])
+    _users_sql().insert_session(con, secret_hash(sid), principal.user_id, csrf, now, now + ttl)
     return sid, csrf
 
 
 def session_principal(con, session_id: str) -> Principal | None:
     h = secret_hash(session_id)
-    rows = _rows(con.execute("""
-        SELECT u.user_id, u.username, u.role, u.enterprise_id, u.meters, s.csrf_token, s.expires_at
-        FROM sessions s JOIN users u USING (user_id)
-        WHERE s.session_hash = ? AND s.revoked_at IS NULL AND u.revoked_at IS NULL""", [h]))
-    if not rows or rows[0]["expires_at"] <= _now():
+    row = _users_sql().session_user(con, h)
+    if row is None or row["expires_at"] <= _now():
         return None
-    return _principal(rows[0], "session", session_hash=h, csrf_token=rows[0]["csrf_token"])
+    return _principal(row, "session", session_hash=h, csrf_token=row["csrf_token"])
 
 
 def end_session(con, session_hash: str) -> None:
-    con.execute("UPDATE sessions SET revoked_at = ? WHERE session_hash = ? AND revoked_at IS NULL",
-                [_now(), session_hash])
+    _users_sql().end_session(con, session_hash, _now())
 
 
 def end_sessions(con, user_id: int, *, keep: str | None = None) -> int:
     """End every open browser session of a user but ``keep`` (a session hash); returns how many."""
-    where = "user_id = ? AND revoked_at IS NULL AND session_hash <> ?"
-    params = [user_id, keep or ""]
-    n = con.execute(f"SELECT count(*) FROM sessions WHERE {where}", params).fetchall()[0][0]
-    con.execute(f"UPDATE sessions SET revoked_at = ? WHERE {where}", [_now(), *params])
-    return int(n)
+    return _users_sql().end_user_sessions(con, user_id, _now(), keep=keep)
 
 
 #: how long expired or revoked API tokens stay listed before :func:`purge_sessions` deletes them
@@ -342,12 +315,7 @@ def ended_counts(con, *, now: dt.datetime | None = None,
                  token_retention: dt.timedelta = TOKEN_RETENTION) -> dict[str, int]:
     """What :func:`purge_sessions` would delete: ``{"sessions": n, "tokens": n}`` (a read)."""
     now = now or _now()
-    cutoff = now - token_retention
-    n_sessions = con.execute("SELECT count(*) FROM sessions WHERE expires_at <= ? OR revoked_at IS NOT NULL",
-                             [now]).fetchall()[0][0]
-    n_tokens = con.execute("SELECT count(*) FROM api_tokens WHERE expires_at <= ? OR revoked_at <= ?",
-                           [cutoff, cutoff]).fetchall()[0][0]
-    return {"sessions": int(n_sessions), "tokens": int(n_tokens)}
+    return _users_sql().ended_counts(con, now, now - token_retention)
 
 
 def purge_sessions(con, *, now: dt.datetime | None = None,
@@ -360,9 +328,9 @@ def purge_sessions(con, *, now: dt.datetime | None = None,
     counts = ended_counts(con, now=now, token_retention=token_retention)
     cutoff = now - token_retention
     if counts["sessions"]:
-        con.execute("DELETE FROM sessions WHERE expires_at <= ? OR revoked_at IS NOT NULL", [now])
+        _users_sql().delete_ended_sessions(con, now)
     if counts["tokens"]:
-        con.execute("DELETE FROM api_tokens WHERE expires_at <= ? OR revoked_at <= ?", [cutoff, cutoff])
+        _users_sql().delete_ended_tokens(con, cutoff)
     return counts
 
 
@@ -370,15 +338,11 @@ def purge_sessions(con, *, now: dt.datetime | None = None,
 def audit(con, who: Principal, action: str, target: str | None = None, *, before: Any = None, after: Any = None,
           enterprise_id: str | None = None, import_id: int | None = None, remote: str | None = None) -> int:
     """Record one write (inside the write's own transaction); returns the audit id."""
-    aid = _next_id(con, "audit_log", "audit_id")
-
     def js(x):
         return None if x is None else json.dumps(x, ensure_ascii=False, default=str, sort_keys=True)
 
-    con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [aid, _now(), who.user_id, who.username, who.role, action, target, enterprise_id, import_id,
-                 js(before), js(after), remote])
-    return aid
+    return _audit_sql().insert(con, _now(), who.user_id, who.username, who.role, action, target, enterprise_id,
+                              import_id, js(before), js(after), remote)
 
 
 def audit_login_failure(con, username: str, remote: str | None, *, failures: dict[str, int] | None = None,
@@ -392,19 +356,8 @@ def audit_login_failure(con, username: str, remote: str | None, *, failures: dic
 
 def audit_entries(con, *, action: str | None = None, username: str | None = None, since: dt.datetime | None = None,
                   limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    where, params = [], []
-    if action:
-        where.append("action = ?")
-        params.append(action)
-    if username:
-        where.append("username = ?")
-        params.append(username)
-    if since:
-        where.append("occurred_at >= ?")
-        params.append(since)
-    sql = ("SELECT * FROM audit_log" + (" WHERE " + " AND ".join(where) if where else "") +
-           " ORDER BY audit_id DESC LIMIT ? OFFSET ?")
-    rows = _rows(con.execute(sql, [*params, limit, offset]))
+    """Audit entries, newest first (:func:`greenpark.store.audit.entries`), states decoded from JSON."""
+    rows = _audit_sql().entries(con, action=action, username=username, since=since, limit=limit, offset=offset)
     for r in rows:
         for k in ("before_state", "after_state"):
             r[k] = json.loads(r[k]) if r[k] else None

@@ -22,9 +22,9 @@ from greenpark.api.errors import bad_request
 from greenpark.api.render import csv_response
 from greenpark.api.routes.park import data_months
 from greenpark.api.schemas import ERRORS
+from greenpark.core.energy import By, PeriodError, parse_period, rows_for
 from greenpark.jsonsafe import clean
 from greenpark.services import energy as energy_mod
-from greenpark.services.energy import By, rows_for
 
 router = APIRouter(tags=["energy"], responses=ERRORS)
 
@@ -48,8 +48,8 @@ def default_period(backend: Backend, scope: Scope) -> str:
 def accounts_for(backend: Backend, scope: Scope, period_text: str, enterprise: str | None) -> dict[str, Any]:
     """The energy accounts of the park, or of one enterprise on its restricted park (cached until a write)."""
     try:
-        per = energy_mod.parse_period(period_text)
-    except energy_mod.PeriodError as exc:
+        per = parse_period(period_text)
+    except PeriodError as exc:
         raise bad_request(str(exc)) from None
     if not 1900 <= per.start.year <= 2200:
         raise bad_request(f"period '{period_text}' is outside the years 1900-2200")

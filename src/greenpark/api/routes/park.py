@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from greenpark.api.backend import Backend
 from greenpark.api.deps import BackendDep, ScopeDep
 from greenpark.api.schemas import ERRORS, EnterpriseDetail, EnterpriseOut, MeterOut, ParkOut
+from greenpark.store import rollups
 
 router = APIRouter(tags=["park"], responses=ERRORS)
 
@@ -16,10 +17,7 @@ router = APIRouter(tags=["park"], responses=ERRORS)
 def meter_stats(backend: Backend) -> dict[str, dict]:
     """Per meter: readings stored, first and last hour (park time), from the hourly rollups."""
     def compute():
-        rows = backend.cursor().execute("""
-            SELECT meter_id, sum(n_readings), strftime(min(hour), '%Y-%m-%dT%H:%M'), strftime(max(hour), '%Y-%m-%dT%H:%M')
-            FROM rollup_hourly GROUP BY meter_id""").fetchall()
-        return {r[0]: {"readings": int(r[1]), "first_hour": r[2], "last_hour": r[3]} for r in rows}
+        return rollups.meter_stats(backend.cursor())
 
     return backend.results.get(("meter_stats",), compute)
 
@@ -27,9 +25,7 @@ def meter_stats(backend: Backend) -> dict[str, dict]:
 def data_months(backend: Backend) -> dict[str, list[str]]:
     """Per meter owner: months with readings (YYYY-MM, park time)."""
     def compute():
-        rows = backend.cursor().execute("""
-            SELECT m.owner, strftime(r.month, '%Y-%m') FROM rollup_monthly r JOIN meters m USING (meter_id)
-            WHERE r.n_readings > 0 GROUP BY ALL ORDER BY 2""").fetchall()
+        rows = rollups.owner_months(backend.cursor())
         out: dict[str, list[str]] = {}
         for owner, month in rows:
             out.setdefault(owner, []).append(month)

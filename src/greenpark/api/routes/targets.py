@@ -20,13 +20,13 @@ router = APIRouter(tags=["targets"], responses=ERRORS)
 
 def targets_for(backend: Backend, scope: Scope, year: int, as_of: dt.date | None = None) -> dict[str, Any] | None:
     """Dual-control status of the year's targets (None when the park has none for that year)."""
-    from greenpark.services import carbon_accounts as ca
+    from greenpark.services import targets as ts
 
     park = scope.park
     if not any(t.year == year for t in park.targets):
         return None
     d = backend.results.get(("targets", year, as_of),
-                            lambda: clean(ca.targets_json(ca.targets_report(read_only_store(backend), park, year, as_of))))
+                            lambda: clean(ts.targets_json(ts.targets_report(read_only_store(backend), park, year, as_of))))
     eid = scope.enterprise
     if eid is not None:
         d = {**d, "targets": [t for t in d["targets"] if t["entity_id"] == eid],
