@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from greenpark import reference
 from greenpark.core import units
+from greenpark.errors import InputError
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 
 
-class ParkError(ValueError):
+class ParkError(InputError, ValueError):
     """park.toml is missing or invalid; the message says where and what to fix."""
 
 

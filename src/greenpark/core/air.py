@@ -58,6 +58,7 @@ import pandas as pd
 
 from greenpark import reference
 from greenpark.core import aqi as aqi_mod
+from greenpark.errors import DataError
 
 POLLUTANTS = ("so2", "no2", "pm10", "pm25", "co", "o3")
 #: the daily column holding each pollutant's evaluated daily value
@@ -66,7 +67,7 @@ HJ663_FOR = {"2012": "2013", "2026": "2026"}
 GB3095_FOR = {"2012": "2012", "2026": "2026"}
 
 
-class EvaluationError(ValueError):
+class EvaluationError(DataError, ValueError):
     """A period or table that cannot be evaluated (no data, bad edition, bad columns)."""
 
 

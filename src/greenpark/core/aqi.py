@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from greenpark import reference
+from greenpark.errors import InputError
 
 #: concentrations are quantised to 1/SCALE of their unit before the exact integer IAQI formula
 SCALE = 10_000
@@ -70,7 +71,7 @@ POLLUTANT_NAMES = {"so2": "SO2", "no2": "NO2", "pm10": "PM10", "pm25": "PM2.5", 
 EDITIONS = ("2012", "2026")
 
 
-class AQIInputError(ValueError):
+class AQIInputError(InputError, ValueError):
     """Concentrations that cannot be indexed (negative, infinite, not numeric)."""
 
 

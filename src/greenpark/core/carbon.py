@@ -117,6 +117,7 @@ import pandas as pd
 
 from greenpark import reference
 from greenpark.core import units
+from greenpark.errors import InputError
 
 ACTIVITY_COLUMNS = ("enterprise_id", "month", "carrier", "flow", "quantity", "unit")
 FLOWS = ("grid_import", "onsite_renewable", "export", "delivered")
@@ -129,7 +130,7 @@ ELECTRICITY, HEAT, STEAM = "electricity", "heat", "steam"
 _SERIAL = re.compile(r"^(.*?)(\d{1,18})$")
 
 
-class CarbonError(ValueError):
+class CarbonError(InputError, ValueError):
     """Inputs that cannot be accounted; the message says what to fix."""
 
 

@@ -12,6 +12,8 @@ from functools import cache
 
 import pint
 
+from greenpark.errors import InputError
+
 # Gas volumes in GB/T 2589 and the GHG accounting guides are at the reference (standard) state,
 # so greenpark's m3 for a gas *is* the reference-state cubic metre; Nm3 and Sm3 are accepted as
 # names of the same unit. Volumes are never converted into masses (no density is assumed).
@@ -22,7 +24,7 @@ m3 = meter ** 3
 """
 
 
-class UnitError(ValueError):
+class UnitError(InputError, ValueError):
     """A unit that is unknown or cannot be converted into the requested one."""
 
 

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from greenpark import reference
+from greenpark.errors import DataError
 
 CLASS_LABELS = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "劣V"}
 CLASS_COLUMNS = ("class_1", "class_2", "class_3", "class_4", "class_5")
@@ -55,7 +56,7 @@ WATER_BODIES = ("river", "lake")
 EXACT_RTOL = 1e-9
 
 
-class WaterInputError(ValueError):
+class WaterInputError(DataError, ValueError):
     """Samples or sections that cannot be evaluated."""
 
 

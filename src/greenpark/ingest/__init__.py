@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from greenpark import __version__, reference
 from greenpark.core import units
+from greenpark.errors import GreenparkError, InputError
 from greenpark.store import Store, fixed_utc_offset
 
 #: stable reason codes of rejected rows -> explanation shown to users
@@ -54,7 +55,7 @@ Progress = Callable[[str, float], None]
 """progress(stage, fraction_done) — called as an import moves through its stages."""
 
 
-class IngestError(ValueError):
+class IngestError(InputError, ValueError):
     """The file cannot be read at all (missing, wrong format, missing required columns)."""
 
 
@@ -512,7 +513,7 @@ def _naive_format(text: str) -> str | None:
     return next((f for pat, f in _NAIVE_FORMATS.items() if re.fullmatch(pat, text)), None)
 
 
-class _Fallback(Exception):
+class _Fallback(GreenparkError):
     """The fast CSV path does not apply to this file; the general path takes it."""
 
 

@@ -28,11 +28,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr as _ndtr
 
+from greenpark import errors
+
 DAY_TYPES = ("weekday", "weekend", "holiday", "makeup_workday")
 NON_WORKING = ("weekend", "holiday")
 
 
-class MVError(Exception):
+class MVError(errors.DataError):
     """Root of the M&V exception hierarchy."""
 
 
