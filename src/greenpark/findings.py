@@ -32,7 +32,8 @@ SEVERITIES = ("info", "warning", "error", "fatal")
 LANGS = ("zh", "en")
 #: kinds of codes in the catalogue
 KINDS = ("finding", "reason", "certificate", "carrier", "industry", "end_use", "unit", "statistic", "pollutant",
-         "averaging", "parameter", "metric", "role", "status", "verdict", "severity", "error")
+         "averaging", "parameter", "metric", "role", "status", "verdict", "severity", "error", "action",
+         "meter_kind")
 
 Severity = Literal["info", "warning", "error", "fatal"]
 

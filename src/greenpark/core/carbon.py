@@ -118,6 +118,7 @@ import pandas as pd
 from greenpark import reference
 from greenpark.core import units
 from greenpark.errors import InputError
+from greenpark.findings import Finding
 
 ACTIVITY_COLUMNS = ("enterprise_id", "month", "carrier", "flow", "quantity", "unit")
 FLOWS = ("grid_import", "onsite_renewable", "export", "delivered")
@@ -139,7 +140,8 @@ class CertificateError(CarbonError):
 
 
 def _flag(code: str, message: str, ids: list[str] | None = None, severity: str = "warning") -> dict[str, Any]:
-    return {"code": code, "severity": severity, "message": message, "ids": sorted(set(ids or []))}
+    """A :class:`~greenpark.findings.Finding` as the flat dict of carbon and targets results."""
+    return Finding(code, message, severity, {"ids": sorted(set(ids or []))}).to_dict(flat=True)
 
 
 def _status_flags(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
