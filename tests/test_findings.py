@@ -204,3 +204,20 @@ def test_labels_of_patterns_and_units():
     assert label("industry", "made_up_industry", "zh") == "made_up_industry"  # unknown: the code itself
     with pytest.raises(ValueError):
         label("unit", "kWh", "fr")
+
+
+def test_api_serves_the_catalogue_without_a_token(park, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from greenpark.api import create_app
+
+    with TestClient(create_app(park, str(tmp_path / "gp.duckdb"), dashboard=False)) as c:
+        whole = c.get("/api/v1/catalogue")
+        assert whole.status_code == 200, whole.text
+        body = whole.json()
+        assert body["entries"] == catalogue() and "finding" in body["kinds"]
+        zh = c.get("/api/v1/catalogue", params={"lang": "zh", "kind": ["carrier", "reason"]}).json()
+        assert set(zh["labels"]) == {"carrier", "reason"}
+        assert zh["labels"]["carrier"]["electricity"] == "电力" and zh["labels"]["reason"]["unknown_meter"] == "未知计量表"
+        bad = c.get("/api/v1/catalogue", params={"lang": "fr"})
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
