@@ -26,7 +26,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-__all__ = ["KINDS", "LANGS", "SEVERITIES", "Finding", "catalogue", "finding_dicts", "label", "labels", "lookup"]
+__all__ = ["KINDS", "LANGS", "SEVERITIES", "Finding", "catalogue", "finding_dicts", "label", "labels", "lookup", "plural"]
 
 SEVERITIES = ("info", "warning", "error", "fatal")
 LANGS = ("zh", "en")
@@ -64,6 +64,12 @@ class Finding:
 
     def label(self, lang: str = "en") -> str:
         return label("finding", self.code, lang)
+
+
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """'1 serial', '2 serials' (English messages)."""
+    word = singular if n == 1 else (plural_form or singular + "s")
+    return f"{n} {word}"
 
 
 def finding_dicts(findings: Iterable[Finding], flat: bool = False) -> list[dict[str, Any]]:

@@ -629,7 +629,11 @@ class Park(_Model):
                 try:
                     units.conversion_factor(m.unit, cunit)
                 except units.UnitError:
-                    problems.append(f"{where}: unit '{m.unit}' cannot be converted into '{cunit}' for carrier {m.carrier}")
+                    rows = reference.load("carriers").rows
+                    fits = [c["id"] for c in rows if c["unit"] == m.unit] or \
+                        [c["id"] for c in rows if units.is_convertible(m.unit, c["unit"])]
+                    problems.append(f"{where}: unit '{m.unit}' cannot be converted into '{cunit}' for carrier {m.carrier}"
+                                    + (f"; a meter in {m.unit} measures carrier {' or '.join(fits)}" if fits else ""))
             if m.building and m.building not in buildings:
                 problems.append(f"{where}: building '{m.building}' is not a building id")
             if m.parent is not None:
@@ -640,6 +644,9 @@ class Park(_Model):
                     problems.append(f"{where}: parent '{m.parent}' measures {p.carrier}, not {m.carrier}")
                 elif p.owner != m.owner:
                     problems.append(f"{where}: parent '{m.parent}' belongs to {p.owner}, not {m.owner}")
+            if m.register_rollover is not None and m.kind != "cumulative":
+                problems.append(f"{where}: register_rollover applies to cumulative meters only (kind = \"cumulative\"); "
+                                "an interval meter's readings are consumptions, they do not roll over")
             if m.events and m.kind != "cumulative":
                 problems.append(f"{where}: events (replacements) apply to cumulative meters only")
             if m.renewable_generation and m.export:
