@@ -633,7 +633,9 @@ class Park(_Model):
                     fits = [c["id"] for c in rows if c["unit"] == m.unit] or \
                         [c["id"] for c in rows if units.is_convertible(m.unit, c["unit"])]
                     problems.append(f"{where}: unit '{m.unit}' cannot be converted into '{cunit}' for carrier {m.carrier}"
-                                    + (f"; a meter in {m.unit} measures carrier {' or '.join(fits)}" if fits else ""))
+                                    + (f"; steam metered as energy ({m.unit}) is carrier \"heat\"" if m.carrier == "steam"
+                                       and "heat" in fits else
+                                       f"; a meter in {m.unit} measures carrier {' or '.join(fits)}" if fits else ""))
             if m.building and m.building not in buildings:
                 problems.append(f"{where}: building '{m.building}' is not a building id")
             if m.parent is not None:

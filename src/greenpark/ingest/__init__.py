@@ -449,12 +449,18 @@ def _merge_rows(con, target: str, history: str, keys: tuple[str, ...], import_id
 def _validate_observations(con, now: dt.datetime) -> None:
     """_parsed for station files: every row with its parsed value (in the parameter's unit) and reason."""
     params = reference.load("station_parameters")
-    pt = pa.Table.from_pylist([{"kind": r["kind"], "parameter": r["parameter"], "unit": r["unit"],
-                                "allow_negative": r["allow_negative"]} for r in params.rows])
+    # every accepted spelling (the parameter and its aliases, lower case) -> the parameter
+    pt = pa.Table.from_pylist([{"kind": r["kind"], "name": name, "parameter": r["parameter"], "unit": r["unit"],
+                                "allow_negative": r["allow_negative"]} for r in params.rows
+                               for name in {r["parameter"], *(a.strip().lower() for a in r["aliases"].split(";") if a.strip())}])
     con.register("_gp_params", pt)
+    kinds = sorted({r["kind"] for r in params.rows})
+    con.register("_gp_kinds", pa.Table.from_pylist([
+        {"kind": k, "article": "an" if k[0] in "aeiou" else "a",
+         "valid": ", ".join(r["parameter"] for r in params.rows if r["kind"] == k)} for k in kinds]))
     pairs = con.execute("""
         SELECT DISTINCT coalesce(r.unit, p.unit), p.unit FROM _raw r JOIN stations s USING (station_id)
-        JOIN _gp_params p ON p.kind = s.kind AND p.parameter = lower(r.parameter)""").fetchall()
+        JOIN _gp_params p ON p.kind = s.kind AND p.name = lower(trim(r.parameter))""").fetchall()
     rows = []
     for frm, to in pairs:
         try:
@@ -468,12 +474,15 @@ def _validate_observations(con, now: dt.datetime) -> None:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _parsed AS
         WITH p AS (
-            SELECT r.*, lower(r.parameter) AS param, timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) AS ts,
+            SELECT r.*, coalesce(gp.parameter, lower(r.parameter)) AS param,
+                   timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) AS ts,
                    TRY_CAST(r.value_text AS DOUBLE) AS v, s.station_id IS NOT NULL AS known, s.kind AS skind,
-                   gp.parameter IS NOT NULL AS valid_param, gp.allow_negative, uf.scale, uf."offset"
+                   gp.parameter IS NOT NULL AS valid_param, gp.allow_negative, uf.scale, uf."offset",
+                   gk.article, gk.valid
             FROM _raw r
             LEFT JOIN stations s USING (station_id)
-            LEFT JOIN _gp_params gp ON gp.kind = s.kind AND gp.parameter = lower(r.parameter)
+            LEFT JOIN _gp_kinds gk ON gk.kind = s.kind
+            LEFT JOIN _gp_params gp ON gp.kind = s.kind AND gp.name = lower(trim(r.parameter))
             LEFT JOIN _gp_uf uf ON uf.from_unit = coalesce(r.unit, gp.unit) AND uf.to_unit = gp.unit)
         SELECT line_no, station_id, ts, param AS parameter, raw, v * scale + "offset" AS value,
                CASE WHEN NOT known THEN 'unknown_station'
@@ -485,8 +494,8 @@ def _validate_observations(con, now: dt.datetime) -> None:
                     WHEN NOT allow_negative AND v < 0 THEN 'negative_value'
                END AS reason,
                CASE WHEN NOT known THEN 'station ''' || coalesce(station_id, '') || ''''
-                    WHEN NOT valid_param THEN 'parameter ''' || coalesce(parameter, '') || ''' for a '
-                         || skind || ' station'
+                    WHEN NOT valid_param THEN 'parameter ''' || coalesce(parameter, '') || ''' for ' || article
+                         || ' ' || skind || ' station; valid: ' || valid
                     WHEN ts IS NULL THEN 'timestamp ''' || coalesce(ts_text, '') || ''''
                     WHEN v IS NULL OR isnan(v) OR isinf(v) THEN 'value ''' || coalesce(value_text, '') || ''''
                     WHEN scale IS NULL THEN 'unit ''' || coalesce(unit, '') || ''''
@@ -495,6 +504,7 @@ def _validate_observations(con, now: dt.datetime) -> None:
                END AS detail
         FROM p""", [now, now])
     con.unregister("_gp_params")
+    con.unregister("_gp_kinds")
     con.unregister("_gp_uf")
     _mark_duplicates(con, ("station_id", "ts", "parameter"))
 
