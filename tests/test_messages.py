@@ -124,8 +124,10 @@ def test_steam_in_gj_points_to_carrier_heat(tmp_path):
 def test_readme_documents_readings_water_keys_and_required_enterprise_fields():
     text = README.read_text(encoding="utf-8")
     assert re.search(r"greenpark readings \S+", text), "README: no 'greenpark readings METER' example"
-    water = text[text.index("greenpark water"):]
-    for key in ("sections", "share_good_water", "class", "exceeding", "flags"):
+    water = text[text.index("`greenpark water` classifies"):]
+    for key in ("sections", "parameters", "good_share_pct", "class", "class_label", "meets_iii", "exceeding",
+                "exceedance_multiple", "flags"):
         assert f"`{key}`" in water[:6000], f"README: water JSON key {key} not documented"
-    sample = text[text.index("[[enterprises]]"):][:800]
-    assert "required" in sample and "industry" in sample
+    sample = text[text.index("[[enterprises]]"):][:900]
+    for field in ("id", "name_zh", "name_en", "industry"):
+        assert re.search(rf"^{field} = .*# required", sample, re.M), f"README sample: {field} not marked required"
