@@ -221,3 +221,11 @@ def test_api_serves_the_catalogue_without_a_token(park, tmp_path):
         assert zh["labels"]["carrier"]["electricity"] == "电力" and zh["labels"]["reason"]["unknown_meter"] == "未知计量表"
         bad = c.get("/api/v1/catalogue", params={"lang": "fr"})
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+
+
+def test_cli_tables_show_labels(demo_dir):
+    from conftest import run
+
+    out = run("energy", "--period", "2025", cwd=demo_dir).stdout
+    assert "压铸" in out and "die_casting" not in out  # industry labels in the enterprise table
+    assert "energy.incomplete_data 数据不完整 x" in out.replace("\n", " ")
