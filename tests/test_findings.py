@@ -196,7 +196,7 @@ def _error_classes():
 
 def test_labels_of_patterns_and_units():
     assert label("finding", "air.insufficient_days.pm25", "zh") == "有效天数不足：PM2.5"
-    assert label("finding", "air.month_insufficient_days.no2.3", "en") == "too few valid days in month 3: NO₂"
+    assert label("finding", "air.month_insufficient_days.no2.2025-02", "en") == "too few valid days in 2025-02: NO₂"
     assert label("finding", "aqi.o3_8h_above_800", "zh") == "臭氧（8小时）超过800"
     assert label("unit", "ug/m3", "en") == "µg/m³" and label("unit", "10^4 CNY", "zh") == "万元"
     assert label("carrier", "electricity", "zh") == "电力" and label("industry", "die_casting", "zh") == "压铸"
@@ -229,3 +229,25 @@ def test_cli_tables_show_labels(demo_dir):
     out = run("energy", "--period", "2025", cwd=demo_dir).stdout
     assert "压铸" in out and "die_casting" not in out  # industry labels in the enterprise table
     assert "energy.incomplete_data 数据不完整 x" in out.replace("\n", " ")
+
+
+@pytest.mark.parametrize("name", ["air_period_2025", "water_period_2025", "carbon_period_2025", "targets_year_2025",
+                                  "mv_savings_E01retrofit"])
+def test_every_flag_has_the_finding_shape(name):
+    """The flags of air, water, carbon, targets and M&V results are Findings: code, severity, message."""
+    doc = json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+    flags = doc["flags"] if "flags" in doc else doc["lineage"]["flags"]
+    assert flags
+    for f in flags:
+        assert {"code", "severity", "message"} <= set(f) and f["severity"] in findings.SEVERITIES, f
+        assert isinstance(f["message"], str) and f["message"], f
+
+
+def test_flag_helper_uses_the_catalogue_meaning():
+    from greenpark.core import air
+
+    f = findings.flag("air.insufficient_days.pm25", valid_days=200, required=324)
+    assert f == {"code": "air.insufficient_days.pm25", "severity": "warning",
+                 "message": "the period has fewer valid days for the pollutant than HJ 663 requires",
+                 "valid_days": 200, "required": 324}
+    assert air.flag is findings.flag

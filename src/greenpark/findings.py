@@ -26,7 +26,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-__all__ = ["KINDS", "LANGS", "SEVERITIES", "Finding", "catalogue", "finding_dicts", "label", "labels", "lookup", "plural"]
+__all__ = ["KINDS", "LANGS", "SEVERITIES", "Finding", "catalogue", "finding_dicts", "label", "flag", "labels", "lookup", "meaning", "plural"]
 
 SEVERITIES = ("info", "warning", "error", "fatal")
 LANGS = ("zh", "en")
@@ -64,6 +64,12 @@ class Finding:
 
     def label(self, lang: str = "en") -> str:
         return label("finding", self.code, lang)
+
+
+def flag(code: str, message: str | None = None, severity: Severity = "warning", **detail: Any) -> dict[str, Any]:
+    """A :class:`Finding` as the flat dict the JSON results carry (``code, severity, message`` and the
+    detail's keys). Without a message, the catalogue's meaning of the code is the message."""
+    return Finding(code, meaning(code) if message is None else message, severity, detail).to_dict(flat=True)
 
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:
@@ -117,7 +123,7 @@ def _index() -> tuple[dict[tuple[str, str], dict[str, str]], list[tuple[str, re.
     for r in _rows():
         if "{" in r["code"]:
             rx = re.escape(r["code"])
-            rx = re.sub(r"\\\{(\w+)\\\}", lambda m: f"(?P<{m.group(1)}>[A-Za-z0-9]+)", rx)
+            rx = re.sub(r"\\\{(\w+)\\\}", lambda m: f"(?P<{m.group(1)}>[A-Za-z0-9-]+)", rx)
             patterns.append((r["kind"], re.compile(rx + r"\Z"), r))
         else:
             exact[(r["kind"], r["code"])] = r
@@ -157,6 +163,14 @@ def label(kind: str, code: str | None, lang: str = "en") -> str:
         sub = label(_PLACEHOLDER_KIND[name], value, lang) if name in _PLACEHOLDER_KIND else value
         text = text.replace("{" + name + "}", sub)
     return text
+
+
+def meaning(code: str, kind: str = "finding") -> str:
+    """The catalogue's meaning (English) of a code; the en label when it has none; "" if unknown."""
+    hit = lookup(kind, code)
+    if hit is None:
+        return ""
+    return hit[0]["meaning"] or label(kind, code, "en")
 
 
 def labels(lang: str = "en") -> dict[str, dict[str, str]]:

@@ -27,7 +27,7 @@
         if (e.code.includes("{")) {
           const names = [];
           const rx = e.code.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-            .replace(/\\\{(\w+)\\\}/g, (m, n) => { names.push(n); return "([A-Za-z0-9]+)"; });
+            .replace(/\\\{(\w+)\\\}/g, (m, n) => { names.push(n); return "([A-Za-z0-9-]+)"; });
           cat.patterns.push({ kind: e.kind, rx: new RegExp("^" + rx + "$"), names, zh: e.zh, en: e.en });
         } else {
           (cat.exact[e.kind] = cat.exact[e.kind] || {})[e.code] = e;
