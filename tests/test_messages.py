@@ -131,3 +131,14 @@ def test_readme_documents_readings_water_keys_and_required_enterprise_fields():
     sample = text[text.index("[[enterprises]]"):][:900]
     for field in ("id", "name_zh", "name_en", "industry"):
         assert re.search(rf"^{field} = .*# required", sample, re.M), f"README sample: {field} not marked required"
+
+
+def test_aqi_calculator_accepts_common_column_spellings(tmp_path):
+    from conftest import run
+
+    f = tmp_path / "c.csv"
+    f.write_text("date,PM2.5,PM10,SO2,NO2,CO,O3-8h\n2025-01-01,80,100,10,40,1.0,100\n", encoding="utf-8")
+    p = run("aqi", str(f), "--daily", "--format", "csv", cwd=tmp_path, check=False)
+    assert p.returncode == 0, p.stderr
+    head, row = p.stdout.splitlines()[:2]
+    assert head.startswith("date,pm25,pm10,so2,no2,co,o3_8h,") and ",107,PM2.5," in row  # IAQI PM2.5 80 -> 107
