@@ -158,3 +158,18 @@ def test_real_cli_store_unavailable_and_bad_period(tmp_path):
     p = run("energy", "--period", "20x5", cwd=tmp_path, check=False)
     assert p.returncode == 2, p.stderr
     assert "Traceback" not in p.stderr and "error:" in p.stderr
+
+
+def test_unknown_ids_of_park_toml_are_404_in_the_api_and_exit_2_in_the_cli(tmp_path):
+    """/mv/NOPE, /air?station=NOPE: an id park.toml does not define is 'not found', not a bad request."""
+    from api_support import assert_error, build_api_park
+    from greenpark import park as park_mod
+    from greenpark.api import create_app
+
+    assert issubclass(park_mod.ParkIdError, errors.NotFoundError) and issubclass(park_mod.ParkIdError, park_mod.ParkError)
+    ap = build_api_park(tmp_path / "park", db=str(tmp_path / "park" / "gp.duckdb"))
+    with TestClient(create_app(ap.park, ap.db, dashboard=False)) as client:
+        r = client.get("/api/v1/mv/NOPE", headers=ap.headers("admin"))
+        assert_error(r, 404, code="not_found", contains="no M&V project 'NOPE'")
+    p = run("mv", "savings", "NOPE", cwd=tmp_path / "park", check=False)
+    assert p.returncode == 2 and "no M&V project 'NOPE'" in p.stderr

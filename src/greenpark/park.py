@@ -17,13 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from greenpark import reference
 from greenpark.core import units
-from greenpark.errors import InputError
+from greenpark.errors import InputError, NotFoundError
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 
 
 class ParkError(InputError, ValueError):
     """park.toml is missing or invalid; the message says where and what to fix."""
+
+
+class ParkIdError(NotFoundError, ParkError):
+    """An id park.toml does not define (station, enterprise, M&V project); the message lists the valid ids."""
 
 
 class _Model(BaseModel):
@@ -598,7 +602,7 @@ class Park(_Model):
             if p.id == project_id:
                 return p
         valid = ", ".join(p.id for p in self.mv_projects) or "none defined (add [[mv_projects]] to park.toml)"
-        raise ParkError(f"no M&V project '{project_id}' in the park; valid ids: {valid}")
+        raise ParkIdError(f"no M&V project '{project_id}' in the park; valid ids: {valid}")
 
     #: the file this park was read from (None when built in code)
     source_path: Path | None = Field(default=None, exclude=True)
@@ -687,7 +691,7 @@ class Park(_Model):
             if st.id == station_id:
                 return st
         valid = ", ".join(st.id for st in self.stations) or "none defined"
-        raise ParkError(f"no station '{station_id}' in the park; valid ids: {valid}")
+        raise ParkIdError(f"no station '{station_id}' in the park; valid ids: {valid}")
 
     def meter(self, meter_id: str) -> Meter:
         for m in self.meters:
@@ -700,7 +704,7 @@ class Park(_Model):
             if e.id == enterprise_id:
                 return e
         valid = ", ".join(e.id for e in self.enterprises)
-        raise ParkError(f"no enterprise '{enterprise_id}' in the park; valid ids: {valid}")
+        raise ParkIdError(f"no enterprise '{enterprise_id}' in the park; valid ids: {valid}")
 
     @property
     def db_path(self) -> str:
