@@ -426,7 +426,7 @@
       text: r.verdict.fit ? t("mv_fit") : t("mv_not_fit") });
     main.replaceChildren(
       el("h1", {}, nm(p), el("small", {}, el("a", { href: "/mv", text: t("mv") }),
-        ` · ${p.id} · ${t("enterprise")}: ${p.enterprise || "—"} · IPMVP ${t("mv_option")} ${p.option} · ${t("mv_model")}: ${r.model.kind} (${p.model_used})`)),
+        ` · ${p.id} · ${t("enterprise")}: ${p.enterprise || "—"} · IPMVP ${t("mv_option")} ${p.option} · ${t("mv_model")}: ${lab("mv_model", r.model.kind)} (${lab("mv_model", p.model_used)})`)),
       el("div", { class: "kpis", id: "mv-kpis" },
         kpi(t("mv_savings") + conf, pm(s.energy, u.absolute, 0), s.unit),
         kpi(t("mv_fraction"), pct(s.fraction, 1)),
