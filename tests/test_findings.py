@@ -146,7 +146,7 @@ def test_codes_emitted_by_the_demo_have_labels():
 
 
 def test_every_id_list_of_the_code_base_is_labelled():
-    from greenpark import ingest, reference
+    from greenpark import demo, ingest, reference
     from greenpark.api.errors import CODES
     from greenpark.core import air, carbon, targets
     from greenpark.services import users
@@ -166,9 +166,18 @@ def test_every_id_list_of_the_code_base_is_labelled():
         "severity": set(findings.SEVERITIES),
         "action": _audit_actions(),
         "meter_kind": {"interval", "cumulative"},
+        "industry": set(demo.INDUSTRIES),
+        "end_use": {u for spec in demo.INDUSTRIES.values() for u in spec["uses"]} | _demo_end_uses(),
     }
     missing = {k: sorted(c for c in v if findings.lookup(k, c) is None) for k, v in want.items()}
     assert not any(missing.values()), {k: v for k, v in missing.items() if v}
+
+
+def _demo_end_uses() -> set[str]:
+    """end_use="..." literals of the demo park."""
+    tree = ast.parse((SRC / "demo" / "__init__.py").read_text(encoding="utf-8"))
+    return {k.value.value for node in ast.walk(tree) if isinstance(node, ast.Call) for k in node.keywords
+            if k.arg == "end_use" and isinstance(k.value, ast.Constant)}
 
 
 def _audit_actions() -> set[str]:
