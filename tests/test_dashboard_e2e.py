@@ -287,7 +287,7 @@ def test_chinese_dashboard_shows_labels_not_codes(tab):
     text = tab.page.inner_text("main")
     assert "第98百分位数" in text and "年平均" in text and "微克/立方米" in text
     tab.open("/imports", "imports")
-    assert "未知计量表" in tab.page.inner_text("main")
+    assert "文件内重复" in tab.page.inner_text("main")  # duplicate_in_file (unknown_meter may be fixed already)
 
 
 def test_english_labels_plural_and_empty_tables(tab):
