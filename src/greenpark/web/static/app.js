@@ -358,7 +358,7 @@
         kpi(t("scope1"), num(f.scope1_t, 1), "tCO₂"), kpi(t("scope2_location"), num(f.scope2_location_t, 1), "tCO₂"),
         kpi(t("scope2_market"), num(f.scope2_market_t, 1), "tCO₂")) : t("no_data"));
     } catch (x) {
-      carbonBox.replaceChildren(el("p", { class: "muted", text: x.message }));
+      carbonBox.replaceChildren(el("p", { class: "muted", text: x.code ? `${lab("error", x.code)}${lang === "zh" ? "：" : ": "}${x.message}` : x.message }));
     }
   }
 
