@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from greenpark import findings
 
@@ -16,14 +16,12 @@ router = APIRouter(tags=["catalogue"])
 
 @router.get("/catalogue", name="get_catalogue")
 def get_catalogue(
-    response: Response,
     kind: Annotated[list[str] | None, Query(description="only these kinds (finding, reason, carrier, ...)")] = None,
     lang: Annotated[Literal["zh", "en"] | None, Query(description="one language: {kind: {code: label}}")] = None,
 ) -> dict:
     """``{"kinds": [...], "entries": [{kind, code, zh, en, meaning}]}``; with ``lang``:
     ``{"lang", "labels": {kind: {code: label}}}``. Codes with ``{placeholders}`` are patterns
     (``air.insufficient_days.{pollutant}``) whose placeholder takes the label of its own kind."""
-    response.headers["Cache-Control"] = "public, max-age=3600"
     wanted = set(kind or findings.KINDS)
     if lang:
         return {"lang": lang, "labels": {k: v for k, v in findings.labels(lang).items() if k in wanted}}
