@@ -42,6 +42,7 @@ PUSH_AQ1 = {"observations": [{"station_id": "AQ1", "timestamp": "2025-01-20T01:0
 MATRIX_ROLES = ("admin", "auditor", "ent1", "device", "gateway", "anon")
 MATRIX = [
     ("GET", "/health", None, (200, 200, 200, 200, 200, 200)),
+    ("GET", "/catalogue", None, (200, 200, 200, 200, 200, 200)),
     ("GET", "/auth/me", None, (200, 200, 200, 200, 200, 401)),
     ("GET", "/park", None, (200, 200, 200, 403, 403, 401)),
     ("GET", "/enterprises", None, (200, 200, 200, 403, 403, 401)),

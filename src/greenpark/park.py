@@ -17,12 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from greenpark import reference
 from greenpark.core import units
+from greenpark.errors import InputError, NotFoundError
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 
 
-class ParkError(ValueError):
+class ParkError(InputError, ValueError):
     """park.toml is missing or invalid; the message says where and what to fix."""
+
+
+class ParkIdError(NotFoundError, ParkError):
+    """An id park.toml does not define (station, enterprise, M&V project); the message lists the valid ids."""
 
 
 class _Model(BaseModel):
@@ -624,7 +629,7 @@ class Park(_Model):
             if p.id == project_id:
                 return p
         valid = ", ".join(p.id for p in self.mv_projects) or "none defined (add [[mv_projects]] to park.toml)"
-        raise ParkError(f"no M&V project '{project_id}' in the park; valid ids: {valid}")
+        raise ParkIdError(f"no M&V project '{project_id}' in the park; valid ids: {valid}")
 
     #: the file this park was read from (None when built in code)
     source_path: Path | None = Field(default=None, exclude=True)
@@ -655,7 +660,13 @@ class Park(_Model):
                 try:
                     units.conversion_factor(m.unit, cunit)
                 except units.UnitError:
-                    problems.append(f"{where}: unit '{m.unit}' cannot be converted into '{cunit}' for carrier {m.carrier}")
+                    rows = reference.load("carriers").rows
+                    fits = [c["id"] for c in rows if c["unit"] == m.unit] or \
+                        [c["id"] for c in rows if units.is_convertible(m.unit, c["unit"])]
+                    problems.append(f"{where}: unit '{m.unit}' cannot be converted into '{cunit}' for carrier {m.carrier}"
+                                    + (f"; steam metered as energy ({m.unit}) is carrier \"heat\"" if m.carrier == "steam"
+                                       and "heat" in fits else
+                                       f"; a meter in {m.unit} measures carrier {' or '.join(fits)}" if fits else ""))
             if m.building and m.building not in buildings:
                 problems.append(f"{where}: building '{m.building}' is not a building id")
             if m.parent is not None:
@@ -666,6 +677,9 @@ class Park(_Model):
                     problems.append(f"{where}: parent '{m.parent}' measures {p.carrier}, not {m.carrier}")
                 elif p.owner != m.owner:
                     problems.append(f"{where}: parent '{m.parent}' belongs to {p.owner}, not {m.owner}")
+            if m.register_rollover is not None and m.kind != "cumulative":
+                problems.append(f"{where}: register_rollover applies to cumulative meters only (kind = \"cumulative\"); "
+                                "an interval meter's readings are consumptions, they do not roll over")
             if m.events and m.kind != "cumulative":
                 problems.append(f"{where}: events (replacements) apply to cumulative meters only")
             if m.renewable_generation and m.export:
@@ -704,7 +718,7 @@ class Park(_Model):
             if st.id == station_id:
                 return st
         valid = ", ".join(st.id for st in self.stations) or "none defined"
-        raise ParkError(f"no station '{station_id}' in the park; valid ids: {valid}")
+        raise ParkIdError(f"no station '{station_id}' in the park; valid ids: {valid}")
 
     def meter(self, meter_id: str) -> Meter:
         for m in self.meters:
@@ -717,7 +731,7 @@ class Park(_Model):
             if e.id == enterprise_id:
                 return e
         valid = ", ".join(e.id for e in self.enterprises)
-        raise ParkError(f"no enterprise '{enterprise_id}' in the park; valid ids: {valid}")
+        raise ParkIdError(f"no enterprise '{enterprise_id}' in the park; valid ids: {valid}")
 
     @property
     def db_path(self) -> str:

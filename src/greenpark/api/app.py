@@ -17,7 +17,18 @@ from greenpark import __version__
 from greenpark.api import errors
 from greenpark.api.backend import Backend
 from greenpark.api.ratelimit import LoginThrottle
-from greenpark.api.routes import audit, auth, carbon, energy, environment, health, imports, mv, readings
+from greenpark.api.routes import (
+    audit,
+    auth,
+    carbon,
+    catalogue,
+    energy,
+    environment,
+    health,
+    imports,
+    mv,
+    readings,
+)
 from greenpark.api.routes import park as park_routes
 from greenpark.api.routes import targets as target_routes
 from greenpark.api.routes import users as user_routes
@@ -117,7 +128,8 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
     app.state.login_throttle = LoginThrottle.from_settings(settings)
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, auth, user_routes, park_routes, readings, energy, environment, carbon, target_routes, mv, imports, audit):
+    for module in (health, auth, user_routes, park_routes, readings, energy, environment, carbon, target_routes, mv, imports,
+                   audit, catalogue):
         api.include_router(module.router)
     app.include_router(api)
     # body size limits (413) and security headers on every response (Cache-Control: no-store on the API's)

@@ -4,7 +4,9 @@
 
 Every failure — an access refusal, a validation error, a user-fixable domain error (bad period,
 unknown id, a file that cannot be read) or an unexpected exception — is rendered in this shape by
-the handlers :func:`install` registers.
+the handlers :func:`install` registers. Domain errors derive from
+:class:`greenpark.errors.GreenparkError` and carry their own ``http_status`` and ``code``: one
+handler maps them all, there is no per-class list here.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from greenpark.errors import GreenparkError, StoreUnavailable
+
 log = logging.getLogger("greenpark.api")
 
 CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -25,14 +29,22 @@ CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not
          422: "validation_error", 429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
 
 
-class ApiError(Exception):
-    """An error response: HTTP status, stable code, a message that says what to do next."""
+class ApiError(GreenparkError):
+    """An error response raised by the API layer itself: HTTP status, stable code, a message that says
+    what to do next. Domain errors are not wrapped in it: every :class:`GreenparkError` carries its own
+    ``http_status`` and ``code``."""
 
     def __init__(self, status: int, message: str, code: str | None = None, details: Any = None,
                  headers: dict[str, str] | None = None):
         super().__init__(message)
-        self.status, self.message, self.code, self.details = status, message, code or CODES.get(status, "error"), details
+        self.http_status, self.message = status, message
+        self.code, self.details = code or CODES.get(status, "error"), details
         self.headers = headers
+        self.exit_status = 2 if status < 500 else 1
+
+    @property
+    def status(self) -> int:
+        return self.http_status
 
 
 def forbidden(message: str) -> ApiError:
@@ -59,14 +71,14 @@ def error_response(status: int, message: str, code: str | None = None, details: 
 
 def install(app: FastAPI) -> None:
     """Render every error in the one shape."""
-    from greenpark import ingest, park, reference
-    from greenpark.core import units
-    from greenpark.services import energy, environment, users
-    from greenpark.store import StoreError, TextValueError
 
-    @app.exception_handler(ApiError)
-    async def _api(request: Request, exc: ApiError):
-        return error_response(exc.status, exc.message, exc.code, exc.details, exc.headers)
+    @app.exception_handler(GreenparkError)
+    async def _greenpark(request: Request, exc: GreenparkError):
+        """Every error greenpark raises on purpose: its own status and code (greenpark.errors)."""
+        status = exc.http_status
+        if status >= 500 and not isinstance(exc, StoreUnavailable):
+            return await _any(request, exc)
+        return error_response(status, getattr(exc, "message", None) or str(exc), exc.code, exc.details, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
@@ -85,23 +97,6 @@ def install(app: FastAPI) -> None:
         where = ".".join(first["loc"]) or "request"
         return error_response(422, f"{where}: {first['message']} (fix the request; details list every problem)",
                               details=details)
-
-    from greenpark.core import carbon, targets
-    from greenpark.services import carbon_accounts
-
-    user_errors = (TextValueError, park.ParkError, energy.PeriodError, ingest.IngestError, users.AccountError,
-                   reference.ReferenceError, units.UnitError, carbon_accounts.AccountsError, carbon.CarbonError,
-                   targets.TargetsError, environment.EnvironmentDataError)
-
-    async def _user(request: Request, exc: Exception):
-        return error_response(400, str(exc))
-
-    for cls in user_errors:
-        app.add_exception_handler(cls, _user)
-
-    @app.exception_handler(StoreError)
-    async def _store(request: Request, exc: StoreError):
-        return error_response(503, str(exc))
 
     @app.exception_handler(Exception)
     async def _any(request: Request, exc: Exception):

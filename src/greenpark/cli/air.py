@@ -20,6 +20,24 @@ class AqiFormat(StrEnum):
     json = "json"
 
 
+#: spellings of the daily ozone item (the maximum 8-hour mean) beside the station parameters' aliases
+O3_8H_ALIASES = ("o3_8h", "o3-8h", "o3 8h", "o3_8h_max", "o3-8h-max", "mda8", "o₃-8h", "臭氧8小时")
+
+
+def _canonical_column(name: str) -> str:
+    """'PM2.5' -> 'pm25', 'O3-8h' -> 'o3_8h', ' SO2 ' -> 'so2' (aliases of station_parameters.csv)."""
+    from greenpark import reference
+
+    low = str(name).strip().lower()
+    if low in O3_8H_ALIASES:
+        return "o3_8h"
+    for r in reference.load("station_parameters").rows:
+        if r["kind"] == "air" and (low == r["parameter"] or low in
+                                   {a.strip().lower() for a in r["aliases"].split(";") if a.strip()}):
+            return r["parameter"]
+    return low if low in ("date", "timestamp", "station") else str(name)
+
+
 def _read_concentrations(path: Path, report: str) -> pd.DataFrame:
     """Read and check the CSV: first column date/timestamp, optional station, pollutant columns."""
     import numpy as np
@@ -33,6 +51,7 @@ def _read_concentrations(path: Path, report: str) -> pd.DataFrame:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: not a readable CSV file ({exc})") from None
+    raw = raw.rename(columns=_canonical_column)
     key = "date" if report == "daily" else "timestamp"
     if len(raw.columns) == 0 or raw.columns[0] != key:
         first = raw.columns[0] if len(raw.columns) else "(none)"

@@ -26,6 +26,7 @@ from greenpark.cli.common import (
     load_park,
     run,
 )
+from greenpark.findings import label
 
 if TYPE_CHECKING:
     from greenpark.services import carbon_accounts as ca
@@ -294,7 +295,7 @@ def carbon_scorecard(report: ca.CarbonReport, park, enterprise: str | None = Non
     parts.append(published_note(report))
     codes = {f["code"]: f["severity"] for f in res.flags}
     if codes:
-        parts.append("[dim]Flags: " + ", ".join(f"{k} ({v})" for k, v in codes.items()) + " (see --format json).[/]")
+        parts.append("[dim]Flags: " + ", ".join(f"{k} {label('finding', k, 'zh')} ({v})" for k, v in codes.items()) + " (see --format json).[/]")
     return Group(*parts)
 
 
@@ -384,7 +385,7 @@ def targets_view(report: ts.TargetsReport, park) -> Group:
              + "[/]"]
     codes = {f["code"]: len(f["ids"]) for f in res.flags}
     if codes:
-        lines.append("[dim]Flags: " + ", ".join(f"{k} x{v}" for k, v in codes.items()) + " (see --format json).[/]")
+        lines.append("[dim]Flags: " + ", ".join(f"{k} {label('finding', k, 'zh')} x{v}" for k, v in codes.items()) + " (see --format json).[/]")
     return Group(t, "\n".join(lines))
 
 

@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from greenpark.errors import GreenparkError, InputError
 from greenpark.jsonsafe import csv_safe
 
 if TYPE_CHECKING:
@@ -52,33 +53,21 @@ class Format(str, Enum):
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
-class UserError(Exception):
+class UserError(InputError):
     """An error the user can fix; printed without a traceback, exit status 2."""
 
 
-def _user_errors() -> tuple[type[Exception], ...]:
-    """The errors a user can fix (imported when one is raised, not at start-up)."""
-    from greenpark import park, reference
-    from greenpark.core import units
-    from greenpark.services import environment
-
-    return (UserError, park.ParkError, reference.ReferenceError, units.UnitError, environment.EnvironmentDataError)
-
-
 def friendly_errors(fn: Callable) -> Callable:
-    """Print user-fixable errors (bad park.toml, unknown ids, ...) as one clear message, exit 2."""
+    """Print every :class:`~greenpark.errors.GreenparkError` (bad park.toml, unknown ids, a store that
+    cannot be opened...) as one clear message and exit with the error's own ``exit_status``."""
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
-            raise
-        except Exception as exc:
-            if not isinstance(exc, _user_errors()):
-                raise
+        except GreenparkError as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(exc.exit_status) from None
 
     return wrapper
 

@@ -28,6 +28,7 @@ from greenpark.cli.common import (
     open_store,
     write_csv,
 )
+from greenpark.findings import label
 
 if TYPE_CHECKING:
     from greenpark.store import Store
@@ -84,10 +85,11 @@ def reasons_table(results: list) -> Table | None:
         return None
     t = Table(title="Rejected rows by reason · 拒收原因 (greenpark quarantine lists them)")
     t.add_column("reason code")
+    t.add_column("原因")
     t.add_column("rows", justify="right")
     t.add_column("meaning", overflow="fold")
     for k, v in sorted(totals.items()):
-        t.add_row(k, f"{v:,}", ingest_mod.REASONS.get(k, ""))
+        t.add_row(k, label("reason", k, "zh"), f"{v:,}", ingest_mod.REASONS.get(k, ""))
     return t
 
 

@@ -21,6 +21,7 @@ from greenpark.cli.common import (
     load_park,
     run,
 )
+from greenpark.findings import label
 
 
 class By(str, Enum):
@@ -63,7 +64,7 @@ def scorecard(result: dict) -> Group:
     for c in ("id", "name 名称", "industry", "tce", "renewable 可再生", "tce/10k CNY VA"):
         ents.add_column(c, justify="left" if c in ("id", "name 名称", "industry") else "right")
     for e in sorted(result["enterprises"], key=lambda e: -e["tce"])[:15]:
-        ents.add_row(e["id"], e["name_zh"], e["industry"], _n(e["tce"]), _pct(e["renewable_share"]),
+        ents.add_row(e["id"], e["name_zh"], label("industry", e["industry"], "zh"), _n(e["tce"]), _pct(e["renewable_share"]),
                      _n((e.get("intensity") or {}).get("tce_per_10k_cny_value_added"), 4))
     return Group(Panel(head, title=f"{p['name_zh']} · {p['name_en']} — energy {result['period']['label']}",
                        subtitle="GB/T 2589-2020"), carriers, ents, footnote(result))
@@ -85,7 +86,8 @@ def footnote(result: dict) -> str:
     for f in result["flags"]:
         codes[f["code"]] = codes.get(f["code"], 0) + 1
     if codes:
-        lines.append("Flags: " + ", ".join(f"{k} x{v}" for k, v in codes.items()) + " (see --format json).")
+        lines.append("Flags: " + ", ".join(f"{k} {label('finding', k, 'zh')} x{v}" for k, v in codes.items())
+                     + " (see --format json).")
     return "\n".join(lines) + "[/]"
 
 

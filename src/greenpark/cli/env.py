@@ -23,6 +23,7 @@ from greenpark.cli.common import (
     load_park,
     run,
 )
+from greenpark.findings import label
 
 STAT_LABEL = {"annual_mean": "annual mean 年均值", "mean": "mean 均值", "p98": "98th pct 第98百分位",
               "p95": "95th pct 第95百分位", "p90": "90th pct 第90百分位"}
@@ -93,7 +94,8 @@ def air(period: Annotated[str, typer.Option(help="2025 or 2025-03 (park time).")
             console.print(st)
         console.print(aqi_calendar(rec["daily_aqi"]))
         codes = sorted({f["code"] for f in rec["flags"]})
-        console.print(f"[dim]Editions: {rec['edition']['note']}. Flags: {', '.join(codes) or 'none'} "
+        console.print(f"[dim]Editions: {rec['edition']['note']}. "
+                      f"Flags: {', '.join(c + ' ' + label('finding', c, 'zh') for c in codes) or 'none'} "
                       "(C1/UNVERIFIED reference values are listed in --format json under references).[/]")
 
     run(park, db, lambda p, store: air_record(store.con, p, period, station, edition), format, table=table,
@@ -123,7 +125,7 @@ def water_cmd(period: Annotated[str, typer.Option(help="2025, 2025-Q3 or 2025-03
                       s["exceeding"] or "—")
         console.print(t)
         console.print(f"[bold]Share of sections in classes I–III · I–III类水质断面比例: {rec['good_share_pct']} %[/]")
-        console.print(f"[dim]Flags: {', '.join(sorted({f['code'] for f in rec['flags']})) or 'none'}[/]")
+        console.print(f"[dim]Flags: {', '.join(c + ' ' + label('finding', c, 'zh') for c in sorted({f['code'] for f in rec['flags']})) or 'none'}[/]")
 
     run(p, db, lambda p, store: water_record(store.con, p, period), format, table=table,
         rows=lambda rec: rec["sections"])

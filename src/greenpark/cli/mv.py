@@ -29,6 +29,7 @@ from greenpark.cli.common import (
     load_park,
     park_store,
 )
+from greenpark.findings import label
 
 mv_app = typer.Typer(help="Measurement & verification of energy savings (IPMVP Option B/C, ASHRAE Guideline 14-2014).",
                      no_args_is_help=True)
@@ -282,7 +283,8 @@ def flags_table(res: dict) -> Table | None:
     t.add_column("message 说明", overflow="fold")
     colour = {"fatal": "red", "warning": "yellow", "info": "dim"}
     for f in rows:
-        t.add_row(f["code"], f"[{colour.get(f['severity'], '')}]{f['severity']}[/]", f["message"])
+        t.add_row(f"{f['code']}\n{label('finding', f['code'], 'zh')}", f"[{colour.get(f['severity'], '')}]{f['severity']}[/]",
+                  f["message"])
     return t
 
 

@@ -58,6 +58,8 @@ import pandas as pd
 
 from greenpark import reference
 from greenpark.core import aqi as aqi_mod
+from greenpark.errors import DataError
+from greenpark.findings import flag
 
 POLLUTANTS = ("so2", "no2", "pm10", "pm25", "co", "o3")
 #: the daily column holding each pollutant's evaluated daily value
@@ -66,7 +68,7 @@ HJ663_FOR = {"2012": "2013", "2026": "2026"}
 GB3095_FOR = {"2012": "2012", "2026": "2026"}
 
 
-class EvaluationError(ValueError):
+class EvaluationError(DataError, ValueError):
     """A period or table that cannot be evaluated (no data, bad edition, bad columns)."""
 
 
@@ -221,7 +223,7 @@ def evaluate_period_hj663(daily: pd.DataFrame, start: dt.date, end: dt.date, edi
         col = DAILY_COLUMN[p]
         n = int(d[col].notna().sum())
         if min_total is not None and n < min_total:
-            flags.append({"code": f"air.insufficient_days.{p}", "valid_days": n, "required": min_total})
+            flags.append(flag(f"air.insufficient_days.{p}", valid_days=n, required=min_total))
         counts = d[col].notna().groupby(month).sum()
         months = pd.period_range(pd.Timestamp(start), pd.Timestamp(end), freq="M")
         counts = counts.reindex(months, fill_value=0)
@@ -229,7 +231,7 @@ def evaluate_period_hj663(daily: pd.DataFrame, start: dt.date, end: dt.date, edi
         for m, c, r in zip(months, counts.to_numpy(), req, strict=True):
             if c < r:
                 code = f"air.month_insufficient_days.{p}.{m}" if kind == "year" else f"air.insufficient_days.{p}"
-                flags.append({"code": code, "valid_days": int(c), "required": int(r)})
+                flags.append(flag(code, valid_days=int(c), required=int(r)))
 
     # 3. statistics and attainment
     limits = gb3095_class2_limits(e3095, end)
@@ -289,9 +291,9 @@ def evaluate_period_hj663(daily: pd.DataFrame, start: dt.date, end: dt.date, edi
     composite = None if ci is None else round(ci, 2)
     ci_rows = [_rule(e663, x, p) for p in POLLUTANTS for x in ("composite_weight", "composite_limit_averaging")]
     if any(r["status"] != "C2+" for r in ci_rows):
-        flags.append({"code": "air.composite_index_not_corroborated",
-                      "statuses": sorted({r["status"] for r in ci_rows}),
-                      "message": f"HJ 663-{e663} composite-index weights/denominators are not corroborated (C1)"})
+        flags.append(flag("air.composite_index_not_corroborated",
+                          f"HJ 663-{e663} composite-index weights/denominators are not corroborated (C1)",
+                          statuses=sorted({r["status"] for r in ci_rows})))
 
     refs = {r["id"]: reference.citation(r) for r in used if r["status"] != "C2+"}
     for r in used_refs:
@@ -299,7 +301,7 @@ def evaluate_period_hj663(daily: pd.DataFrame, start: dt.date, end: dt.date, edi
     for status, code in (("C1", "reference.c1"), ("UNVERIFIED", "reference.unverified")):
         ids = sorted(i for i, r in refs.items() if r["status"] == status)
         if ids:
-            flags.append({"code": code, "ids": ids})
+            flags.append(flag(code, severity="info" if status == "C1" else "warning", ids=ids))
 
     editions = {
         "rule": edition,
@@ -398,7 +400,7 @@ def evaluate_hourly_hj663(hourly: pd.DataFrame, start: dt.date, end: dt.date, ed
     ev = evaluate_period_hj663(st, start, end, edition, kind)
     s = st.loc[st["flags"] != "", "flags"].str.split(";").explode()
     for code, n in s.value_counts().sort_index().items():
-        ev.flags.append({"code": code, "station_days": int(n)})
+        ev.flags.append(flag(code, station_days=int(n)))
     return ev
 
 

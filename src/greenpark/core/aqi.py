@@ -53,6 +53,8 @@ import numpy as np
 import pandas as pd
 
 from greenpark import reference
+from greenpark.errors import InputError
+from greenpark.findings import flag
 
 #: concentrations are quantised to 1/SCALE of their unit before the exact integer IAQI formula
 SCALE = 10_000
@@ -70,7 +72,7 @@ POLLUTANT_NAMES = {"so2": "SO2", "no2": "NO2", "pm10": "PM10", "pm25": "PM2.5", 
 EDITIONS = ("2012", "2026")
 
 
-class AQIInputError(ValueError):
+class AQIInputError(InputError, ValueError):
     """Concentrations that cannot be indexed (negative, infinite, not numeric)."""
 
 
@@ -338,7 +340,7 @@ class RowFlags:
             else pd.Categorical(np.asarray(names, dtype=object)[inv.ravel()])
 
     def summary(self) -> list[dict[str, Any]]:
-        out = [{"code": c, "rows": int(((self.bits >> i) & 1).sum())} for i, c in enumerate(self.codes)]
+        out = [flag(c, rows=int(((self.bits >> i) & 1).sum())) for i, c in enumerate(self.codes)]
         return sorted(out, key=lambda f: f["code"])
 
 
@@ -369,7 +371,7 @@ def _reference_flags(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], 
     for status, code in (("C1", "reference.c1"), ("UNVERIFIED", "reference.unverified")):
         ids = [r["id"] for r in refs if r["status"] == status]
         if ids:
-            flags.append({"code": code, "ids": ids})
+            flags.append(flag(code, severity="info" if status == "C1" else "warning", ids=ids))
     return flags, refs
 
 

@@ -117,6 +117,8 @@ import pandas as pd
 
 from greenpark import reference
 from greenpark.core import units
+from greenpark.errors import InputError
+from greenpark.findings import Finding, plural
 
 ACTIVITY_COLUMNS = ("enterprise_id", "month", "carrier", "flow", "quantity", "unit")
 FLOWS = ("grid_import", "onsite_renewable", "export", "delivered")
@@ -129,7 +131,7 @@ ELECTRICITY, HEAT, STEAM = "electricity", "heat", "steam"
 _SERIAL = re.compile(r"^(.*?)(\d{1,18})$")
 
 
-class CarbonError(ValueError):
+class CarbonError(InputError, ValueError):
     """Inputs that cannot be accounted; the message says what to fix."""
 
 
@@ -138,7 +140,8 @@ class CertificateError(CarbonError):
 
 
 def _flag(code: str, message: str, ids: list[str] | None = None, severity: str = "warning") -> dict[str, Any]:
-    return {"code": code, "severity": severity, "message": message, "ids": sorted(set(ids or []))}
+    """A :class:`~greenpark.findings.Finding` as the flat dict of carbon and targets results."""
+    return Finding(code, message, severity, {"ids": sorted(set(ids or []))}).to_dict(flat=True)
 
 
 def _status_flags(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -410,11 +413,15 @@ def select_electricity_factor(reporting_year: int, level: str = "national", regi
     if level != "national":
         if not region:
             raise CarbonError(f"level '{level}' needs a region; known: {', '.join(sorted(cand['region'].dropna().unique()))}")
+        known = sorted(cand["region"].dropna().unique())
+        if known and region not in known:
+            what = "grid region" if level == "regional" else "province"
+            raise CarbonError(f"unknown {what} '{region}' for level {level} (basis {basis}); valid: {', '.join(known)}")
         cand = cand[cand["region"] == region]
     if cand.empty:
         have = tab[tab["basis"] != "certificate"]
-        combos = sorted({f"{b}/{lv}/{rg or '-'}" for b, lv, rg in
-                         zip(have["basis"], have["level"], have["region"].map(_clean), strict=True)})
+        combos = sorted({f"{b}/{lv}" + (f"/{rg}" if isinstance(rg, str) and rg else "") for b, lv, rg in
+                         zip(have["basis"], have["level"], have["region"].where(have["region"].notna()), strict=True)})
         raise CarbonError(f"no electricity factor for basis={basis} level={level} region={region or '-'}. "
                           f"Available (basis/level/region): {', '.join(combos)}")
     years = ", ".join(f"{int(y)} (published {_clean(p) or 'unknown'})"
@@ -781,7 +788,7 @@ def _certificate_problems(certificates: Any, matching: str | None,
             lo, hi = max(r["lo_a"], r["lo_b"]), min(r["hi_a"], r["hi_b"])
             problems.append((
                 [int(r["pos_a"]), int(r["pos_b"])], "serial_registered_twice",
-                f"GEC serials registered twice ({hi - lo + 1} serials, trailing digits {lo}..{hi}): "
+                f"GEC serials registered twice ({plural(hi - lo + 1, 'serial')}, trailing digits {lo}..{hi}): "
                 f"certificate '{r['id_a']}' (enterprise {r['enterprise_id_a']}, serials {r['serial_start_a']}.."
                 f"{r['serial_end_a']}) and certificate '{r['id_b']}' (enterprise {r['enterprise_id_b']}, serials "
                 f"{r['serial_start_b']}..{r['serial_end_b']})"))

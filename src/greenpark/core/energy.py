@@ -36,12 +36,13 @@ import pyarrow as pa
 
 from greenpark import reference
 from greenpark.core import units
+from greenpark.errors import InputError
 
 GCE_PER_KGCE = 1000.0  # unit definition: 1 kgce = 1000 gce
 KG_PER_T = 1000.0      # unit definition: 1 t = 1000 kg
 
 
-class PeriodError(ValueError):
+class PeriodError(InputError, ValueError):
     pass
 
 

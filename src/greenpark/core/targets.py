@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from greenpark.core import carbon
+from greenpark.errors import InputError
 
 #: metric -> (monthly quantity it is computed from, whether it is per value added, unit)
 METRICS: dict[str, tuple[str, bool, str]] = {
@@ -69,7 +70,7 @@ METRICS: dict[str, tuple[str, bool, str]] = {
 STATUSES = ("on_track", "at_risk", "exceeded", "unknown")
 
 
-class TargetsError(ValueError):
+class TargetsError(InputError, ValueError):
     """Invalid targets or monthly tables; the message says what to fix."""
 
 

@@ -12,17 +12,21 @@ from functools import cache
 
 import pint
 
+from greenpark.errors import InputError
+
 # Gas volumes in GB/T 2589 and the GHG accounting guides are at the reference (standard) state,
 # so greenpark's m3 for a gas *is* the reference-state cubic metre; Nm3 and Sm3 are accepted as
 # names of the same unit. Volumes are never converted into masses (no density is assumed).
+# pH is dimensionless: a row in unit "pH" is a pH value (pint would otherwise read "pH" as picohenry).
 _DEFINITIONS = """
 Nm3 = meter ** 3
 Sm3 = meter ** 3
 m3 = meter ** 3
+pH = 1
 """
 
 
-class UnitError(ValueError):
+class UnitError(InputError, ValueError):
     """A unit that is unknown or cannot be converted into the requested one."""
 
 
@@ -48,6 +52,15 @@ def conversion_factor(from_unit: str, to_unit: str) -> float:
     except (pint.errors.UndefinedUnitError, pint.errors.DimensionalityError, AttributeError,
             TypeError, ValueError, AssertionError) as exc:
         raise UnitError(f"cannot convert '{from_unit}' into '{to_unit}': {exc}") from None
+
+
+def is_convertible(from_unit: str, to_unit: str) -> bool:
+    """Whether ``from_unit`` converts into ``to_unit`` (same dimension)."""
+    try:
+        conversion_factor(from_unit, to_unit)
+    except UnitError:
+        return False
+    return True
 
 
 def is_known(unit: str) -> bool:

@@ -47,6 +47,8 @@ import numpy as np
 import pandas as pd
 
 from greenpark import reference
+from greenpark.errors import DataError
+from greenpark.findings import flag
 
 CLASS_LABELS = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "劣V"}
 CLASS_COLUMNS = ("class_1", "class_2", "class_3", "class_4", "class_5")
@@ -55,7 +57,7 @@ WATER_BODIES = ("river", "lake")
 EXACT_RTOL = 1e-9
 
 
-class WaterInputError(ValueError):
+class WaterInputError(DataError, ValueError):
     """Samples or sections that cannot be evaluated."""
 
 
@@ -213,9 +215,9 @@ def evaluate_sections_gb3838(samples: pd.DataFrame, sections, start: dt.date | N
 
     flags: list[dict[str, Any]] = []
     for code, n in per.loc[per["flags"] != "", "flags"].value_counts().sort_index().items():
-        flags.append({"code": code, "section_parameters": int(n)})
-    flags.append({"code": "water.good_share_definition_unverified",
-                  "message": "good-water share = sections in classes I-III / evaluated sections; clause not read"})
+        flags.append(flag(code, section_parameters=int(n)))
+    flags.append(flag("water.good_share_definition_unverified",
+                      "good-water share = sections in classes I-III / evaluated sections; clause not read"))
     used = set(per["limit_id"].dropna())
     refs = [reference.citation(r) for r in reference.load("gb3838_limits").rows if r["id"] in used and r["status"] != "C2+"]
     return WaterEvaluation(

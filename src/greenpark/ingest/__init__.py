@@ -40,8 +40,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from greenpark.errors import GreenparkError, InputError
 
-class IngestError(ValueError):
+
+class IngestError(InputError, ValueError):
     """The file cannot be read at all (missing, wrong format, missing required columns, too large)."""
 
 
@@ -99,7 +101,7 @@ def _record(con, r: ImportResult, now: dt.datetime) -> None:
                                 r.corrected, r.rejected)
 
 
-class _Skip(Exception):
+class _Skip(GreenparkError):
     """The file was imported before (and force is off): roll back the bulk attempt."""
 
 

@@ -17,6 +17,7 @@ import blake3
 import duckdb
 import pyarrow as pa
 
+from greenpark.errors import InputError
 from greenpark.ingest.limits import DEFAULT, ReadLimits
 from greenpark.store import imports as store_imports
 
@@ -24,7 +25,7 @@ REQUIRED = ("meter_id", "timestamp", "value")
 OPTIONAL = ("unit",)
 
 
-class ReadError(ValueError):
+class ReadError(InputError, ValueError):
     """Raised by readers; greenpark.ingest turns it into IngestError."""
 
 

@@ -127,12 +127,21 @@ def validate_readings(stage, now: dt.datetime, limits: Plausibility, tz: str) ->
 
 
 def _station_params(limits: Plausibility) -> pa.Table:
+    """One row per accepted spelling (the parameter and its aliases, lower case) of every station
+    parameter, with its stored unit, sign rule and plausible range, and the kind's valid list."""
     rows = reference.load("station_parameters").rows
-    rng = [limits.parameter(r["parameter"]) for r in rows]
-    return pa.table({"kind": [r["kind"] for r in rows], "parameter": [r["parameter"] for r in rows],
-                     "unit": [r["unit"] for r in rows],
-                     "allow_negative": pa.array([r["allow_negative"] for r in rows], pa.bool_()),
-                     "lo": pa.array([x[0] for x in rng], _F64), "hi": pa.array([x[1] for x in rng], _F64)})
+    valid = {k: ", ".join(r["parameter"] for r in rows if r["kind"] == k) for k in {r["kind"] for r in rows}}
+    out = []
+    for r in rows:
+        lo, hi = limits.parameter(r["parameter"])
+        names = {r["parameter"], *(a.strip().lower() for a in (r.get("aliases") or "").split(";") if a.strip())}
+        for name in sorted(names):
+            out.append({"kind": r["kind"], "name": name, "parameter": r["parameter"], "unit": r["unit"],
+                        "allow_negative": bool(r["allow_negative"]), "lo": lo, "hi": hi,
+                        "article": "an" if r["kind"][0] in "aeiou" else "a", "valid": valid[r["kind"]]})
+    return pa.Table.from_pylist(out, schema=pa.schema([
+        ("kind", pa.string()), ("name", pa.string()), ("parameter", pa.string()), ("unit", pa.string()),
+        ("allow_negative", pa.bool_()), ("lo", _F64), ("hi", _F64), ("article", pa.string()), ("valid", pa.string())]))
 
 
 def validate_observations(stage, now: dt.datetime, limits: Plausibility, tz: str) -> None:

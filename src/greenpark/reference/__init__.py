@@ -33,12 +33,14 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from greenpark.errors import InputError
+
 STATUSES = ("C2+", "C1", "UNVERIFIED", "USER")
 #: columns every dataset row must have
 REQUIRED_COLUMNS = ("id", "status", "source")
 
 
-class ReferenceError(LookupError):
+class ReferenceError(InputError, LookupError):
     """A dataset or key that does not exist; the message lists the valid choices."""
 
 

@@ -40,6 +40,7 @@ import pandas as pd
 
 from greenpark import __version__
 from greenpark.core import carbon
+from greenpark.errors import InputError
 from greenpark.park import Park
 from greenpark.services import energy
 from greenpark.store import results
@@ -48,8 +49,11 @@ from greenpark.store import results
 FIGURES = carbon.FIGURES
 
 
-class AccountsError(ValueError):
+class CarbonAccountsError(InputError, ValueError):
     """The carbon accounts of the park cannot be computed; the message says what to fix."""
+
+
+AccountsError = CarbonAccountsError  # the former name (not users.AccountError: user accounts)
 
 
 # ---------------------------------------------------------------------------------------------

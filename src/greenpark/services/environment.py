@@ -12,13 +12,14 @@ import datetime as dt
 import pandas as pd
 
 from greenpark.core import air, energy, water
+from greenpark.errors import InputError
 from greenpark.jsonsafe import clean
 from greenpark.store import observations
 
 AIR_POLLUTANTS = ("so2", "no2", "pm10", "pm25", "co", "o3")
 
 
-class EnvironmentDataError(ValueError):
+class EnvironmentDataError(InputError, ValueError):
     """A period or station that cannot be evaluated (no data, not an air station, ...)."""
 
 

@@ -43,13 +43,14 @@ from greenpark import park as park_mod
 from greenpark import reference
 from greenpark.core import mv, units
 from greenpark.core.mv.data import Flag
+from greenpark.errors import InputError
 from greenpark.store import observations, rollups
 
 KG_PER_T = 1000.0  # unit definition
 TEMPERATURE = "temperature"  # station parameter (station_parameters.csv: weather.temperature, degC)
 
 
-class ProjectError(ValueError):
+class ProjectError(InputError, ValueError):
     """An M&V project cannot be evaluated (no data at all for it in the store); says what to do."""
 
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from greenpark.errors import InputError
+
 ROLES = ("park_admin", "enterprise", "auditor", "device")
 #: roles that may read data (device: push only)
 READERS = ("park_admin", "enterprise", "auditor")
@@ -37,7 +39,7 @@ MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "gpk_"
 
 
-class AccountError(ValueError):
+class AccountError(InputError, ValueError):
     """A user, token or session request that cannot be done; the message says what to do."""
 
 

@@ -29,15 +29,16 @@ from pathlib import Path
 import duckdb
 
 from greenpark import __version__
+from greenpark.errors import InputError, StoreUnavailable
 
 SCHEMA_VERSION = 4
 
 
-class StoreError(RuntimeError):
+class StoreError(StoreUnavailable, RuntimeError):
     """The store cannot be opened or is of an unknown schema version."""
 
 
-class TextValueError(ValueError):
+class TextValueError(InputError, ValueError):
     """A text value the store's engine cannot hold (PostgreSQL: a NUL character)."""
 
 

@@ -191,7 +191,7 @@ def station_unit_pairs(con, params: pa.Table) -> list[tuple[str, str]]:
     try:
         return con.execute("""
             SELECT DISTINCT coalesce(r.unit, p.unit), p.unit FROM _raw r JOIN stations s USING (station_id)
-            JOIN _gp_params p ON p.kind = s.kind AND p.parameter = lower(r.parameter)""").fetchall()
+            JOIN _gp_params p ON p.kind = s.kind AND p.name = lower(trim(r.parameter))""").fetchall()
     finally:
         con.unregister("_gp_params")
 
@@ -263,12 +263,15 @@ def validate_observations(con, now: dt.datetime, earliest: dt.datetime, params: 
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _parsed AS
             WITH p AS (
-                SELECT r.*, lower(r.parameter) AS param, timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) AS ts,
+                SELECT r.*, coalesce(gp.parameter, lower(r.parameter)) AS param,
+                       timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) AS ts,
                        TRY_CAST(r.value_text AS DOUBLE) AS v, s.station_id IS NOT NULL AS known, s.kind AS skind,
-                       gp.parameter IS NOT NULL AS valid_param, gp.allow_negative, gp.lo, gp.hi, uf.scale, uf."offset"
+                       gp.parameter IS NOT NULL AS valid_param, gp.allow_negative, gp.lo, gp.hi, uf.scale, uf."offset",
+                       gk.article, gk.valid
                 FROM _raw r
                 LEFT JOIN stations s USING (station_id)
-                LEFT JOIN _gp_params gp ON gp.kind = s.kind AND gp.parameter = lower(r.parameter)
+                LEFT JOIN (SELECT DISTINCT kind, article, valid FROM _gp_params) gk ON gk.kind = s.kind
+                LEFT JOIN _gp_params gp ON gp.kind = s.kind AND gp.name = lower(trim(r.parameter))
                 LEFT JOIN _gp_uf uf ON uf.from_unit = coalesce(r.unit, gp.unit) AND uf.to_unit = gp.unit),
             q AS (SELECT *, v * scale + "offset" AS conv FROM p)
             SELECT line_no, station_id, CASE WHEN ts >= ? THEN ts END AS ts, param AS parameter, raw,
@@ -284,8 +287,8 @@ def validate_observations(con, now: dt.datetime, earliest: dt.datetime, params: 
                         WHEN isinf(conv) OR conv > hi OR conv < lo THEN 'value_out_of_range'
                    END AS reason,
                    CASE WHEN NOT known THEN 'station ''' || left(coalesce(station_id, ''), 60) || ''''
-                        WHEN NOT valid_param THEN 'parameter ''' || left(coalesce(parameter, ''), 60) || ''' for a '
-                             || skind || ' station'
+                        WHEN NOT valid_param THEN 'parameter ''' || left(coalesce(parameter, ''), 60) || ''' for ' || article
+                             || ' ' || skind || ' station; valid: ' || valid
                         WHEN ts IS NULL THEN 'timestamp ''' || left(coalesce(ts_text, ''), 60) || ''''
                         WHEN v IS NULL OR isnan(v) OR isinf(v) THEN """ + _VALUE_TEXT + """
                         WHEN scale IS NULL THEN 'unit ''' || left(coalesce(unit, ''), 60) || ''''

@@ -16,8 +16,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from greenpark.errors import StoreUnavailable
 
-class PgServerError(RuntimeError):
+
+class PgServerError(StoreUnavailable, RuntimeError):
     pass
 
 

@@ -29,6 +29,7 @@ import pyarrow.csv as pacsv
 import sqlglot
 from sqlglot import exp
 
+from greenpark.errors import InternalError
 from greenpark.store import TextValueError
 
 #: key of the advisory lock every write transaction takes (pg_advisory_xact_lock): one writer at a time
@@ -49,7 +50,7 @@ _alias = itertools.count(1)
 _STRFTIME = {"%z": "OF", "%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "HH24", "%M": "MI", "%S": "SS", "%j": "DDD"}
 
 
-class TranslationError(ValueError):
+class TranslationError(InternalError, ValueError):
     """A statement uses DuckDB SQL that has no PostgreSQL translation here."""
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 
 import pyarrow as pa
 
+from greenpark.errors import GreenparkError
 from greenpark.store import Store, fixed_utc_offset
 
 HOUR_SUM = Store.HOUR_SUM
@@ -278,7 +279,7 @@ def derive_register_intervals(con, segs: pa.Table) -> None:
 
 
 # -- bulk path ------------------------------------------------------------------------------------
-class BulkNotApplicable(Exception):
+class BulkNotApplicable(GreenparkError):
     """The bulk CSV path cannot take this file (the caller rolls back and takes the general path)."""
 
 

@@ -22,17 +22,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr as _ndtr
 
+from greenpark import errors
+from greenpark.findings import Finding
+
 DAY_TYPES = ("weekday", "weekend", "holiday", "makeup_workday")
 NON_WORKING = ("weekend", "holiday")
 
 
-class MVError(Exception):
+class MVError(errors.DataError):
     """Root of the M&V exception hierarchy."""
 
 
@@ -44,21 +47,9 @@ class ModelError(MVError):
     """A model that cannot be fitted or used (not fitted, wrong regressors for prediction)."""
 
 
-@dataclass(frozen=True)
-class Flag:
-    """A coded data-quality or method finding that travels with results.
-
-    ``severity`` is ``"fatal"`` when the finding alone makes the result not fit for M&V, else
-    ``"warning"`` (reported, not disqualifying) or ``"info"``.
-    """
-
-    code: str
-    message: str
-    severity: Literal["fatal", "warning", "info"] = "warning"
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "severity": self.severity, "message": self.message, "detail": self.detail}
+#: the M&V name of greenpark's one finding type: Flag(code, message, severity, detail); severity
+#: ``"fatal"`` when the finding alone makes the result not fit for M&V, else ``"warning"`` or ``"info"``
+Flag = Finding
 
 
 # --------------------------------------------------------------------------------------------

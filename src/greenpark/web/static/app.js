@@ -14,6 +14,59 @@
   const nm = (o) => (o ? (lang === "zh" ? o.name_zh || o.name_en : o.name_en || o.name_zh) || o.id : "");
   const $ = (sel) => document.querySelector(sel);
 
+  // -- the catalogue of codes (GET /api/v1/catalogue): zh/en labels of carrier, industry, reason,
+  //    finding, unit, statistic, metric... codes; a code the catalogue does not know shows as itself
+  let CAT = null;
+  const PLACEHOLDER_KIND = { pollutant: "pollutant", averaging: "averaging" };
+  async function loadCatalogue() {
+    if (CAT) return CAT;
+    const cat = { exact: {}, patterns: [] };
+    try {
+      const r = await api("/catalogue");
+      for (const e of r.entries) {
+        if (e.code.includes("{")) {
+          const names = [];
+          const rx = e.code.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+            .replace(/\\\{(\w+)\\\}/g, (m, n) => { names.push(n); return "([A-Za-z0-9-]+)"; });
+          cat.patterns.push({ kind: e.kind, rx: new RegExp("^" + rx + "$"), names, zh: e.zh, en: e.en });
+        } else {
+          (cat.exact[e.kind] = cat.exact[e.kind] || {})[e.code] = e;
+        }
+      }
+    } catch (x) { /* labels fall back to the codes */ }
+    CAT = cat;
+    return CAT;
+  }
+  /** The label of a code in the current language (the code itself when unknown). */
+  function lab(kind, code) {
+    if (code === null || code === undefined || code === "") return "—";
+    const key = lang === "zh" ? "zh" : "en";
+    const hit = CAT && CAT.exact[kind] && CAT.exact[kind][code];
+    if (hit) return hit[key];
+    for (const p of (CAT ? CAT.patterns : [])) {
+      if (p.kind !== kind) continue;
+      const m = String(code).match(p.rx);
+      if (!m) continue;
+      let text = p[key];
+      p.names.forEach((n, i) => { text = text.replace("{" + n + "}", PLACEHOLDER_KIND[n] ? lab(PLACEHOLDER_KIND[n], m[i + 1]) : m[i + 1]); });
+      return text;
+    }
+    return String(code);
+  }
+  /** A label with its code as tooltip (the code stays findable, the page shows words). */
+  const labEl = (kind, code, cls) => el("span", { class: cls || null, title: code, text: lab(kind, code) });
+  /** "1 meter incomplete" / "3 meters incomplete" / "1 个计量表不完整". */
+  const countOf = (n, key) => `${n} ${n === 1 && L[key + "_one"] ? t(key + "_one") : t(key)}`;
+  /** "tp(0.5);cod(0.2)" -> "总磷（0.5倍）；化学需氧量（0.2倍）" */
+  function exceeding(text) {
+    if (!text) return "—";
+    return String(text).split(";").map((it) => {
+      const m = it.match(/^([^()]+)(?:\(([^)]*)\))?$/);
+      if (!m) return it;
+      return lab("parameter", m[1]) + (m[2] !== undefined ? (lang === "zh" ? `（${m[2]}倍）` : ` (×${m[2]})`) : "");
+    }).join(lang === "zh" ? "；" : "; ");
+  }
+
   function el(tag, attrs, ...kids) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -81,17 +134,18 @@
 
   function table(cols, rows, opts = {}) {
     const head = el("tr", {}, cols.map((c) => el("th", { class: c.num ? "num" : null, text: c.label })));
-    const body = rows.map((r) => el("tr", {}, cols.map((c) => {
+    const body = rows.length ? rows.map((r) => el("tr", {}, cols.map((c) => {
       const v = c.render ? c.render(r) : r[c.key];
       return el("td", { class: c.num ? "num" : null }, v instanceof Node ? v : (v === null || v === undefined ? "—" : String(v)));
-    })));
+    }))) : [el("tr", { class: "empty" }, el("td", { colspan: String(cols.length), class: "muted", text: t("none") }))];
     const tbl = el("table", {}, el("thead", {}, head), el("tbody", {}, body));
     return opts.scroll === false ? tbl : el("div", { class: "scroll" }, tbl);
   }
 
   function showError(err) {
-    const msg = err.status === 403 ? `${t("forbidden")}: ${err.message}` : err.message;
-    return el("div", { class: "error", role: "alert", text: msg });
+    const head = err.status === 403 ? t("forbidden") : (err.code ? lab("error", err.code) : "");
+    const msg = head && head !== err.code ? `${head}${lang === "zh" ? "：" : ": "}${err.message}` : err.message;
+    return el("div", { class: "error", role: "alert", "data-code": err.code || null, text: msg });
   }
 
   function params() { return new URLSearchParams(location.search); }
@@ -164,7 +218,7 @@
         kpi(t("renewable_share"), pct(p.renewable_share)),
         kpi(t("electricity"), num(p.electricity_kwh / 1e4, 1), t("wan_kwh")),
         kpi(t("completeness"), ov.completeness.pct === null ? "—" : num(ov.completeness.pct, 2) + " %",
-          `${ov.completeness.meters_incomplete} ${t("meters_incomplete")}`),
+          countOf(ov.completeness.meters_incomplete, "meters_incomplete")),
         kpi(t("intensity_va"), num((p.intensity || {}).tce_per_10k_cny_value_added, 4)),
         el("div", { class: "kpi", id: "kpi-co2" }, el("div", { class: "label", text: t("co2_location") }), el("div", { class: "value", text: "…" }))),
       el("div", { class: "grid" },
@@ -172,21 +226,22 @@
         card(t("by_carrier"), el("div", { class: "chart", id: "chart-carrier" })),
         card(t("by_enterprise"), el("div", { class: "chart tall", id: "chart-enterprise" })),
         card(t("completeness_by_ent"), el("div", { class: "chart tall", id: "chart-completeness" })),
-        card(t("targets"), targetsTable(ov.targets), true),
-        card(t("flags"), el("div", {}, Object.keys(ov.flags).length
-          ? Object.entries(ov.flags).map(([k, v]) => el("span", { class: "tag warn", style: "margin:2px" }, `${k} × ${v}`))
+        card(t("targets"), targetsTable(ov.targets, entityNames(park, ov.by_enterprise)), true),
+        card(t("flags"), el("div", { id: "overview-flags" }, Object.keys(ov.flags).length
+          ? Object.entries(ov.flags).map(([k, v]) => el("span", { class: "tag warn", style: "margin:2px", title: k }, `${lab("finding", k)} × ${v}`))
           : t("flags_none"), el("p", { class: "muted", text: t("lineage_note") })), true)));
     const cm = chart($("#chart-month"), monthOption(ov.by_month), ov.by_month.length);
     await addCarbon(cm, $("#chart-month"), ov.by_month, period, null, $("#kpi-co2"));
     const carriers = ov.by_carrier.filter((c) => c.counted_in_total && c.tce > 0);
     chart($("#chart-carrier"), {
-      tooltip: { trigger: "item", formatter: "{b}: {c} tce ({d}%)" }, legend: { bottom: 0, type: "scroll" },
-      series: [{ type: "pie", radius: ["35%", "65%"], data: carriers.map((c) => ({ name: nm(c), value: +c.tce.toFixed(2) })) }],
+      tooltip: { trigger: "item", formatter: `{b}: {c} ${t("tce_unit")} ({d}%)` }, legend: { bottom: 0, type: "scroll" },
+      series: [{ type: "pie", radius: ["35%", "65%"], label: { formatter: "{b}\n{d}%" },
+        data: carriers.map((c) => ({ name: nm(c), value: +c.tce.toFixed(2) })) }],
     }, carriers.length);
     const top = ov.by_enterprise.slice(0, 15).reverse();
     const ce = chart($("#chart-enterprise"), {
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } }, grid: { left: 150, right: 30, top: 10, bottom: 30 },
-      xAxis: { type: "value", name: "tce" }, yAxis: { type: "category", data: top.map((e) => nm(e)) },
+      xAxis: { type: "value", name: t("tce_unit") }, yAxis: { type: "category", data: top.map((e) => nm(e)) },
       series: [{ type: "bar", data: top.map((e) => ({ value: +e.tce.toFixed(2), id: e.id })), itemStyle: { color: "#2e86c1" } }],
     }, top.length);
     ce.on("click", (x) => { if (x.data && x.data.id) location.href = "/enterprises/" + encodeURIComponent(x.data.id); });
@@ -200,11 +255,19 @@
     }, low.length);
   }
 
-  function targetsTable(tg) {
+  /** id -> {name_zh, name_en} of the park and its enterprises (targets are shown by name). */
+  function entityNames(park, enterprises) {
+    const out = { [park.id]: park };
+    for (const e of enterprises || []) out[e.id] = e;
+    return out;
+  }
+
+  function targetsTable(tg, names) {
     if (!tg) return el("p", { class: "muted", text: t("no_targets") });
     if (tg.error) return el("div", { class: "error", text: tg.error });
     return table([
-      { label: t("target_entity"), key: "entity_id" }, { label: t("metric"), render: (r) => `${r.metric} [${r.unit}]` },
+      { label: t("target_entity"), render: (r) => el("span", { title: r.entity_id, text: names && names[r.entity_id] ? nm(names[r.entity_id]) : r.entity_id }) },
+      { label: t("metric"), render: (r) => (lang === "zh" ? `${lab("metric", r.metric)}（${lab("unit", r.unit)}）` : `${lab("metric", r.metric)} [${lab("unit", r.unit)}]`) },
       { label: t("cap"), num: true, render: (r) => num(r.cap, 2) }, { label: t("to_date"), num: true, render: (r) => num(r.to_date, 2) },
       { label: t("projection"), num: true, render: (r) => num(r.projection, 2) },
       { label: t("margin"), num: true, render: (r) => (r.margin_pct === null ? "—" : num(r.margin_pct, 1) + " %") },
@@ -254,7 +317,7 @@
     for (const m of en.lineage.meters) comp[m.meter_id] = m;
     const carbonBox = el("div", { id: "carbon-box" }, el("span", { class: "muted", text: t("loading") }));
     main.replaceChildren(
-      el("h1", {}, nm(ent), el("small", { text: `${ent.id} · ${t("industry")}: ${ent.industry} · ${en.period.label}` })),
+      el("h1", {}, nm(ent), el("small", { text: `${ent.id} · ${t("industry")}: ${lab("industry", ent.industry)} · ${en.period.label}` })),
       el("div", { class: "toolbar" }, periodSelect(park.years.length ? park.years : [period], period, setPeriod)),
       el("div", { class: "kpis" },
         kpi(t("tce"), num(e.tce, 2), t("tce_unit")), kpi(t("tce_equal"), num(e.tce_equal_value, 2), t("tce_unit")),
@@ -267,8 +330,8 @@
         card(t("carbon"), carbonBox),
         card(t("meter_list"), table([
           { label: t("meter"), render: (m) => el("a", { href: "/meters/" + encodeURIComponent(m.id), text: m.id }) },
-          { label: t("carrier"), key: "carrier" }, { label: t("unit"), key: "unit" },
-          { label: t("role"), render: (m) => (comp[m.id] || {}).role },
+          { label: t("carrier"), render: (m) => labEl("carrier", m.carrier) }, { label: t("unit"), render: (m) => labEl("unit", m.unit) },
+          { label: t("role"), render: (m) => labEl("meter_role", (comp[m.id] || {}).role) },
           { label: t("quantity"), num: true, render: (m) => num((comp[m.id] || {}).quantity, 1) },
           { label: t("readings"), num: true, render: (m) => num(m.readings, 0) },
           { label: t("completeness"), num: true, render: (m) => { const c = (comp[m.id] || {}).completeness_pct; return c === null || c === undefined ? "—" : num(c, 2) + " %"; } },
@@ -278,13 +341,14 @@
     await addCarbon(cm, $("#chart-ent-month"), months, period, id, null);
     const cs = e.carriers.filter((c) => c.counted_in_total && c.tce > 0);
     chart($("#chart-ent-carrier"), {
-      tooltip: { trigger: "item", formatter: "{b}: {c} tce ({d}%)" }, legend: { bottom: 0 },
-      series: [{ type: "pie", radius: ["35%", "65%"], data: cs.map((c) => ({ name: nm(c), value: +c.tce.toFixed(3) })) }],
+      tooltip: { trigger: "item", formatter: `{b}: {c} ${t("tce_unit")} ({d}%)` }, legend: { bottom: 0 },
+      series: [{ type: "pie", radius: ["35%", "65%"], label: { formatter: "{b}\n{d}%" },
+        data: cs.map((c) => ({ name: nm(c), value: +c.tce.toFixed(3) })) }],
     }, cs.length);
     const eu = en.breakdowns.end_use.filter((r) => r.quantity > 0);
     chart($("#chart-ent-enduse"), {
       tooltip: { trigger: "axis" }, grid: { left: 160, right: 30, top: 10, bottom: 30 },
-      xAxis: { type: "value", name: "tce" }, yAxis: { type: "category", data: eu.map((r) => `${r.end_use} (${r.carrier})`) },
+      xAxis: { type: "value", name: t("tce_unit") }, yAxis: { type: "category", data: eu.map((r) => `${lab("end_use", r.end_use)} (${lab("carrier", r.carrier)})`) },
       series: [{ type: "bar", data: eu.map((r) => +r.tce.toFixed(3)), itemStyle: { color: "#2e86c1" } }],
     }, eu.length);
     try {
@@ -294,7 +358,7 @@
         kpi(t("scope1"), num(f.scope1_t, 1), "tCO₂"), kpi(t("scope2_location"), num(f.scope2_location_t, 1), "tCO₂"),
         kpi(t("scope2_market"), num(f.scope2_market_t, 1), "tCO₂")) : t("no_data"));
     } catch (x) {
-      carbonBox.replaceChildren(el("p", { class: "muted", text: x.message }));
+      carbonBox.replaceChildren(el("p", { class: "muted", text: x.code ? `${lab("error", x.code)}${lang === "zh" ? "：" : ": "}${x.message}` : x.message }));
     }
   }
 
@@ -307,17 +371,17 @@
       ["hour", "day"].map((r) => el("option", { value: r, selected: r === res, text: t(r) })));
     main.replaceChildren(
       el("h1", {}, m.id, el("small", {}, `${t("owner")}: `, el("a", { href: "/enterprises/" + encodeURIComponent(m.owner), text: m.owner }),
-        ` · ${m.carrier} · ${m.unit} · ${m.kind} · ${t("interval")}: ${m.interval_minutes}` + (m.parent ? ` · ${t("parent")}: ${m.parent}` : ""))),
+        ` · ${lab("carrier", m.carrier)} · ${lab("unit", m.unit)} · ${lab("meter_kind", m.kind)} · ${t("interval")}: ${m.interval_minutes}` + (m.parent ? ` · ${t("parent")}: ${m.parent}` : ""))),
       el("div", { class: "toolbar" }, el("label", {}, t("resolution") + " ", sel)),
       el("div", { class: "kpis" },
         kpi(t("readings"), num(m.readings, 0)), kpi(t("missing_hours"), num(q.missing_hours, 0), `${q.gap_count} ${t("gaps")}`),
         kpi(t("incomplete_hours"), num(q.incomplete_count, 0)), kpi(t("corrections"), num(q.correction_count, 0)),
         kpi(t("quarantined"), num(q.quarantined_count, 0))),
       el("div", { class: "grid" },
-        card(t("timeseries") + ` [${m.unit}]`, el("div", { class: "chart tall", id: "chart-series" }), true),
+        card(t("timeseries") + ` [${lab("unit", m.unit)}]`, el("div", { class: "chart tall", id: "chart-series" }), true),
         card(t("corrections"), table([{ label: t("time"), key: "time" }, { label: t("old_value"), key: "old_value", num: true },
           { label: t("new_value"), key: "new_value", num: true }], q.corrections)),
-        card(t("quarantined"), table([{ label: t("reason"), key: "reason" }, { label: t("detail"), key: "detail" },
+        card(t("quarantined"), table([{ label: t("reason"), render: (r) => labEl("reason", r.reason) }, { label: t("detail"), key: "detail" },
           { label: t("raw"), key: "raw" }], q.quarantined)),
         card(t("gaps"), table([{ label: t("from"), key: "from" }, { label: t("to"), key: "to" }, { label: t("missing_hours"), key: "hours", num: true }], q.gaps))));
     const rows = rd.rows;
@@ -325,7 +389,7 @@
     const gapAreas = res === "hour" ? q.gaps.map((g) => [{ xAxis: g.from }, { xAxis: g.to }]) : [];
     chart($("#chart-series"), {
       tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 70, right: 30, top: 30, bottom: 80 },
-      xAxis: { type: "time" }, yAxis: { type: "value", name: m.unit, scale: true },
+      xAxis: { type: "time" }, yAxis: { type: "value", name: lab("unit", m.unit), scale: true },
       dataZoom: [{ type: "inside", xAxisIndex: 0 }, { type: "slider", xAxisIndex: 0, bottom: 20 }],
       series: [
         { name: t("value"), type: "line", showSymbol: false, sampling: "lttb", lineStyle: { width: 1 },
@@ -362,7 +426,7 @@
       text: r.verdict.fit ? t("mv_fit") : t("mv_not_fit") });
     main.replaceChildren(
       el("h1", {}, nm(p), el("small", {}, el("a", { href: "/mv", text: t("mv") }),
-        ` · ${p.id} · ${t("enterprise")}: ${p.enterprise || "—"} · IPMVP ${t("mv_option")} ${p.option} · ${t("mv_model")}: ${r.model.kind} (${p.model_used})`)),
+        ` · ${p.id} · ${t("enterprise")}: ${p.enterprise || "—"} · IPMVP ${t("mv_option")} ${p.option} · ${t("mv_model")}: ${lab("mv_model", r.model.kind)} (${lab("mv_model", p.model_used)})`)),
       el("div", { class: "kpis", id: "mv-kpis" },
         kpi(t("mv_savings") + conf, pm(s.energy, u.absolute, 0), s.unit),
         kpi(t("mv_fraction"), pct(s.fraction, 1)),
@@ -379,9 +443,9 @@
           { k: t("mv_actual"), v: `${num(s.reporting, 0)} ${s.unit || ""}` },
           { k: t("mv_adjustments"), v: `${num((s.adjustments || {}).total, 0)} ${s.unit || ""}` }], { scroll: false })),
         card(t("mv_criteria"), table([{ label: t("mv_criterion"), key: "id" }, { label: t("limit"), num: true, render: (c) => pct(c.value, 2) },
-          { label: t("status"), key: "status" }, { label: t("detail"), key: "note" }], r.verdict.criteria)),
-        card(t("flags"), table([{ label: t("level"), render: (f) => el("span", { class: "tag " + (f.severity === "info" ? "" : "warn"), text: f.severity }) },
-          { label: t("mv_code"), key: "code" }, { label: t("detail"), key: "message" }], r.flags), true)));
+          { label: t("status"), render: (c) => labEl("status", c.status) }, { label: t("detail"), key: "note" }], r.verdict.criteria)),
+        card(t("flags"), table([{ label: t("level"), render: (f) => labEl("severity", f.severity, "tag " + (f.severity === "info" ? "" : "warn")) },
+          { label: t("mv_code"), render: (f) => labEl("finding", f.code) }, { label: t("detail"), key: "message" }], r.flags), true)));
     const rows = se.rows;
     const ser = (phase, k) => rows.filter((x) => x.phase === phase).map((x) => [x.date, +x[k].toFixed(1)]);
     chart($("#chart-mv"), {
@@ -415,8 +479,9 @@
         card(t("stations"), table([{ label: t("station"), key: "id" }, { label: t("pm25"), key: "pm25_annual_mean", num: true },
           { label: t("good_days"), key: "good_days_ratio", num: true }, { label: t("valid_days"), key: "valid_days", num: true },
           { label: t("composite"), key: "composite_index", num: true }], a.stations)),
-        card(t("statistics"), table([{ label: t("pollutant"), key: "pollutant" }, { label: t("statistic"), key: "statistic" },
-          { label: t("value"), num: true, render: (s) => `${s.value} ${s.unit}` }, { label: t("limit"), key: "limit", num: true },
+        card(t("statistics"), table([{ label: t("pollutant"), render: (s) => labEl("pollutant", s.pollutant) },
+          { label: t("statistic"), render: (s) => labEl("statistic", s.statistic) },
+          { label: t("value"), num: true, render: (s) => `${s.value === null ? "—" : s.value} ${lab("unit", s.unit)}` }, { label: t("limit"), key: "limit", num: true },
           { label: t("attains"), render: (s) => yes(s.attains) }], a.statistics))));
     const days = a.daily_aqi.filter((d) => d.aqi !== null);
     const year = String(a.period).slice(0, 4);
@@ -448,9 +513,9 @@
       el("div", { class: "grid" },
         card(t("water_classes"), el("div", { class: "chart", id: "chart-water" })),
         card(t("section"), table([{ label: t("section"), render: (s) => `${s.section_id} ${nm(names[s.section_id])}` },
-          { label: t("water_body"), key: "water_body" }, { label: t("samples"), key: "n_samples", num: true },
+          { label: t("water_body"), render: (s) => labEl("water_body", s.water_body) }, { label: t("samples"), key: "n_samples", num: true },
           { label: t("class"), render: (s) => el("span", { class: "tag", style: `background:${CLASS_COLOURS[s.class] || "#ccc"};color:#fff`, text: s.class_label }) },
-          { label: t("exceeding"), key: "exceeding" }], w.sections))));
+          { label: t("exceeding"), render: (s) => el("span", { title: s.exceeding || "", text: exceeding(s.exceeding) }) }], w.sections))));
     chart($("#chart-water"), {
       tooltip: { trigger: "axis" }, grid: { left: 50, right: 20, top: 20, bottom: 30 },
       xAxis: { type: "category", data: w.sections.map((s) => s.section_id) },
@@ -487,7 +552,7 @@
     const cols = [];
     if (admin && status === "open") cols.push({ label: t("select"), render: (r) => { const c = el("input", { type: "checkbox", "data-key": `${r.import_id}:${r.line_no}` }); checks.push(c); return c; } });
     cols.push({ label: t("import_id"), key: "import_id", num: true }, { label: t("source"), key: "source" }, { label: t("line"), key: "line_no", num: true },
-      { label: t("reason"), render: (r) => el("span", { class: "tag bad", text: r.reason }) }, { label: t("detail"), key: "detail" },
+      { label: t("reason"), render: (r) => labEl("reason", r.reason, "tag bad") }, { label: t("detail"), key: "detail" },
       { label: t("raw"), key: "raw" }, { label: t("status"), render: (r) => (r.resolved_by_import ? `${t("resolved")} → ${r.resolved_by_import}` : t("open")) });
     if (admin && status === "open") cols.push({ label: t("fix"), render: (r) => fixButton(r, note) });
     const resub = admin && status === "open" ? el("button", { class: "btn secondary", type: "button", id: "resubmit", text: t("resubmit"), onclick: async () => {
@@ -505,7 +570,7 @@
         card(t("quarantine") + ` (${qr.total})`, el("div", {},
           el("div", { class: "toolbar" },
             el("select", { id: "reason", onchange: (e) => setq("reason", e.target.value) }, el("option", { value: "", text: t("all_reasons") }),
-              Object.keys(qr.by_reason).concat(reason && !(reason in qr.by_reason) ? [reason] : []).map((k) => el("option", { value: k, selected: k === reason, text: `${k} (${qr.by_reason[k] || 0})` }))),
+              Object.keys(qr.by_reason).concat(reason && !(reason in qr.by_reason) ? [reason] : []).map((k) => el("option", { value: k, selected: k === reason, text: `${lab("reason", k)} (${qr.by_reason[k] || 0})` }))),
             el("select", { id: "status", onchange: (e) => setq("status", e.target.value) },
               ["open", "resolved", "all"].map((k) => el("option", { value: k, selected: k === status, text: t(k) }))), resub),
           el("div", { class: "chart", id: "chart-reasons", style: "height:220px" }),
@@ -518,7 +583,7 @@
     const reasons = Object.entries(qr.by_reason);
     chart($("#chart-reasons"), {
       tooltip: { trigger: "axis" }, grid: { left: 170, right: 30, top: 10, bottom: 25 },
-      xAxis: { type: "value" }, yAxis: { type: "category", data: reasons.map((r) => r[0]) },
+      xAxis: { type: "value" }, yAxis: { type: "category", data: reasons.map((r) => lab("reason", r[0])) },
       series: [{ type: "bar", barMaxWidth: 24, data: reasons.map((r) => r[1]), itemStyle: { color: "#c0392b" } }],
     }, reasons.length);
   }
@@ -537,7 +602,7 @@
         try {
           const x = await api(`/quarantine/${r.import_id}/${r.line_no}/fix`, { method: "POST", json: body });
           const i = x.imports[0];
-          note.replaceChildren(el("div", { class: "notice", text: `import ${i.import_id}: ${t("accepted")} ${i.accepted + i.corrected + i.unchanged}, ${t("rejected")} ${i.rejected}` + (i.rejected ? ` (${i.rejected_rows[0].reason})` : "") }));
+          note.replaceChildren(el("div", { class: "notice", text: `import ${i.import_id}: ${t("accepted")} ${i.accepted + i.corrected + i.unchanged}, ${t("rejected")} ${i.rejected}` + (i.rejected ? ` (${lab("reason", i.rejected_rows[0].reason)})` : "") }));
           setTimeout(render, 800);
         } catch (x) { note.replaceChildren(showError(x)); }
       });
@@ -561,7 +626,7 @@
     links.push(["/mv", "mv"], ["/air", "air"], ["/water", "water"]);
     if (me.role === "park_admin" || me.role === "auditor") links.push(["/imports", "imports"]);
     $("#nav").replaceChildren(...links.map(([href, k]) => el("a", { href, class: k === active || (k === "mv" && active === "mv-project") ? "active" : null, text: t(k) })));
-    $("#who").textContent = `${me.username} (${me.role}${me.enterprise_id ? " · " + me.enterprise_id : ""})`;
+    $("#who").textContent = `${me.username} (${lab("role", me.role)}${me.enterprise_id ? " · " + me.enterprise_id : ""})`;
     const lo = $("#logout");
     lo.hidden = false;
     lo.textContent = t("logout");
@@ -580,6 +645,7 @@
     document.title = `greenpark · ${t(key)}`;
     main.replaceChildren(el("p", { class: "muted", text: t("loading") }));
     try {
+      await loadCatalogue();
       if (key !== "login") {
         if (!me) { const r = await api("/auth/me"); me = r.user; csrf = r.csrf_token; }
         if (me.role === "device") { main.replaceChildren(showError({ message: t("device_no_dashboard") })); return; }
