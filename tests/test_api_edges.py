@@ -206,3 +206,12 @@ def test_set_password_as_the_cli_does_ends_every_session(api):
     with pytest.raises(users.AccountError, match="username"):
         api.client.app.state.backend.write_sync(
             lambda store: users.set_password(store.con, "cli-pw", "Cli-Pw2025"))
+
+
+@pytest.mark.parametrize("path", ["/energy?period=9999", "/energy?period=0000", "/energy?period=9999-Q4",
+                                  "/energy?period=9999-12", "/overview?period=9999", "/air?period=9999",
+                                  "/water?period=0000", "/carbon?period=9999", "/targets?year=9999"])
+def test_extreme_periods_are_400_not_500(api, path):
+    """Issue 16 #3: a parseable period at the edge of the calendar is a 400 naming the range."""
+    r = api.client.get(V + path, headers=auth(api, "admin"))
+    assert r.status_code == 400, (path, r.status_code, r.text[:300])

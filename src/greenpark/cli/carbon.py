@@ -70,6 +70,10 @@ def _status(s: str) -> str:
 def _year(period: str) -> int:
     if not re.fullmatch(r"\d{4}", period.strip()):
         raise UserError(f"--period '{period}': carbon accounts are kept by calendar year; give a year such as 2025")
+    from greenpark.core.energy import PERIOD_YEARS
+
+    if not PERIOD_YEARS[0] <= int(period) <= PERIOD_YEARS[1]:
+        raise UserError(f"--period {period}: the year must be between {PERIOD_YEARS[0]} and {PERIOD_YEARS[1]}")
     return int(period)
 
 
@@ -400,11 +404,13 @@ def targets_cmd(
     format: FormatOpt = Format.table,
 ) -> None:
     """Dual control (双控) of carbon and energy: progress, year-end projection and status of every target."""
-    from greenpark.core.energy import PeriodError, parse_period
+    from greenpark.core.energy import PERIOD_YEARS, PeriodError, parse_period
     from greenpark.services import carbon_accounts as ca
     from greenpark.services import targets as ts
 
     p = load_park(park)
+    if not PERIOD_YEARS[0] <= year <= PERIOD_YEARS[1]:
+        raise UserError(f"--year {year}: the year must be between {PERIOD_YEARS[0]} and {PERIOD_YEARS[1]}")
     when = None
     if as_of:
         try:

@@ -63,9 +63,21 @@ class Period:
         return self.months == 12 and self.start.month == 1
 
 
+#: the calendar years a period may name [year]: greenpark's bound, not a standard's. Outside it a
+#: period is refused with a clear message instead of overflowing date arithmetic further down
+#: (Python dates end at 9999-12-31; a period's end is the first day after it).
+PERIOD_YEARS = (1900, 2200)
+
+
 def parse_period(text: str) -> Period:
-    """'2025', '2025-Q1' or '2025-03' -> Period."""
-    text = text.strip()
+    """'2025', '2025-Q1' or '2025-03' -> Period, for years within :data:`PERIOD_YEARS`."""
+    text = str(text).strip()
+    if (m := re.match(r"(\d{4})(?:$|-)", text)) and not PERIOD_YEARS[0] <= int(m[1]) <= PERIOD_YEARS[1]:
+        raise PeriodError(f"period '{text}': the year must be between {PERIOD_YEARS[0]} and {PERIOD_YEARS[1]}")
+    return _parse_period(text)
+
+
+def _parse_period(text: str) -> Period:
     if m := re.fullmatch(r"(\d{4})", text):
         y = int(m[1])
         return Period(text, dt.date(y, 1, 1), dt.date(y + 1, 1, 1))

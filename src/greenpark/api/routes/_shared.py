@@ -8,9 +8,10 @@ from types import SimpleNamespace
 
 from greenpark.api.backend import Backend
 from greenpark.api.errors import bad_request
+from greenpark.core.energy import PERIOD_YEARS
 
 #: the years a period may name (outside: 400, never an overflow further down)
-YEARS = (1900, 2200)
+YEARS = PERIOD_YEARS
 
 
 def calendar_year(text: str | int) -> int:
