@@ -4,9 +4,10 @@ exit status 2, never an overflow (year 9999's period ends in year 10000, year 00
 from __future__ import annotations
 
 import pytest
-from conftest import run
 
 from greenpark.core.energy import PERIOD_YEARS, PeriodError, parse_period
+
+from conftest import run
 
 EXTREME = ["9999", "0000", "9999-Q4", "9999Q4", "9999-12", "0000-01", "1899", "2201-03"]
 

@@ -72,7 +72,7 @@ PERIOD_YEARS = (1900, 2200)
 def parse_period(text: str) -> Period:
     """'2025', '2025-Q1' or '2025-03' -> Period, for years within :data:`PERIOD_YEARS`."""
     text = str(text).strip()
-    if (m := re.match(r"(\d{4})(?:$|-)", text)) and not PERIOD_YEARS[0] <= int(m[1]) <= PERIOD_YEARS[1]:
+    if (m := re.match(r"(\d{4})(?:$|-|[Qq])", text)) and not PERIOD_YEARS[0] <= int(m[1]) <= PERIOD_YEARS[1]:
         raise PeriodError(f"period '{text}': the year must be between {PERIOD_YEARS[0]} and {PERIOD_YEARS[1]}")
     return _parse_period(text)
 
