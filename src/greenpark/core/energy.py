@@ -37,6 +37,7 @@ import pyarrow as pa
 from greenpark import reference
 from greenpark.core import units
 from greenpark.errors import InputError
+from greenpark.findings import flag
 
 GCE_PER_KGCE = 1000.0  # unit definition: 1 kgce = 1000 gce
 KG_PER_T = 1000.0      # unit definition: 1 t = 1000 kg
@@ -155,9 +156,9 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
     flags: list[dict] = []
     for cid, c in cited.items():
         if c["status"] == "UNVERIFIED" and any(m["coefficient_id"] == cid and m["quantity"] for m in meters):
-            flags.append({"code": "energy.coefficient.unverified", "coefficient_id": cid,
-                          "message": f"coefficient {cid} = {c['value']} {c['unit']} is UNVERIFIED: check it against "
-                                     "the official GB/T 2589-2020 text before relying on the figures that use it"})
+            flags.append(flag("energy.coefficient.unverified", coefficient_id=cid,
+                               message=f"coefficient {cid} = {c['value']} {c['unit']} is UNVERIFIED: check it against "
+                                     "the official GB/T 2589-2020 text before relying on the figures that use it"))
     names = {e.id: e for e in park.enterprises}
     owners = [e.id for e in park.enterprises] + [park.park.id]
     top = [m for m in meters if m["parent"] is None]
@@ -286,9 +287,9 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
             a["quantity"] += q
             a["kgce"] += q * r["kgce_per_unit"]
             if r["own_quantity"] < 0 and r["n_children"]:
-                flags.append({"code": "energy.submeters_exceed_parent", "meter_id": r["meter_id"],
-                              "message": f"sub-meters of {r['meter_id']} add up to more than the meter itself "
-                                         f"({-r['own_quantity']:.3f} {cmeta[r['carrier']]['unit']})"})
+                flags.append(flag("energy.submeters_exceed_parent", meter_id=r["meter_id"],
+                                   message=f"sub-meters of {r['meter_id']} add up to more than the meter itself "
+                                         f"({-r['own_quantity']:.3f} {cmeta[r['carrier']]['unit']})"))
         for a in agg.values():
             a["tce"] = a["kgce"] / KG_PER_T
         return sorted(agg.values(), key=lambda a: (a["owner"], a["carrier"], -a["kgce"]))
@@ -318,20 +319,20 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
             "coefficient_id": m["coefficient_id"],
         })
         if exp and m["n_readings"] < exp and m["parent"] is None:
-            flags.append({"code": "energy.incomplete_data", "meter_id": m["meter_id"],
-                          "message": f"{m['meter_id']}: {m['n_readings']} of {int(exp)} expected readings "
-                                     f"({100.0 * m['n_readings'] / exp:.2f} %); gaps are not estimated"})
+            flags.append(flag("energy.incomplete_data", meter_id=m["meter_id"],
+                               message=f"{m['meter_id']}: {m['n_readings']} of {int(exp)} expected readings "
+                                     f"({100.0 * m['n_readings'] / exp:.2f} %); gaps are not estimated"))
     coal_rate = None
     if rate is not None:
         coal_rate = {"id": "equal_value_coal_rate", "value": rate, "unit": "gce/kWh",
                      "source": acc.equal_value_coal_rate_source, "status": acc.equal_value_coal_rate_status}
         if acc.equal_value_coal_rate_status == "UNVERIFIED":
-            flags.append({"code": "energy.coal_rate.unverified",
-                          "message": f"the equal-value coal rate {rate} gce/kWh is UNVERIFIED ({acc.equal_value_coal_rate_source})"})
+            flags.append(flag("energy.coal_rate.unverified",
+                               f"the equal-value coal rate {rate} gce/kWh is UNVERIFIED ({acc.equal_value_coal_rate_source})"))
     else:
-        flags.append({"code": "energy.coal_rate.not_configured",
-                      "message": "tce_equal_value is not reported: set accounting.equal_value_coal_rate_gce_per_kwh "
-                                 "and its source in park.toml"})
+        flags.append(flag("energy.coal_rate.not_configured",
+                          "tce_equal_value is not reported: set accounting.equal_value_coal_rate_gce_per_kwh "
+                          "and its source in park.toml", severity="info"))
     return {
         "period": {"label": period.label, "start": period.start.isoformat(), "end": period.end.isoformat(),
                    "timezone": park.park.timezone},
