@@ -81,16 +81,43 @@ def staging(store):
     if store.engine == "duckdb":
         yield store.con
         return
+    with staging_copy(store.con, store.timezone) as local:
+        yield local
+
+
+@contextmanager
+def staging_copy(con, timezone: str):
+    """An in-memory DuckDB with copies of the meters and stations read through ``con`` (any
+    engine's connection or read cursor): an import can be read and validated there without the
+    store's writing connection (:func:`greenpark.ingest.prepare_file`)."""
     local = duckdb.connect()
     try:
-        local.execute(f"SET TimeZone = '{store.timezone}'")
+        local.execute(f"SET TimeZone = '{timezone}'")
         for t in ("meters", "stations"):
-            local.register("_gp_copy", store.con.execute(f"SELECT * FROM {t}").to_arrow_table())
+            local.register("_gp_copy", con.execute(f"SELECT * FROM {t}").to_arrow_table())
             local.execute(f"CREATE TABLE {t} AS SELECT * FROM _gp_copy")
             local.unregister("_gp_copy")
         yield local
     finally:
         local.close()
+
+
+def staged_tables(stage, tables: tuple[str, ...] = ("_parsed", "_malformed")) -> dict[str, pa.Table]:
+    """The staged tables of ``stage`` as Arrow tables (to be loaded into the store by :func:`load_staged`)."""
+    return {t: stage.sql(f"SELECT * FROM {t}").to_arrow_table() for t in tables}
+
+
+def load_staged(con, tables: dict[str, pa.Table]) -> None:
+    """Staged tables (from :func:`staged_tables`) into temporary tables of the store's session."""
+    for name, data in tables.items():
+        if isinstance(con, duckdb.DuckDBPyConnection):
+            con.register("_gp_staged", data)
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _gp_staged")
+            finally:
+                con.unregister("_gp_staged")
+        else:
+            con.register(name, data)
 
 
 def ship(stage, con, tables: tuple[str, ...] = ("_parsed", "_malformed")) -> None:
