@@ -94,7 +94,9 @@ def staging_copy(con, timezone: str):
     try:
         local.execute(f"SET TimeZone = '{timezone}'")
         for t in ("meters", "stations"):
-            local.register("_gp_copy", con.execute(f"SELECT * FROM {t}").to_arrow_table())
+            q = f"SELECT * FROM {t}"
+            rows = con.sql(q) if isinstance(con, duckdb.DuckDBPyConnection) else con.execute(q)
+            local.register("_gp_copy", rows.to_arrow_table())
             local.execute(f"CREATE TABLE {t} AS SELECT * FROM _gp_copy")
             local.unregister("_gp_copy")
         yield local
