@@ -203,3 +203,15 @@ def test_login_answers_while_a_large_upload_is_read(api):
     total = done["import"] - started
     assert done["login"] < done["read"] < done["import"], done
     assert done["import"] - done["read"] > 0.25 * total, (done, started)
+
+
+def test_malformed_lines_of_an_earlier_import_are_not_quarantined_again(env_store, env_park, tmp_path):
+    """DuckDB appends to its CSV rejects table: on a connection that stays open (the server's
+    writer) the next general-path import used to quarantine the earlier file's malformed lines too."""
+    a = write(tmp_path / "a.csv", "station_id,timestamp,parameter,value\nAQ1,2025-01-01T01:00:00,pm25,3\n"
+                                  "AQ1,2025-01-01T02:00:00,pm25,3,extra\n")
+    b = write(tmp_path / "b.csv", "station_id,timestamp,parameter,value\nAQ1,2025-01-02T01:00:00,pm25,3\n")
+    assert ingest.ingest_file(env_store, a, now=NOW, park=env_park).rejected_by_reason == {"malformed_row": 1}
+    second = ingest.ingest_file(env_store, b, now=NOW, park=env_park)
+    assert (second.rows_read, second.accepted, second.rejected) == (1, 1, 0)
+    assert env_store.con.execute("SELECT count(*) FROM quarantine WHERE import_id = 2").fetchall()[0][0] == 0

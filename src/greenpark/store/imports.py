@@ -24,7 +24,7 @@ import pyarrow as pa
 from greenpark import __version__
 
 _STAGING = ("_raw", "_malformed", "_parsed", "_dupkeys", "_new", "_cmp", "_unit_factors", "_reg_new", "_reg_cmp",
-            "_derived", "_reg_u", "_limits", "_rejected")
+            "_derived", "_reg_u", "_limits", "_rejected", "_rejects", "_rejects_scan")
 
 
 # -- the import log -----------------------------------------------------------------------------
@@ -155,6 +155,10 @@ def stage_csv(con, path: str, n_columns: int, staged: dict[str, str], required: 
     """_raw and _malformed from a CSV file whose header has ``n_columns`` columns (all text)."""
     spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns))
     p = str(path).replace("'", "''")
+    # DuckDB appends to an existing rejects table: the lines an earlier import on this connection
+    # rejected (a server's writer, a demo) would be quarantined again in this one
+    con.execute("DROP TABLE IF EXISTS _rejects")
+    con.execute("DROP TABLE IF EXISTS _rejects_scan")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _raw AS
         SELECT {_select_list(staged, required, optional, col, "row_number() OVER () + 1")}
