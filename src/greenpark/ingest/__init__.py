@@ -24,6 +24,11 @@ re-importing a file whose checksum was already imported changes nothing; ``force
 without duplicating its quarantined rows and without overriding values a later import wrote
 (those rows count as ``kept``).
 
+A server splits a file's import in two (:func:`prepare_file`, :func:`merge_prepared`): steps 1-2
+run in an in-memory DuckDB beside the store's single writer (they need only a read cursor), and
+only steps 3-5 hold the writer, in one transaction; the stored result is that of
+:func:`ingest_file`, so that logins and other writes do not queue behind the reading of a file.
+
 Layer: ingest. May import store, core, park, reference and the base modules; never services
 or the edges (tests/test_layers.py).
 """
