@@ -246,3 +246,25 @@ def test_login_answers_while_a_large_upload_is_read(api, monkeypatch):
     print({k: round(v - started, 3) for k, v in done.items()})
     assert done["login"] < done["read"] < done["import"], done
     assert done["import"] - done["read"] > 0.15 * (done["import"] - started), done  # with a margin
+
+
+def test_prepared_parquet_xlsx_and_wide_lines_store_what_ingest_file_stores(two_stores, env_park, tmp_path):
+    rows = [ln.split(",") for ln in MESSY.splitlines()[1:] if ln.count(",") == 3]
+    df = pd.DataFrame(rows, columns=["meter_id", "timestamp", "value", "unit"])
+    df.to_parquet(tmp_path / "messy.parquet")
+    files = [tmp_path / "messy.parquet"]
+    try:
+        import openpyxl  # noqa: F401
+        df.assign(timestamp=df.timestamp.str.replace("T", " ")).to_excel(tmp_path / "late.xlsx", index=False)
+        files.append(tmp_path / "late.xlsx")
+    except ImportError:
+        pass
+    wide = MESSY.replace("NOPE,2025-01-01T01:00:00,1,kWh", "NOPE" + ",1" * (ingest.limits.DEFAULT.max_fields_per_line + 5))
+    files.append(write(tmp_path / "wide.csv", wide.replace("2025-01-01", "2025-01-03")))
+    for path in files:
+        a, b = _import_both(two_stores, path, park=env_park, force=True)
+        assert _comparable(a) == _comparable(b), path.name
+        assert b.rejected >= 1 and b.accepted + b.unchanged >= 1, path.name
+        if path.name == "wide.csv":
+            assert b.rejected_by_reason["malformed_row"] == 2, b  # the wide line and the one with a field too many
+    assert _state(two_stores[0]) == _state(two_stores[1])
