@@ -24,6 +24,11 @@ re-importing a file whose checksum was already imported changes nothing; ``force
 without duplicating its quarantined rows and without overriding values a later import wrote
 (those rows count as ``kept``).
 
+A server splits a file's import in two (:func:`prepare_file`, :func:`merge_prepared`): steps 1-2
+run in an in-memory DuckDB beside the store's single writer (they need only a read cursor), and
+only steps 3-5 hold the writer, in one transaction; the stored result is that of
+:func:`ingest_file`, so that logins and other writes do not queue behind the reading of a file.
+
 Layer: ingest. May import store, core, park, reference and the base modules; never services
 or the edges (tests/test_layers.py).
 """
@@ -71,7 +76,8 @@ Progress = Callable[[str, float], None]
 
 __all__ = ["METER_LAYOUT", "OPTIONAL", "REASONS", "REQUIRED", "STATION_LAYOUT", "ImportResult", "IngestError",
            "Layout", "Plausibility", "Progress", "ReadLimits", "bulk", "checksum_and_lines", "file_checksum",
-           "ingest_batch", "ingest_file", "ingest_table", "limits", "plausibility", "readers", "registers",
+           "PreparedFile", "ingest_batch", "ingest_file", "ingest_table", "limits", "merge_prepared",
+           "plausibility", "prepare_file", "readers", "registers",
            "table_checksum", "validate"]
 
 
@@ -105,15 +111,8 @@ class _Skip(GreenparkError):
     """The file was imported before (and force is off): roll back the bulk attempt."""
 
 
-def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = None, force: bool = False,
-                progress: Progress | None = None, park=None, name: str | None = None,
-                read_limits: ReadLimits = limits.DEFAULT) -> ImportResult:
-    """Import one file into ``store`` in one transaction. The park's meters must be synced first.
-
-    ``park``: its ``[plausibility]`` settings apply (defaults otherwise); ``name``: the name the
-    file is known by (import log, messages; default the file's name)."""
-    path = Path(path)
-    source = name or path.name
+def _file_reader(path: Path, source: str, read_limits: ReadLimits):
+    """The reader of a file, once it is known to exist, to be of a supported type and not too large."""
     if not path.is_file():
         raise IngestError(f"{source}: no such file")
     reader = readers.READERS.get(path.suffix.lower())
@@ -123,6 +122,19 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
     if size > read_limits.max_file_bytes:
         raise IngestError(f"{source}: {size / 2**20:,.0f} MiB, more than {read_limits.max_file_bytes >> 20:,} MiB; "
                           "split it")
+    return reader
+
+
+def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = None, force: bool = False,
+                progress: Progress | None = None, park=None, name: str | None = None,
+                read_limits: ReadLimits = limits.DEFAULT) -> ImportResult:
+    """Import one file into ``store`` in one transaction. The park's meters must be synced first.
+
+    ``park``: its ``[plausibility]`` settings apply (defaults otherwise); ``name``: the name the
+    file is known by (import log, messages; default the file's name)."""
+    path = Path(path)
+    source = name or path.name
+    reader = _file_reader(path, source, read_limits)
     step = progress or (lambda stage, frac: None)
     now = now or dt.datetime.now(dt.UTC)
     now_utc = now.astimezone(dt.UTC).replace(tzinfo=None)  # readings are stored as UTC wall clock
@@ -181,6 +193,86 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
                                   same_as=earlier or None, protect_after=earlier[0] if earlier else None)
 
 
+@dataclass
+class PreparedFile:
+    """A file read and validated by :func:`prepare_file`, ready for :func:`merge_prepared`."""
+
+    source: str
+    checksum: str
+    now: dt.datetime
+    force: bool
+    #: the file was imported before (and force is off): nothing to merge
+    skipped_as_duplicate_of: int | None = None
+    layout: Layout | None = None
+    #: the staged ``_parsed`` and ``_malformed`` tables
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+
+
+def prepare_file(con, timezone: str, path: str | Path, *, now: dt.datetime | None = None, force: bool = False,
+                 park=None, name: str | None = None, read_limits: ReadLimits = limits.DEFAULT,
+                 progress: Progress | None = None) -> PreparedFile:
+    """The part of :func:`ingest_file` that writes nothing: check, checksum, read and validate
+    the file in an in-memory DuckDB (with copies of the park's meters and stations read through
+    ``con``, any read cursor of the store). It needs no writing connection, so a server runs it
+    beside its writer; :func:`merge_prepared` then merges the result in one transaction, and the
+    stored result is that of :func:`ingest_file` (the general path: same readers, validation,
+    line numbers and reasons as an import into PostgreSQL)."""
+    path = Path(path)
+    source = name or path.name
+    reader = _file_reader(path, source, read_limits)
+    step = progress or (lambda stage, frac: None)
+    now = now or dt.datetime.now(dt.UTC)
+    limits_ = plausibility(park)
+    with ThreadPoolExecutor(1) as pool:
+        digest = pool.submit(checksum_and_lines, path, False)
+        if reader is readers.read_csv:
+            try:
+                readers.layout_for(readers.csv_header(path, source, read_limits), source, read_limits)
+                wide = readers.prescan(path, source, read_limits)
+            except readers.ReadError as exc:
+                raise IngestError(str(exc)) from None
+            reader = functools.partial(readers.read_csv, wide=wide)
+        checksum = digest.result()[0]
+    prepared = PreparedFile(source=source, checksum=checksum, now=now, force=force)
+    earlier = store_imports.imports_of(con, checksum)
+    if earlier and not force:
+        prepared.skipped_as_duplicate_of = earlier[0]
+        return prepared
+    step("read", 0.05)
+    with store_imports.staging_copy(con, timezone) as stage:
+        try:
+            prepared.layout = reader(stage, path, source, read_limits)
+        except readers.ReadError as exc:
+            raise IngestError(str(exc)) from None
+        _validate_staged(stage, prepared.layout, now, step, limits_, timezone)
+        prepared.tables = store_imports.staged_tables(stage)
+    return prepared
+
+
+def merge_prepared(store: Store, prepared: PreparedFile, *, progress: Progress | None = None,
+                   before_commit: Callable[[ImportResult], None] | None = None) -> ImportResult:
+    """Merge a file prepared by :func:`prepare_file` into ``store`` in one transaction (the
+    duplicate check is made again here: another import may have committed meanwhile).
+    ``before_commit(result)`` runs inside that transaction."""
+    step = progress or (lambda stage, frac: None)
+    con = store.con
+    result = ImportResult(source=prepared.source, checksum=prepared.checksum)
+    earlier = store_imports.imports_of(con, prepared.checksum)
+    if prepared.skipped_as_duplicate_of is not None or (earlier and not prepared.force):
+        result.skipped_as_duplicate_of = (prepared.skipped_as_duplicate_of if prepared.skipped_as_duplicate_of
+                                          is not None else earlier[0])
+        step("done", 1.0)
+        return result
+    with store.transaction():
+        result.import_id = store_imports.next_import_id(con)
+        store_imports.load_staged(con, prepared.tables)
+        _merge_staged(store, result, prepared.layout, prepared.now, step, same_as=earlier or None,
+                      protect_after=earlier[0] if earlier else None)
+        if before_commit is not None:
+            before_commit(result)
+    return result
+
+
 def ingest_batch(store: Store, park, table: pa.Table, *, source: str, now: dt.datetime | None = None,
                  checksum: str | None = None, before_commit: Callable[[ImportResult], None] | None = None,
                  progress: Progress | None = None, read_limits: ReadLimits = limits.DEFAULT) -> ImportResult:
@@ -223,19 +315,34 @@ def _ingest_staged(store: Store, result: ImportResult, layout: Layout, now: dt.d
                    protect_after: int | None = None) -> ImportResult:
     """Validate the rows staged in ``_raw``/``_malformed`` of ``stage`` and merge them into the
     store (inside the caller's transaction)."""
-    con = store.con
-    import_id = result.import_id
+    _validate_staged(stage, layout, now, step, limits_, store.timezone)
+    store_imports.ship(stage, store.con)
+    return _merge_staged(store, result, layout, now, step, same_as=same_as, protect_after=protect_after)
+
+
+def _validate_staged(stage, layout: Layout, now: dt.datetime, step: Progress, limits_: Plausibility,
+                     timezone: str) -> None:
+    """_parsed (values and reason codes) from the rows staged in ``_raw`` of ``stage``."""
     now_utc = now.astimezone(dt.UTC).replace(tzinfo=None)
     step("validate", 0.35)
     if layout.kind == "station":
-        validate.validate_observations(stage, now_utc, limits_, store.timezone)
-        store_imports.ship(stage, con)
+        validate.validate_observations(stage, now_utc, limits_, timezone)
+    else:
+        validate.validate_readings(stage, now_utc, limits_, timezone)
+
+
+def _merge_staged(store: Store, result: ImportResult, layout: Layout, now: dt.datetime, step: Progress, *,
+                  same_as: list[int] | None = None, protect_after: int | None = None) -> ImportResult:
+    """Merge the validated rows (``_parsed``, ``_malformed`` in the store's session) into the
+    store, quarantine the rejected ones and record the import (inside the caller's transaction)."""
+    con = store.con
+    import_id = result.import_id
+    now_utc = now.astimezone(dt.UTC).replace(tzinfo=None)
+    if layout.kind == "station":
         store_observations.stage_valid(con)
         step("merge", 0.6)
         counts = store_observations.merge_observations(con, import_id, now_utc, protect_after=protect_after)
         return _finish(con, result, counts, (0, 0, 0), now, step, same_as)
-    validate.validate_readings(stage, now_utc, limits_, store.timezone)
-    store_imports.ship(stage, con)
     n_reg = store_readings.stage_interval_rows(con)
     if n_reg:
         registers.derive_cumulative(con, import_id)

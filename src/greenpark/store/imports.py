@@ -24,7 +24,7 @@ import pyarrow as pa
 from greenpark import __version__
 
 _STAGING = ("_raw", "_malformed", "_parsed", "_dupkeys", "_new", "_cmp", "_unit_factors", "_reg_new", "_reg_cmp",
-            "_derived", "_reg_u", "_limits", "_rejected")
+            "_derived", "_reg_u", "_limits", "_rejected", "_rejects", "_rejects_scan")
 
 
 # -- the import log -----------------------------------------------------------------------------
@@ -81,16 +81,45 @@ def staging(store):
     if store.engine == "duckdb":
         yield store.con
         return
+    with staging_copy(store.con, store.timezone) as local:
+        yield local
+
+
+@contextmanager
+def staging_copy(con, timezone: str):
+    """An in-memory DuckDB with copies of the meters and stations read through ``con`` (any
+    engine's connection or read cursor): an import can be read and validated there without the
+    store's writing connection (:func:`greenpark.ingest.prepare_file`)."""
     local = duckdb.connect()
     try:
-        local.execute(f"SET TimeZone = '{store.timezone}'")
+        local.execute(f"SET TimeZone = '{timezone}'")
         for t in ("meters", "stations"):
-            local.register("_gp_copy", store.con.execute(f"SELECT * FROM {t}").to_arrow_table())
+            q = f"SELECT * FROM {t}"
+            rows = con.sql(q) if isinstance(con, duckdb.DuckDBPyConnection) else con.execute(q)
+            local.register("_gp_copy", rows.to_arrow_table())
             local.execute(f"CREATE TABLE {t} AS SELECT * FROM _gp_copy")
             local.unregister("_gp_copy")
         yield local
     finally:
         local.close()
+
+
+def staged_tables(stage, tables: tuple[str, ...] = ("_parsed", "_malformed")) -> dict[str, pa.Table]:
+    """The staged tables of ``stage`` as Arrow tables (to be loaded into the store by :func:`load_staged`)."""
+    return {t: stage.sql(f"SELECT * FROM {t}").to_arrow_table() for t in tables}
+
+
+def load_staged(con, tables: dict[str, pa.Table]) -> None:
+    """Staged tables (from :func:`staged_tables`) into temporary tables of the store's session."""
+    for name, data in tables.items():
+        if isinstance(con, duckdb.DuckDBPyConnection):
+            con.register("_gp_staged", data)
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _gp_staged")
+            finally:
+                con.unregister("_gp_staged")
+        else:
+            con.register(name, data)
 
 
 def ship(stage, con, tables: tuple[str, ...] = ("_parsed", "_malformed")) -> None:
@@ -126,6 +155,10 @@ def stage_csv(con, path: str, n_columns: int, staged: dict[str, str], required: 
     """_raw and _malformed from a CSV file whose header has ``n_columns`` columns (all text)."""
     spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns))
     p = str(path).replace("'", "''")
+    # DuckDB appends to an existing rejects table: the lines an earlier import on this connection
+    # rejected (a server's writer, a demo) would be quarantined again in this one
+    con.execute("DROP TABLE IF EXISTS _rejects")
+    con.execute("DROP TABLE IF EXISTS _rejects_scan")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _raw AS
         SELECT {_select_list(staged, required, optional, col, "row_number() OVER () + 1")}

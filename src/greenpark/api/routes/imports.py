@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import pyarrow as pa
 from fastapi import APIRouter, File, Query, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from greenpark import ingest
 from greenpark.api.deps import Admin, BackendDep, Overseer, ParkDep
@@ -86,8 +87,16 @@ async def upload_import(user: Admin, park: ParkDep, backend: BackendDep, request
                 fh.write(chunk)
         remote = _remote(request)
 
+        def prepare():
+            # reading, parsing and validating need no writer: they run beside it, so that logins
+            # and other writes do not wait for them (only the merge below holds the writer)
+            return ingest.prepare_file(backend.cursor(), backend.store.timezone, path, force=force, park=park,
+                                       name=name)
+
+        prepared = await run_in_threadpool(prepare)
+
         def run(store):
-            result = ingest.ingest_file(store, path, force=force, park=park, name=name)
+            result = ingest.merge_prepared(store, prepared)
             with store.transaction() as con:
                 users.audit(con, user, "imports.upload", f"file {name}",
                                after={k: v for k, v in result.as_dict().items() if k != "path"},
