@@ -33,6 +33,8 @@ GOOD = "meter_id,timestamp,value\nE1-EL,2025-01-01 00:15,10\n"
     ("E1-EL,1899-12-30 00:00,1", "timestamp_too_early"),
     ("E1-EL,1999-12-31 23:45,1", "timestamp_too_early"),
     ("E2-EL,2025-01-01 00:30,1e300", "value_out_of_range"),   # a cumulative register
+    ("E1-EL,infinity,1", "unparsable_timestamp"),   # DuckDB parses it, but it is no instant (PostgreSQL: COPY failed)
+    ("E1-EL,-infinity,1", "unparsable_timestamp"),
 ])
 def test_extreme_values_and_clock_resets_are_quarantined_on_the_file_path(tmp_path, store, line, reason):
     res = ingest_file(store, write(tmp_path / "x.csv", GOOD + line + "\n"), now=NOW)
@@ -41,6 +43,15 @@ def test_extreme_values_and_clock_resets_are_quarantined_on_the_file_path(tmp_pa
     assert q(store, "SELECT line_no, reason FROM quarantine") == [(3, reason)]
     assert q(store, "SELECT sum(quantity) FROM rollup_monthly") == [(10.0,)]
     assert q(store, "SELECT count(*) FROM readings") == [(1,)]
+
+
+@pytest.mark.parametrize("ts", ["infinity", "-infinity", "+infinity"])
+def test_an_infinite_timestamp_is_unparsable_on_the_push_path(store, ts):
+    """Found by schemathesis on PostgreSQL: an infinite timestamp reached COPY and gave a 500."""
+    table = pa.table({"meter_id": ["E1-EL"], "timestamp": [ts], "value": [1.0]})
+    res = ingest_batch(store, None, table, source="push:test", now=NOW)
+    assert res.rejected_by_reason == {"unparsable_timestamp": 1}
+    assert q(store, "SELECT count(*) FROM readings") == [(0,)]
 
 
 @pytest.mark.parametrize("value", [True, False])

@@ -245,7 +245,8 @@ def validate_readings(con, now: dt.datetime, earliest: dt.datetime, unit_factors
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _parsed AS
             WITH p AS (
-                SELECT r.*, timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) AS ts,
+                SELECT r.*, CASE WHEN isfinite(TRY_CAST(r.ts_text AS TIMESTAMPTZ))  -- 'infinity' is no instant
+                            THEN timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) END AS ts,
                        TRY_CAST(r.value_text AS DOUBLE) AS v,
                        m.meter_id IS NOT NULL AS known, m.kind, m.multiplier, uf.factor AS unit_factor,
                        l.lo, l.hi
@@ -297,7 +298,8 @@ def validate_observations(con, now: dt.datetime, earliest: dt.datetime, params: 
             CREATE OR REPLACE TEMP TABLE _parsed AS
             WITH p AS (
                 SELECT r.*, coalesce(gp.parameter, lower(r.parameter)) AS param,
-                       timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) AS ts,
+                       CASE WHEN isfinite(TRY_CAST(r.ts_text AS TIMESTAMPTZ))  -- 'infinity' is no instant
+                            THEN timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) END AS ts,
                        TRY_CAST(r.value_text AS DOUBLE) AS v, s.station_id IS NOT NULL AS known, s.kind AS skind,
                        gp.parameter IS NOT NULL AS valid_param, gp.allow_negative, gp.lo, gp.hi, uf.scale, uf."offset",
                        gk.article, gk.valid
