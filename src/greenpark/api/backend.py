@@ -7,6 +7,10 @@ the same database and see every committed write. Because every write passes thro
 backend knows when data change: :attr:`Backend.generation` counts writes and the caches of
 computed results (energy accounts, auth lookups) are dropped on each one.
 
+Work that needs no writer stays off the writer thread: an upload is read and validated in an
+in-memory DuckDB first (:func:`greenpark.ingest.prepare_file`) and only its merge
+(:func:`greenpark.ingest.merge_prepared`) is a write, so logins and reads answer during an import.
+
 On PostgreSQL several server processes (and CLI imports) share one database: writes of all of
 them are serialised by the store's advisory lock, each committed write sends a notification, and
 every backend listens (:meth:`Backend._listen`) and drops its caches when another process wrote.
