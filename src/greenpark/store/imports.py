@@ -229,6 +229,11 @@ def station_unit_pairs(con, params: pa.Table) -> list[tuple[str, str]]:
         con.unregister("_gp_params")
 
 
+#: the UTC instant of a staged row's timestamp text; NULL when it is no date-time or not finite
+#: (DuckDB reads 'infinity', which is no instant and which PostgreSQL's COPY refuses)
+_PARSED_TS = ("CASE WHEN isfinite(TRY_CAST(r.ts_text AS TIMESTAMPTZ)) "
+              "THEN timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) END")
+
 _VALUE_TEXT = "'value ''' || left(coalesce(value_text, ''), 60) || ''''"
 
 
@@ -245,8 +250,7 @@ def validate_readings(con, now: dt.datetime, earliest: dt.datetime, unit_factors
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _parsed AS
             WITH p AS (
-                SELECT r.*, CASE WHEN isfinite(TRY_CAST(r.ts_text AS TIMESTAMPTZ))  -- 'infinity' is no instant
-                            THEN timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) END AS ts,
+                SELECT r.*, """ + _PARSED_TS + """ AS ts,
                        TRY_CAST(r.value_text AS DOUBLE) AS v,
                        m.meter_id IS NOT NULL AS known, m.kind, m.multiplier, uf.factor AS unit_factor,
                        l.lo, l.hi
@@ -298,8 +302,7 @@ def validate_observations(con, now: dt.datetime, earliest: dt.datetime, params: 
             CREATE OR REPLACE TEMP TABLE _parsed AS
             WITH p AS (
                 SELECT r.*, coalesce(gp.parameter, lower(r.parameter)) AS param,
-                       CASE WHEN isfinite(TRY_CAST(r.ts_text AS TIMESTAMPTZ))  -- 'infinity' is no instant
-                            THEN timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) END AS ts,
+                       """ + _PARSED_TS + """ AS ts,
                        TRY_CAST(r.value_text AS DOUBLE) AS v, s.station_id IS NOT NULL AS known, s.kind AS skind,
                        gp.parameter IS NOT NULL AS valid_param, gp.allow_negative, gp.lo, gp.hi, uf.scale, uf."offset",
                        gk.article, gk.valid

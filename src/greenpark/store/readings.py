@@ -429,30 +429,30 @@ def query_readings(cur, meter_id: str, expected_sql: str | None, resolution: str
     return [dict(zip(cols, r, strict=True)) for r in c.fetchall()]
 
 
-def hourly_counts(cur, meter_id: str, start: dt.datetime | None, end: dt.datetime | None):
-    """DataFrame ``hour, n_readings`` of a meter's hourly rollups (park time) in [start, end)."""
-    where, params = "", [meter_id]
+def _half_open(col: str, start, end) -> tuple[str, list]:
+    """SQL conditions ``AND col >= start AND col < end`` (each only when given) and their params."""
+    where, params = "", []
     if start is not None:
-        where += " AND hour >= ?"
+        where += f" AND {col} >= ?"
         params.append(start)
     if end is not None:
-        where += " AND hour < ?"
+        where += f" AND {col} < ?"
         params.append(end)
+    return where, params
+
+
+def hourly_counts(cur, meter_id: str, start: dt.datetime | None, end: dt.datetime | None):
+    """DataFrame ``hour, n_readings`` of a meter's hourly rollups (park time) in [start, end)."""
+    where, params = _half_open("hour", start, end)
     return cur.execute(f"SELECT hour, n_readings FROM rollup_hourly WHERE meter_id = ? {where} ORDER BY hour",
-                       params).df()
+                       [meter_id, *params]).df()
 
 
 def corrections(cur, meter_id: str, start: dt.datetime | None, end: dt.datetime | None):
     """DataFrame of a meter's corrected readings in [start, end) (UTC wall clock): ``time`` (with
     UTC offset), old_value, new_value, old_import_id, new_import_id, replaced_at."""
-    where, params = "", [meter_id]
-    if start is not None:
-        where += " AND ts >= ?"
-        params.append(start)
-    if end is not None:
-        where += " AND ts < ?"
-        params.append(end)
+    where, params = _half_open("ts", start, end)
     return cur.execute(f"""
         SELECT {_iso_utc_offset('ts')} AS time, old_value, new_value, old_import_id, new_import_id, replaced_at
-        FROM readings_history WHERE meter_id = ? {where} ORDER BY ts""", params).df()
+        FROM readings_history WHERE meter_id = ? {where} ORDER BY ts""", [meter_id, *params]).df()
 
