@@ -16,7 +16,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 PKG = SRC / "greenpark"
-EDGES = ("cli", "api", "web", "demo", "reports")
+EDGES = ("cli", "api", "web", "demo", "reports", "collect")
 
 #: layer -> what it must never import (greenpark sub-packages, or third-party top-level names)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
@@ -29,6 +29,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "services": EDGES,
     "api": ("cli",),
     "web": ("cli",),
+    "collect": ("cli", "web"),
 }
 
 

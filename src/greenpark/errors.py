@@ -32,6 +32,28 @@ class GreenparkError(Exception):
     code: str = "internal_error"
     details: Any = None
     headers: dict[str, str] | None = None
+    #: the catalogue message (kind ``message``) this error was made from, and its fields
+    message_code: str | None = None
+    message_params: dict[str, Any] = {}
+
+    @classmethod
+    def t(cls, message_code: str, /, **params: Any) -> GreenparkError:
+        """An error whose message comes from the catalogue, so each person reads it in their own
+        language: ``str(exc)`` is English (logs, tests), :meth:`localized` gives zh or en."""
+        from greenpark.i18n import text
+
+        exc = cls(text(message_code, "en", **params))
+        exc.message_code, exc.message_params = message_code, params
+        return exc
+
+    def localized(self, lang: str | None = None) -> str:
+        """The message in ``lang`` (default: the current language); errors made without a
+        catalogue message have one text, returned as it is."""
+        if self.message_code is None:
+            return str(self)
+        from greenpark.i18n import text
+
+        return text(self.message_code, lang, **self.message_params)
 
 
 class InputError(GreenparkError):

@@ -33,7 +33,7 @@ LANGS = ("zh", "en")
 #: kinds of codes in the catalogue
 KINDS = ("finding", "reason", "certificate", "carrier", "industry", "end_use", "unit", "statistic", "pollutant",
          "averaging", "parameter", "metric", "role", "status", "verdict", "severity", "error", "action",
-         "meter_kind", "meter_role", "water_body", "mv_model")
+         "meter_kind", "meter_role", "water_body", "mv_model", "message")
 
 Severity = Literal["info", "warning", "error", "fatal"]
 

@@ -66,7 +66,10 @@ def friendly_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except GreenparkError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            from greenpark.i18n import text
+
+            err_console.print(f"[bold red]{text('cli.error_prefix')}[/] {escape(exc.localized())}",
+                              highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_status) from None
 
     return wrapper
