@@ -33,8 +33,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from greenpark import reference
 from greenpark.collect.base import Reading
-from greenpark.collect.devices import (DeviceUnreachable, SourceConfigError, SourceCounters, check_meter_ids,
-                                       stamp)
+from greenpark.collect.devices import (
+    DeviceUnreachable,
+    SourceConfigError,
+    SourceCounters,
+    check_meter_ids,
+    stamp,
+)
 from greenpark.errors import DataError
 
 __all__ = ["ABNORMAL_READ_REPLY", "READ", "READ_ADDRESS", "READ_ADDRESS_REPLY", "READ_REPLY", "WAKE_UP", "WILDCARD",
