@@ -9,15 +9,16 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from greenpark.errors import GreenparkError, InputError
+from greenpark.errors import InputError, StoreUnavailable
 
 __all__ = ["DeviceUnreachable", "SourceConfigError", "SourceCounters", "check_meter_ids", "stamp"]
 
 
-class DeviceUnreachable(GreenparkError, ConnectionError):
+class DeviceUnreachable(StoreUnavailable, ConnectionError):
     """A device (Modbus TCP server, DL/T 645 gateway) that does not answer: refused, reset or timed
     out. The collector records it as the source's last error and polls again at the next interval;
-    cumulative registers bridge the gap."""
+    cumulative registers bridge the gap. Like an unreachable store it is a 503 whose message says
+    what is down (hence the base class; it is raised only by ``poll_once``, never by store calls)."""
 
     exit_status = 1
     http_status = 503
