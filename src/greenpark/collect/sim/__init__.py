@@ -13,7 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["LoopThread"]
+__all__ = ["LoopThread", "spawn"]
 
 
 class LoopThread:
@@ -38,3 +38,29 @@ class LoopThread:
             self.thread.join(5)
         if not self.loop.is_running():
             self.loop.close()
+
+
+def spawn(kind: str, *args: str, timeout: float = 30.0) -> tuple[str, int, Callable[[], None]]:
+    """Run a simulator in a subprocess (``python -m greenpark.collect.sim KIND ARGS...``, see
+    :mod:`greenpark.collect.sim.__main__`): ``(host, port, stop)``; ``stop()`` terminates it."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "greenpark.collect.sim", kind, *args], stdout=subprocess.PIPE,
+                            stdin=subprocess.PIPE, text=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    if not line.startswith("listening "):
+        proc.kill()
+        raise RuntimeError(f"simulator {kind} did not start: {line!r}")
+    _, host, port = line.split()
+
+    def stop() -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    return host, int(port), stop

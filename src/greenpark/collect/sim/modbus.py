@@ -72,14 +72,15 @@ class ModbusMeterSim:
             return [SimData(lo, count=hi - lo, values=0, datatype=DataType.REGISTERS)]
 
         hr, ir = block(3), block(4)
+        by_function = {f: [r for r in regs if r.function == f] for f in (3, 4)}
 
         async def action(function_code, start_address, address, count, current, set_values):
             if set_values is not None:
                 return ExcCodes.ILLEGAL_FUNCTION
             self.requests += 1
             t = self.now()
-            for r in regs:
-                if r.function == function_code:
+            for r in by_function.get(function_code, ()):
+                if r.address < address + count and r.address + REGISTER_COUNTS[r.type] > address:
                     off = r.address - start_address
                     current[off:off + REGISTER_COUNTS[r.type]] = r.registers(t)
             return None
