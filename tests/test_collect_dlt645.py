@@ -287,3 +287,25 @@ def test_polls_into_ingest_batch_give_interval_readings(tmp_path, line):
     finally:
         src.close()
         store.close()
+
+
+def test_a_line_simulator_for_a_source_config_and_in_its_own_process():
+    c = dlt645.Dlt645SourceConfig.model_validate({"type": "dlt645", "name": "g", "host": "127.0.0.1", "port": 1,
+                                                  "meters": [{"address": "000000000007", "meter_id": "A",
+                                                              "identifiers": {"voltage_a": "V"}}]})
+    s = Dlt645LineSim.from_config(c, start=10.0, rate=0.0)
+    s.start()
+    try:
+        src = dlt645.build(c.model_copy(update={"port": s.port}))
+        assert [(r.meter_id, r.value) for r in src.poll_once(T0)] == [("A", 10.0), ("V", 230.0)]
+    finally:
+        s.stop()
+    from greenpark.collect.sim import spawn
+
+    host, port, stop = spawn("dlt645", "--meters", "2", "--rate", "0")
+    try:
+        src = src_for(port, [{"address": "000000000002", "meter_id": "B",
+                              "identifiers": {"reverse_active_total": "B-EXP"}}])
+        assert [(r.meter_id, r.value) for r in src.poll_once(T0)] == [("B", 2000.0), ("B-EXP", 20.0)]
+    finally:
+        stop()

@@ -313,3 +313,23 @@ def test_polls_into_ingest_batch_give_interval_readings_from_cumulative_register
     res = ingest_batch(store, park, pa.Table.from_pylist([r.as_row() for r in batches[-1]]), source="collect:mb")
     assert (res.accepted, res.unchanged) == (0, 2)
     assert readings(store, "MB-1") == [("00:15", 90.0), ("00:45", 180.0)]
+
+
+def test_a_simulator_for_a_source_config_and_in_its_own_process():
+    c = cfg([{"meter_id": "a", "address": 4, "type": "float64", "word_order": "little", "scale": 0.5},
+             {"meter_id": "b", "address": 0, "type": "int32", "function": 4, "unit_id": 3}])
+    s = ModbusMeterSim.from_config(c, start=100.0, rate=0.0)
+    s.start()
+    try:
+        src = modbus.build(c.model_copy(update={"host": "127.0.0.1", "port": s.port}))
+        assert {r.meter_id: r.value for r in src.poll_once(T0)} == {"a": 100.0, "b": 200.0}
+    finally:
+        s.stop()
+    from greenpark.collect.sim import spawn
+
+    host, port, stop = spawn("modbus", "--units", "2", "--values", "3", "--rate", "0")
+    try:
+        src = source(port, [{"meter_id": f"u{u}-{i}", "address": 2 * i, "unit_id": u} for u in (1, 2) for i in range(3)])
+        assert [r.value for r in src.poll_once(T0)] == [1000.0, 1001.0, 1002.0, 2000.0, 2001.0, 2002.0]
+    finally:
+        stop()

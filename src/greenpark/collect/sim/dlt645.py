@@ -57,6 +57,18 @@ class Dlt645LineSim:
     def now(self) -> float:
         return self.clock() if self.clock is not None else time.monotonic() - self._t0
 
+    @classmethod
+    def from_config(cls, config, *, start: float = 1000.0, rate: float = 0.05, **kw) -> Dlt645LineSim:
+        """A line answering for every meter and identifier of a ``Dlt645SourceConfig``; energy of
+        meter k starts at ``start * (k + 1)`` kWh and advances ``rate`` kWh/s (voltage: 230 V)."""
+        meters = []
+        for k, m in enumerate(config.meters):
+            values = {}
+            for row, _ in m.channels():
+                values[row["id"]] = ((start * (k + 1), rate) if row["reading"] == "cumulative" else (230.0, 0.0))
+            meters.append(SimMeter(m.address, values))
+        return cls(meters, **kw)
+
     def answer(self, frame: dlt645.Frame) -> bytes | None:
         """The reply bytes to one request frame (None: no meter answers)."""
         self.requests += 1

@@ -59,6 +59,19 @@ class ModbusMeterSim:
     def now(self) -> float:
         return self.clock() if self.clock is not None else time.monotonic() - self._t0
 
+    @classmethod
+    def from_config(cls, config, *, start: float = 1000.0, rate: float = 0.05, **kw) -> ModbusMeterSim:
+        """A device answering for every value of a ``ModbusSourceConfig`` (type, orders, scale,
+        unit ids as configured), value k starting at ``start * (k + 1)`` and advancing ``rate``/s:
+        the peer of ``greenpark demo --live`` and of trials of a park.toml."""
+        devices: dict[int, list[SimRegister]] = {}
+        for k, m in enumerate(config.meters):
+            unit = config.unit_id if m.unit_id is None else m.unit_id
+            devices.setdefault(unit, []).append(SimRegister(
+                m.address, m.type, m.function, m.word_order, m.byte_order, start=start * (k + 1), rate=rate,
+                scale=m.scale, offset=m.offset))
+        return cls(devices, **kw)
+
     def _device(self, unit: int, regs: list[SimRegister]):
         from pymodbus.constants import ExcCodes
         from pymodbus.simulator import DataType, SimData, SimDevice
