@@ -190,6 +190,7 @@ def test_a_device_that_stops_answering_raises_connection_error_then_recovers():
             src.poll_once(T0)
         assert isinstance(err.value, DeviceUnreachable) and isinstance(err.value, GreenparkError)
         assert err.value.http_status == 503 and f"127.0.0.1:{s.port}" in str(err.value)
+        assert err.value.localized("zh").startswith(f"Modbus TCP 设备 127.0.0.1:{s.port}（数据源“mb”）无应答")
         with pytest.raises(ConnectionError):     # nothing listens: connection refused
             src.poll_once(T0)
         assert src.counters.last_error and "source 'mb'" in src.counters.last_error

@@ -325,9 +325,10 @@ class Dlt645Source:
 
     def _unreachable(self, why: str) -> DeviceUnreachable:
         self.close()
-        msg = f"DL/T 645 gateway {self.config.host}:{self.config.port} (source '{self.name}'): {why}"
-        self.counters.last_error = msg
-        return DeviceUnreachable(msg)
+        exc = DeviceUnreachable.t("collect.device_unreachable", protocol="DL/T 645", host=self.config.host,
+                                  port=self.config.port, source=self.name, why=why)
+        self.counters.last_error = str(exc)
+        return exc
 
     def _exchange(self, address: str, di: str) -> Frame | None:
         """Send a read request; the reply of ``address`` about ``di`` (normal or abnormal), or None

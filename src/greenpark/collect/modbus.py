@@ -219,9 +219,10 @@ class ModbusSource:
 
     def _unreachable(self, why: str) -> DeviceUnreachable:
         self.close()
-        msg = f"Modbus TCP server {self.config.host}:{self.config.port} (source '{self.name}'): {why}"
-        self.counters.last_error = msg
-        return DeviceUnreachable(msg)
+        exc = DeviceUnreachable.t("collect.device_unreachable", protocol="Modbus TCP", host=self.config.host,
+                                  port=self.config.port, source=self.name, why=why)
+        self.counters.last_error = str(exc)
+        return exc
 
     def read_blocks(self) -> list[np.ndarray | None]:
         """The registers of every block (None for a block the device refused)."""
