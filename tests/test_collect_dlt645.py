@@ -236,6 +236,9 @@ def test_config_validation(park):
     with pytest.raises(ValueError, match="listed twice"):
         dlt645.Dlt645SourceConfig.model_validate({"type": "dlt645", "name": "g", "host": "h", "port": 1, "meters": [
             {"address": "000000000001", "meter_id": "a"}, {"address": "000000000001", "meter_id": "b"}]})
+    with pytest.raises(SourceConfigError, match="E1-EL receive register values"):
+        dlt645.build({"type": "dlt645", "name": "g", "host": "h", "port": 1,
+                      "meters": [{"address": "000000000001", "meter_id": "E1-EL"}]}, park)
     with pytest.raises(SourceConfigError, match="X-1.*not in park.toml"):
         dlt645.build({"type": "dlt645", "name": "g", "host": "h", "port": 1,
                       "meters": [{"address": "000000000001", "meter_id": "X-1"}]}, park)

@@ -235,6 +235,12 @@ def test_config_errors_name_the_problem(park):
     with pytest.raises(SourceConfigError, match=r"NOPE.*not in park.toml.*E1-EL"):
         modbus.build({"type": "modbus", "name": "x", "host": "h", "meters": [{"meter_id": "NOPE", "address": 0}]},
                      park)
+    with pytest.raises(SourceConfigError, match=r"E1-EL receive register values .*kind = \"cumulative\""):
+        modbus.build({"type": "modbus", "name": "x", "host": "h", "meters": [{"meter_id": "E1-EL", "address": 0}]},
+                     park)
+    # a register holding interval consumption may feed an interval meter
+    modbus.build({"type": "modbus", "name": "x", "host": "h",
+                  "meters": [{"meter_id": "E1-EL", "address": 0, "cumulative": False}]}, park)
     with pytest.raises(ValueError, match="mapped twice"):
         cfg([{"meter_id": "a", "address": 0}, {"meter_id": "a", "address": 2}])
     with pytest.raises(ValueError, match="type"):

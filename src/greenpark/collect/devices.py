@@ -51,16 +51,24 @@ class SourceCounters:
         self.last_error = message
 
 
-def check_meter_ids(source: str, meter_ids: Iterable[str], park) -> None:
-    """Refuse meter ids that park.toml does not define (``park`` None: no check)."""
+def check_meter_ids(source: str, meter_ids: Iterable[str], park, cumulative: Iterable[str] = ()) -> None:
+    """Refuse meter ids that park.toml does not define, and registers (``cumulative``: the meter ids
+    fed by cumulative registers) mapped to interval meters, whose every reading would count as
+    consumption (``park`` None: no check)."""
     if park is None:
         return
-    known = {m.id for m in park.meters}
-    unknown = sorted({m for m in meter_ids if m not in known})
+    meters = {m.id: m for m in park.meters}
+    unknown = sorted({m for m in meter_ids if m not in meters})
     if unknown:
         raise SourceConfigError(
             f"source '{source}': meter id(s) {', '.join(unknown)} are not in park.toml [[meters]] "
-            f"(defined: {', '.join(sorted(known)) or 'none'}); add the meter or correct the id")
+            f"(defined: {', '.join(sorted(meters)) or 'none'}); add the meter or correct the id")
+    interval = sorted({m for m in cumulative if meters[m].kind != "cumulative"})
+    if interval:
+        raise SourceConfigError(
+            f"source '{source}': meter(s) {', '.join(interval)} receive register values (cumulative) but are "
+            "interval meters in park.toml; set kind = \"cumulative\" in their [[meters]] entry (or, for a "
+            "Modbus register that holds interval consumption, cumulative = false in the source)")
 
 
 def stamp(now: dt.datetime) -> str:

@@ -406,5 +406,7 @@ def build(config: Dlt645SourceConfig | dict, park=None) -> Dlt645Source:
     """The source of a ``[[sources]]`` entry; its meter ids must exist in ``park`` (when given)."""
     if not isinstance(config, Dlt645SourceConfig):
         config = Dlt645SourceConfig.model_validate(config)
-    check_meter_ids(config.name, [m for meter in config.meters for _, m in meter.channels()], park)
+    channels = [(row, m) for meter in config.meters for row, m in meter.channels()]
+    check_meter_ids(config.name, [m for _, m in channels], park,
+                    cumulative=[m for row, m in channels if row["reading"] == "cumulative"])
     return Dlt645Source(config)

@@ -60,6 +60,9 @@ class ModbusMeter(BaseModel):
     unit: str | None = None
     #: device behind a gateway (None: the source's unit_id)
     unit_id: int | None = Field(None, ge=0, le=255)
+    #: an energy register (the default; the park meter must be kind = "cumulative"); false: the
+    #: register holds the consumption of the last interval
+    cumulative: bool = True
 
     @property
     def count(self) -> int:
@@ -282,5 +285,6 @@ def build(config: ModbusSourceConfig | dict, park=None) -> ModbusSource:
     """The source of a ``[[sources]]`` entry; its meter ids must exist in ``park`` (when given)."""
     if not isinstance(config, ModbusSourceConfig):
         config = ModbusSourceConfig.model_validate(config)
-    check_meter_ids(config.name, [m.meter_id for m in config.meters], park)
+    check_meter_ids(config.name, [m.meter_id for m in config.meters], park,
+                    cumulative=[m.meter_id for m in config.meters if m.cumulative])
     return ModbusSource(config)
