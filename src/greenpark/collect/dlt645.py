@@ -300,6 +300,9 @@ class Dlt645Source:
     reconnects. Energy registers are cumulative, so a missed poll loses nothing.
     """
 
+    #: the ``[[sources]]`` type (shown by ``greenpark status``)
+    type = "dlt645"
+
     def __init__(self, config: Dlt645SourceConfig):
         self.config = config
         self.name = config.name

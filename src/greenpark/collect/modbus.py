@@ -180,6 +180,9 @@ class ModbusSource:
     address...) or a value that is not finite counts in ``counters.errors`` and yields no reading.
     """
 
+    #: the ``[[sources]]`` type (shown by ``greenpark status``)
+    type = "modbus"
+
     def __init__(self, config: ModbusSourceConfig):
         self.config = config
         self.name = config.name
