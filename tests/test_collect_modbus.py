@@ -265,6 +265,14 @@ owner = "E2"
 carrier = "electricity"
 unit = "MWh"
 kind = "cumulative"
+
+[[meters]]
+id = "MB-3"
+owner = "E2"
+carrier = "electricity"
+unit = "kWh"
+kind = "cumulative"
+register_rollover = 65536
 """
 
 
@@ -340,3 +348,30 @@ def test_a_simulator_for_a_source_config_and_in_its_own_process():
         assert [r.value for r in src.poll_once(T0)] == [1000.0, 1001.0, 1002.0, 2000.0, 2001.0, 2002.0]
     finally:
         stop()
+
+
+def test_simulated_registers_round_to_the_nearest_step_and_roll_over(clock):
+    r = SimRegister(0, "uint16", start=65530.0, rate=1.0, scale=1.0)
+    clock.t = 3
+    assert r.registers(clock.t) == [65533]
+    assert r.registers(10) == [4]                       # 65540 rolls over at 65536
+    assert SimRegister(0, "uint32", start=1000.0, rate=0.1, scale=0.1).registers(9) == [0, 10009]
+
+
+def test_a_16_bit_register_that_rolls_over_between_polls(e2e, clock):
+    park, store = e2e
+    s = sim({1: [SimRegister(10, "uint16", start=65000.0, rate=1.0)]}, clock)
+    src = modbus.build({"type": "modbus", "name": "mb", "host": "127.0.0.1", "port": s.port, "timeout": 1.0,
+                        "meters": [{"meter_id": "MB-3", "address": 10, "type": "uint16"}]}, park)
+    try:
+        seen = []
+        for k in range(3):
+            clock.t = 900 * k
+            batch = src.poll_once(T0 + dt.timedelta(minutes=15 * k))
+            seen.append(batch[0].value)
+            ingest_batch(store, park, pa.Table.from_pylist([r.as_row() for r in batch]), source="collect:mb")
+    finally:
+        s.stop()
+        src.close()
+    assert seen == [65000.0, 364.0, 1264.0]       # 65900 and 66800 wrapped at 65536
+    assert readings(store, "MB-3") == [("00:15", 900.0), ("00:30", 900.0)]

@@ -163,7 +163,7 @@ def encode(value: float | int, type_: str, word_order: Order = "big", byte_order
     from pymodbus.client import ModbusTcpClient
 
     if not type_.startswith("float"):
-        value = int(value)
+        value = round(value)
     regs = np.asarray(ModbusTcpClient.convert_to_registers(value, _datatype(type_), word_order=word_order),
                       dtype=np.uint16)
     if byte_order == "little":

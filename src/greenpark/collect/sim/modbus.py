@@ -40,7 +40,10 @@ class SimRegister:
     def registers(self, t: float) -> list[int]:
         if self.raw is not None:
             return list(self.raw)
-        return encode((self.value(t) - self.offset) / self.scale, self.type, self.word_order, self.byte_order)
+        raw = (self.value(t) - self.offset) / self.scale
+        if self.type.startswith("uint"):   # an energy register rolls over like a real one
+            raw = round(raw) % 2 ** (16 * REGISTER_COUNTS[self.type])
+        return encode(raw, self.type, self.word_order, self.byte_order)
 
 
 @dataclass
