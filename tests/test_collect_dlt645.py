@@ -312,3 +312,11 @@ def test_a_line_simulator_for_a_source_config_and_in_its_own_process():
         assert [(r.meter_id, r.value) for r in src.poll_once(T0)] == [("B", 2000.0), ("B-EXP", 20.0)]
     finally:
         stop()
+
+
+def test_read_address_of_the_one_meter_on_a_line(line):
+    s = line([SimMeter("810000760162")])
+    assert dlt645.read_address("127.0.0.1", s.port, timeout=1.0) == "810000760162"
+    s.silent = {"810000760162"}
+    with pytest.raises(DeviceUnreachable, match="no reply to read address"):
+        dlt645.read_address("127.0.0.1", s.port, timeout=0.3)

@@ -45,7 +45,7 @@ from greenpark.errors import DataError
 __all__ = ["ABNORMAL_READ_REPLY", "READ", "READ_ADDRESS", "READ_ADDRESS_REPLY", "READ_REPLY", "WAKE_UP", "WILDCARD",
            "Dlt645Meter", "Dlt645Source", "Dlt645SourceConfig", "Frame", "FrameError", "FrameReader", "build",
            "build_frame", "build_read", "build_read_address", "checksum", "decode_address", "decode_bcd",
-           "encode_address", "encode_bcd", "identifier", "identifiers", "parse_frame"]
+           "encode_address", "encode_bcd", "identifier", "identifiers", "parse_frame", "read_address"]
 
 START, END = 0x68, 0x16
 WAKE_UP = b"\xfe\xfe\xfe\xfe"
@@ -403,6 +403,31 @@ class Dlt645Source:
                 self._sock.close()
             finally:
                 self._sock = None
+
+
+def read_address(host: str, port: int, *, timeout: float = 2.0) -> str:
+    """The address of the one meter on a gateway's line (read address, 13H, to the wildcard address
+    AAAAAAAAAAAA): what to put in ``address`` when the nameplate is out of reach."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(build_read_address())
+            reader, deadline = FrameReader(), time.monotonic() + timeout
+            while (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                try:
+                    chunk = sock.recv(4096)
+                except TimeoutError:
+                    break
+                if not chunk:
+                    break
+                for item in reader.feed(chunk):
+                    if isinstance(item, Frame) and item.control == READ_ADDRESS_REPLY and len(item.data) == 6:
+                        return decode_address(item.data)
+    except OSError as exc:
+        raise DeviceUnreachable.t("collect.device_unreachable", protocol="DL/T 645", host=host, port=port,
+                                  source="-", why=str(exc)) from None
+    raise DeviceUnreachable.t("collect.device_unreachable", protocol="DL/T 645", host=host, port=port, source="-",
+                              why=f"no reply to read address within {timeout} s")
 
 
 def build(config: Dlt645SourceConfig | dict, park=None) -> Dlt645Source:
