@@ -217,6 +217,24 @@ def test_a_device_that_accepts_but_never_replies_times_out():
         lsn.close()
 
 
+def test_a_silent_device_behind_a_gateway_does_not_stop_the_others():
+    s = sim({1: [SimRegister(0, "uint32", start=1)], 2: [SimRegister(0, "uint32", start=2)],
+             3: [SimRegister(0, "uint32", start=3)]}, silent_delay=0.6)
+    src = source(s.port, [{"meter_id": f"u{u}", "address": 0, "unit_id": u} for u in (1, 2, 3)], timeout=0.25)
+    try:
+        s.silent_units = {2}
+        assert [(r.meter_id, r.value) for r in src.poll_once(T0)] == [("u1", 1.0), ("u3", 3.0)]
+        assert src.counters.errors_by_meter == {"u2": 1} and "no reply" in src.counters.last_error
+        s.silent_units = {1, 2, 3}
+        with pytest.raises(ConnectionError, match="no reply"):
+            src.poll_once(T0)
+        s.silent_units = set()
+        time.sleep(0.7)     # late replies of the silent requests are not taken for new ones
+        assert [r.value for r in src.poll_once(T0)] == [1.0, 2.0, 3.0]
+    finally:
+        s.stop()
+
+
 def test_refused_registers_and_nan_values_are_counted_not_crashed_on():
     s = sim({1: [SimRegister(0, "uint32", start=7), SimRegister(2, "float32", raw=[0x7FC0, 0x0000])],
              2: [SimRegister(100, "uint16", start=1)]})

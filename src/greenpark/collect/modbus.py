@@ -231,27 +231,43 @@ class ModbusSource:
         return exc
 
     def read_blocks(self) -> list[np.ndarray | None]:
-        """The registers of every block (None for a block the device refused)."""
-        from pymodbus.exceptions import ModbusException
+        """The registers of every block (None for a block the device refused or did not answer).
+
+        A block without a reply (a device behind a gateway that is off) is counted and the
+        connection is opened again for the next block (a late reply must not answer the next
+        request); when no block is answered the server is unreachable."""
+        from pymodbus.exceptions import ConnectionException, ModbusException
 
         client = self._connect()
         out: list[np.ndarray | None] = []
+        silent = 0
         for b in self.blocks:
             read = client.read_holding_registers if b.function == 3 else client.read_input_registers
+            where = f"unit {b.unit_id} function {b.function} registers {b.start}..{b.start + b.count - 1}"
             try:
                 rr = read(b.start, count=b.count, device_id=b.unit_id)
-            except (ModbusException, OSError) as exc:
-                raise self._unreachable(f"no reply ({type(exc).__name__}: {exc})") from None
+            except (ConnectionException, OSError) as exc:
+                raise self._unreachable(f"connection lost ({exc})") from None
+            except ModbusException as exc:
+                silent += 1
+                self._count(b, f"{where}: no reply within {self.config.timeout} s ({type(exc).__name__})")
+                out.append(None)
+                self.close()
+                client = self._connect()
+                continue
             self.counters.requests += 1
             if rr.isError() or len(rr.registers) < b.count:
-                for i, _ in b.members:
-                    self.counters.error(self.config.meters[i].meter_id,
-                                        f"unit {b.unit_id} function {b.function} registers {b.start}..."
-                                        f"{b.start + b.count - 1}: {rr}")
+                self._count(b, f"{where}: {rr}")
                 out.append(None)
             else:
                 out.append(np.asarray(rr.registers[:b.count], dtype=np.uint16))
+        if silent == len(self.blocks):
+            raise self._unreachable(f"no reply within {self.config.timeout} s")
         return out
+
+    def _count(self, block: Block, message: str) -> None:
+        for i, _ in block.members:
+            self.counters.error(self.config.meters[i].meter_id, message)
 
     def poll_once(self, now: dt.datetime) -> list[Reading]:
         """One reading per configured meter whose registers were read and decoded."""

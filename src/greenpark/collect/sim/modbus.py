@@ -7,6 +7,7 @@ each read: a meter's energy register advances like a real one between polls.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,10 @@ class ModbusMeterSim:
     host: str = "127.0.0.1"
     port: int = 0
     requests: int = 0
+    #: unit ids that do not answer (a device behind a gateway that is off): replies come
+    #: ``silent_delay`` seconds late
+    silent_units: set[int] = field(default_factory=set)
+    silent_delay: float = 1.0
     _t0: float = field(default_factory=time.monotonic)
     _thread: LoopThread | None = None
     _server: object = None
@@ -93,6 +98,8 @@ class ModbusMeterSim:
         async def action(function_code, start_address, address, count, current, set_values):
             if set_values is not None:
                 return ExcCodes.ILLEGAL_FUNCTION
+            if unit in self.silent_units:
+                await asyncio.sleep(self.silent_delay)
             self.requests += 1
             t = self.now()
             for r in by_function.get(function_code, ()):
