@@ -9,16 +9,16 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from greenpark.errors import InputError, StoreUnavailable
+from greenpark.errors import GreenparkError, InputError
 
 __all__ = ["DeviceUnreachable", "SourceConfigError", "SourceCounters", "check_meter_ids", "stamp"]
 
 
-class DeviceUnreachable(StoreUnavailable, ConnectionError):
+class DeviceUnreachable(GreenparkError, ConnectionError):
     """A device (Modbus TCP server, DL/T 645 gateway) that does not answer: refused, reset or timed
     out. The collector records it as the source's last error and polls again at the next interval;
-    cumulative registers bridge the gap. Like an unreachable store it is a 503 whose message says
-    what is down (hence the base class; it is raised only by ``poll_once``, never by store calls)."""
+    cumulative registers bridge the gap. A failure of the system, not of the request: exit status 1,
+    HTTP 503, and the message says which device is down."""
 
     exit_status = 1
     http_status = 503
