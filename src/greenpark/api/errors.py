@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from greenpark.errors import GreenparkError, StoreUnavailable
+from greenpark.errors import GreenparkError
 
 log = logging.getLogger("greenpark.api")
 
@@ -76,7 +76,7 @@ def install(app: FastAPI) -> None:
     async def _greenpark(request: Request, exc: GreenparkError):
         """Every error greenpark raises on purpose: its own status and code (greenpark.errors)."""
         status = exc.http_status
-        if status >= 500 and not isinstance(exc, StoreUnavailable):
+        if status >= 500 and status != 503:  # a failure of greenpark itself: its text stays in the log
             return await _any(request, exc)
         return error_response(status, getattr(exc, "message", None) or str(exc), exc.code, exc.details, exc.headers)
 
