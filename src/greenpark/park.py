@@ -351,6 +351,110 @@ class Target(_Model):
     source: str = Field(min_length=1)
 # --- end of carbon sections ---------------------------------------------------------------------
 
+# --- indicator sections (issue 13): zero-carbon park and green-factory indicators ---------------
+#: clean-energy components greenpark can count (发改环资〔2025〕910号 leaves the definition open)
+CLEAN_ENERGY = ("onsite_renewable", "green_electricity", "natural_gas")
+#: green-factory tiers, highest first
+TIERS = ("national", "provincial", "municipal")
+#: green-factory indicators (GB/T 36132-2025, the quantitative ones greenpark computes) -> better direction
+GF_INDICATORS = {"unit_product_energy": "le", "energy_per_output": "le", "co2_per_output": "le",
+                 "renewable_share": "ge", "water_per_output": "le", "water_reuse": "ge",
+                 "solid_waste_utilisation": "ge", "platform_functions": "ge"}
+
+
+class IndicatorSettings(_Model):
+    """``[indicators]``: the readings greenpark takes of definitions the notice leaves open."""
+
+    #: Scope 2 method of the core indicator's CO2 (market: certified green electricity at zero)
+    scope2_method: Literal["location", "market"] = "market"
+    #: what counts as clean energy in the clean-energy share (greenpark's reading, flagged in the output)
+    clean_energy: list[Literal["onsite_renewable", "green_electricity", "natural_gas"]] = [
+        "onsite_renewable", "green_electricity"]
+    #: a core threshold [tCO2/tce] for a park whose size band has no published one (< 200,000 tce/yr)
+    core_threshold_tco2_per_tce: float | None = Field(default=None, gt=0)
+    core_threshold_source: str | None = None
+
+    @model_validator(mode="after")
+    def _source(self) -> IndicatorSettings:
+        if self.core_threshold_tco2_per_tce is not None and not self.core_threshold_source:
+            raise ValueError("indicators.core_threshold_tco2_per_tce needs core_threshold_source (who set it)")
+        return self
+
+
+class IndicatorRecord(_Model):
+    """``[[indicator_records]]``: annual figures of one enterprise (or the park) the meters do not give."""
+
+    enterprise: str
+    year: int = Field(ge=2000, le=2100)
+    #: general industrial solid waste generated / comprehensively utilised [t]
+    solid_waste_generated_t: float | None = Field(default=None, ge=0)
+    solid_waste_utilised_t: float | None = Field(default=None, ge=0)
+    #: waste heat, cold and pressure available / recovered and used [GJ]
+    waste_heat_available_gj: float | None = Field(default=None, ge=0)
+    waste_heat_recovered_gj: float | None = Field(default=None, ge=0)
+    #: reused (recirculated) water and fresh water intake [t]; used where no meter measures them
+    reused_water_t: float | None = Field(default=None, ge=0)
+    fresh_water_t: float | None = Field(default=None, ge=0)
+    #: where the figures come from (statistics form, audit report...)
+    source: str = Field(min_length=1)
+
+
+class EnergyQuota(_Model):
+    """``[[energy_quotas]]``: grade values of the energy-quota standard that applies to a product."""
+
+    product: str
+    #: the standard, e.g. "GB 30510-2014"
+    standard: str = Field(min_length=1)
+    #: kgce per the product's unit
+    grade1: float = Field(gt=0)
+    grade2: float = Field(gt=0)
+    grade3: float | None = Field(default=None, gt=0)
+    source: str = Field(min_length=1)
+
+
+class Benchmark(_Model):
+    """``[[benchmarks]]``: a benchmark (基准值) and/or leading (引领值) value of a green-factory indicator,
+    entered with its source (GB/T 36132-2025 values are not shipped: the published ones conflict)."""
+
+    indicator: Literal["unit_product_energy", "energy_per_output", "co2_per_output", "renewable_share",
+                       "water_per_output", "water_reuse", "solid_waste_utilisation", "platform_functions"]
+    #: applies to this enterprise only / to this industry / to this energy band (renewable_share); none = all
+    enterprise: str | None = None
+    industry: str | None = None
+    energy_band: Literal["ge_10000", "5000_10000", "3000_5000", "lt_3000"] | None = None
+    benchmark: float | None = None
+    leading: float | None = None
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _value(self) -> Benchmark:
+        if self.benchmark is None and self.leading is None:
+            raise ValueError(f"benchmarks ({self.indicator}): give benchmark and/or leading")
+        return self
+
+
+class GreenFactory(_Model):
+    """``[[green_factories]]``: an enterprise's green-factory status and its energy-and-carbon platform."""
+
+    enterprise: str
+    tier: Literal["national", "provincial", "municipal"] | None = None
+    year_awarded: int | None = Field(default=None, ge=2000, le=2100)
+    #: year of the next re-evaluation (as set by the awarding body; greenpark does not assume a cycle)
+    reevaluation_due: int | None = Field(default=None, ge=2000, le=2100)
+    #: ids of green_factory_platform.csv the enterprise's own systems provide
+    platform_functions: list[str] = []
+    source: str = Field(min_length=1)
+
+
+class Programme(_Model):
+    """``[programme]``: the park's green-factory target, e.g. 20 provincial-or-higher factories by a date."""
+
+    target_count: int = Field(gt=0)
+    min_tier: Literal["national", "provincial", "municipal"] = "provincial"
+    by: dt.date
+    source: str = Field(min_length=1)
+# --- end of indicator sections ------------------------------------------------------------------
+
 # --- M&V sections (issue 5): models for [[mv_projects]] go here ----------------------------------
 class MVPeriod(_Model):
     """An inclusive range of park-time dates (``{ start = 2024-01-01, end = 2024-12-31 }``)."""
@@ -616,6 +720,50 @@ class Park(_Model):
         return self.carbon.region or (self.park.grid_region if self.carbon.level == "regional" else self.park.province)
     # M&V fields (issue 5) go here
     mv_projects: list[MVProject] = []
+    # indicator fields (issue 13)
+    indicators: IndicatorSettings = IndicatorSettings()
+    indicator_records: list[IndicatorRecord] = []
+    energy_quotas: list[EnergyQuota] = []
+    benchmarks: list[Benchmark] = []
+    green_factories: list[GreenFactory] = []
+    programme: Programme | None = None
+
+    @model_validator(mode="after")
+    def _indicator_references(self) -> Park:
+        problems: list[str] = []
+        ents = {e.id for e in self.enterprises}
+        owners = ents | {self.park.id}
+        prods = {p.id for p in self.products}
+        for i, r in enumerate(self.indicator_records):
+            if r.enterprise not in owners:
+                problems.append(f"indicator_records[{i}]: '{r.enterprise}' is neither an enterprise id nor the park id")
+            if (r.solid_waste_utilised_t or 0) > (r.solid_waste_generated_t or float("inf")):
+                problems.append(f"indicator_records[{i}]: solid_waste_utilised_t exceeds solid_waste_generated_t")
+        for q in self.energy_quotas:
+            if q.product not in prods:
+                problems.append(f"energy_quotas: product '{q.product}' is not a [[products]] id")
+            if q.grade1 > q.grade2:
+                problems.append(f"energy_quotas ({q.product}): grade1 (leading) must be at most grade2")
+        for b in self.benchmarks:
+            if b.enterprise is not None and b.enterprise not in ents:
+                problems.append(f"benchmarks ({b.indicator}): enterprise '{b.enterprise}' is not an enterprise id")
+        functions = set(reference.load("green_factory_platform").ids)
+        seen: set[str] = set()
+        for g in self.green_factories:
+            if g.enterprise not in ents:
+                problems.append(f"green_factories: '{g.enterprise}' is not an enterprise id")
+            if g.enterprise in seen:
+                problems.append(f"green_factories: '{g.enterprise}' appears twice; keep one entry")
+            seen.add(g.enterprise)
+            if g.tier is not None and g.year_awarded is None:
+                problems.append(f"green_factories ({g.enterprise}): a tier needs year_awarded")
+            bad = sorted(set(g.platform_functions) - functions)
+            if bad:
+                problems.append(f"green_factories ({g.enterprise}): unknown platform functions {bad}; "
+                                f"valid: {', '.join(sorted(functions))}")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _mv_references(self) -> Park:

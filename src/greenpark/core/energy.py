@@ -99,7 +99,8 @@ def meter_coefficients(park) -> tuple[pa.Table, dict[str, dict]]:
     """Per meter: the GB/T 2589 coefficient that applies and the factor from meter unit to its unit.
 
     Returns the table (meter_id, coefficient_id, kgce_per_unit, to_coef_unit, counted) and the
-    coefficient citations by id. ``counted`` is false for working media unless configured.
+    coefficient citations by id. ``counted`` is false for working media unless configured, and always
+    for the non-energy carriers of carriers.csv (``energy = false``: reused water, recovered heat).
     """
     coefs = reference.load("gbt2589_coefficients")
     carriers = reference.load("carriers")
@@ -112,7 +113,7 @@ def meter_coefficients(park) -> tuple[pa.Table, dict[str, dict]]:
         rows.append({
             "meter_id": m.id, "coefficient_id": cid, "kgce_per_unit": row["value"],
             "to_coef_unit": units.conversion_factor(m.unit, per_unit),
-            "counted": (not c["working_medium"]) or park.accounting.include_working_media,
+            "counted": bool(c["energy"]) and ((not c["working_medium"]) or park.accounting.include_working_media),
         })
         cited[cid] = reference.citation(row)
     schema = pa.schema([("meter_id", pa.string()), ("coefficient_id", pa.string()), ("kgce_per_unit", pa.float64()),
