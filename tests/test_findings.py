@@ -17,7 +17,7 @@ from greenpark.findings import Finding, catalogue, label
 
 SRC = Path(greenpark.__file__).parent
 GOLDEN = Path(__file__).parent / "golden"
-DOMAINS = ("energy", "carbon", "targets", "air", "aqi", "water", "mv", "reference", "ingest")
+DOMAINS = ("energy", "carbon", "targets", "air", "aqi", "water", "mv", "reference", "ingest", "indicators")
 CODE_RX = re.compile(rf"^({'|'.join(DOMAINS)})\.[a-z0-9_]*[a-z0-9](\.[a-z0-9_]*[a-z0-9])*$")
 
 
@@ -148,7 +148,8 @@ def test_codes_emitted_by_the_demo_have_labels():
 def test_every_id_list_of_the_code_base_is_labelled():
     from greenpark import demo, ingest, reference
     from greenpark.api.errors import CODES
-    from greenpark.core import air, carbon, targets
+    from greenpark import park as park_mod
+    from greenpark.core import air, carbon, indicators, targets
     from greenpark.services import users
 
     want = {
@@ -168,6 +169,14 @@ def test_every_id_list_of_the_code_base_is_labelled():
         "meter_kind": {"interval", "cumulative"},
         "industry": set(demo.INDUSTRIES),
         "end_use": {u for spec in demo.INDUSTRIES.values() for u in spec["uses"]} | _demo_end_uses(),
+        "indicator": set(indicators.PARK_INDICATORS) | set(indicators.FACTORY_UNITS),
+        "tier": set(park_mod.TIERS),
+        "grade": {"grade1", "grade2", "above_grade2"},
+        "energy_band": {b for b, _, _ in indicators.ENERGY_BANDS},
+        "verdict": {"fit", "not_fit"} | set(indicators.VERDICTS),
+        "unit": {u for _, _, u in targets.METRICS.values()} | set(indicators.FACTORY_UNITS.values())
+        | {u for u, _ in indicators.PARK_INDICATORS.values()} - {"1"},
+        "status": set(targets.STATUSES) | set(reference.STATUSES) | {"NOT FOUND"},
     }
     missing = {k: sorted(c for c in v if findings.lookup(k, c) is None) for k, v in want.items()}
     assert not any(missing.values()), {k: v for k, v in missing.items() if v}

@@ -33,7 +33,8 @@ LANGS = ("zh", "en")
 #: kinds of codes in the catalogue
 KINDS = ("finding", "reason", "certificate", "carrier", "industry", "end_use", "unit", "statistic", "pollutant",
          "averaging", "parameter", "metric", "role", "status", "verdict", "severity", "error", "action",
-         "meter_kind", "meter_role", "water_body", "mv_model", "message")
+         "meter_kind", "meter_role", "water_body", "mv_model", "message", "indicator", "tier", "grade",
+         "energy_band")
 
 Severity = Literal["info", "warning", "error", "fatal"]
 

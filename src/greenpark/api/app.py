@@ -30,6 +30,7 @@ from greenpark.api.routes import (
     readings,
 )
 from greenpark.api.routes import park as park_routes
+from greenpark.api.routes import indicators as indicator_routes
 from greenpark.api.routes import targets as target_routes
 from greenpark.api.routes import users as user_routes
 from greenpark.api.security import HttpGuard, Settings
@@ -129,7 +130,7 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (health, auth, user_routes, park_routes, readings, energy, environment, carbon, target_routes, mv, imports,
-                   audit, catalogue):
+                   audit, catalogue, indicator_routes):
         api.include_router(module.router)
     app.include_router(api)
     # body size limits (413) and security headers on every response (Cache-Control: no-store on the API's)

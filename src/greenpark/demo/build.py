@@ -238,6 +238,10 @@ def generate(out_dir: str | Path, seed: int = 2025, year: int = 2025) -> DemoFil
     env_toml, env_files = env_demo_files(data, year)
     extra_toml.append(env_toml)
     files.extend(env_files)
+    # indicators (issue 13): zero-carbon park and green-factory data, green-factory programme
+    from greenpark.demo.indicators import indicators_toml
+
+    extra_toml.append(indicators_toml(park_id, year, ents, tables))
     # --- end of demo extras ---------------------------------------------------------------------
     (out / "park.toml").write_text(toml + "\n".join(extra_toml), encoding="utf-8")
     return DemoFiles(out / "park.toml", files)

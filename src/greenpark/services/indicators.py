@@ -340,9 +340,11 @@ def park_indicators(park: Park, store, period: str | int, *, what_if_pv_mwh: flo
     }
 
 
-def _lineage(inp: _Inputs, fig: dict) -> dict[str, Any]:
+def _lineage(inp: _Inputs, fig: dict, owner: str | None = None) -> dict[str, Any]:
     srcs: dict[str, list[str]] = {}
     for r in inp.owners.to_dict("records"):
+        if owner is not None and r["enterprise_id"] != owner:
+            continue
         for field, where in r["sources"].items():
             srcs.setdefault(field, []).append(f"{r['enterprise_id']}: {where}")
     return {
@@ -497,6 +499,6 @@ def enterprise_indicators(park: Park, store, period: str | int, enterprise_id: s
         "candidate": next((c for c in prog["candidates"] if c["enterprise_id"] == enterprise_id), None),
         "trajectory": _trajectory_json(m, year),
         "what_if": _what_if(inp, fig, what_if_pv_mwh, what_if_green_mwh),
-        "lineage": {k: v for k, v in _lineage(inp, fig).items() if k != "thresholds"},
+        "lineage": {k: v for k, v in _lineage(inp, fig, enterprise_id).items() if k != "thresholds"},
         "flags": flags,
     }
