@@ -176,6 +176,8 @@ class _Inputs:
         co2_parts = [carbon_core.monthly_co2(self.carbon.result, self.method)]
         certs = [self.cert_months]
         try:
+            if not (tce["month"].dt.year == self.year - 1).any():
+                raise AccountsError(f"no data for {self.year - 1}")
             prev = carbon_report(store, park, self.year - 1, method="both", write=False).result
             co2_parts.append(carbon_core.monthly_co2(prev, self.method))
             if prev.certificate_months is not None and len(prev.certificate_months):
