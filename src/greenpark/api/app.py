@@ -29,8 +29,8 @@ from greenpark.api.routes import (
     mv,
     readings,
 )
-from greenpark.api.routes import park as park_routes
 from greenpark.api.routes import indicators as indicator_routes
+from greenpark.api.routes import park as park_routes
 from greenpark.api.routes import targets as target_routes
 from greenpark.api.routes import users as user_routes
 from greenpark.api.security import HttpGuard, Settings

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 
@@ -27,6 +26,8 @@ def _n(x: Any, unit: str = "") -> str:
         return f"{100 * x:.1f} %"
     if isinstance(x, bool):
         return "yes" if x else "no"
+    if unit == "count":
+        return f"{x:g}"
     if isinstance(x, float):
         return f"{x:,.4f}" if abs(x) < 10 else f"{x:,.1f}"
     return str(x)

@@ -210,7 +210,7 @@ class _Inputs:
         m["natural_gas_kgce"] = by_carrier["natural_gas"] * ng_coef if "natural_gas" in by_carrier else 0.0
         if "reused_water" in by_carrier:
             m["reused_water_t"] = by_carrier["reused_water"]
-            m["fresh_water_t"] = by_carrier["water"] if "water" in by_carrier else 0.0
+            m["fresh_water_t"] = by_carrier.get("water", 0.0)
         m = m.rename_axis("month").reset_index()
         m = m[m["energy_tce"].notna()]
         m["green_kgce"] = m["green_kgce"].fillna(0.0)
