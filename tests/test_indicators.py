@@ -347,3 +347,38 @@ def test_bad_period_and_unknown_enterprise(zpark):
         si.park_indicators(p, store, "2025-03")
     with pytest.raises(NotFoundError, match="valid ids: E1, E2"):
         si.enterprise_indicators(p, store, 2025, "E9")
+
+
+# -- the edges: API (role scoping) and CLI ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def api(zpark):
+    from fastapi.testclient import TestClient
+
+    from greenpark.api import create_app
+    from greenpark.services import users
+
+    p, store = zpark
+    tokens = {}
+    with store.transaction() as con:
+        who = users.cli_principal()
+        for name, kw in {"admin": dict(role="park_admin"), "ent1": dict(role="enterprise", enterprise_id="E1")}.items():
+            users.add_user(con, p, name, kw.pop("role"), created_by=who.username, **kw)
+            tokens[name], _ = users.create_token(con, name, "tests")
+    store.close()  # the app opens the file itself (this test runs last in the module)
+    app = create_app(p, str(p.source_path.parent / "greenpark.duckdb"))
+    with TestClient(app) as client:
+        yield client, {k: {"Authorization": f"Bearer {v}"} for k, v in tokens.items()}
+
+
+def test_api_indicators_park_and_enterprise_scoping(api):
+    client, h = api
+    park = client.get("/api/v1/indicators?period=2025&what_if_pv=100", headers=h["admin"]).json()
+    assert by_id(park)["water_reuse"]["value"] == pytest.approx(0.8, abs=1e-9)
+    assert park["what_if"]["after"]["co2_t"] == pytest.approx(238.5, rel=REL)
+    own = client.get("/api/v1/indicators?period=2025", headers=h["ent1"])   # an enterprise user: its own view
+    assert own.status_code == 200 and own.json()["enterprise"]["id"] == "E1"
+    assert "E2" not in own.text and "乙厂" not in own.text
+    other = client.get("/api/v1/indicators?period=2025&enterprise=E2", headers=h["ent1"])
+    assert other.status_code == 403
+    bad = client.get("/api/v1/indicators?period=2025-03", headers=h["admin"])
+    assert bad.status_code == 400 and "calendar year" in bad.json()["error"]["message"]
