@@ -314,3 +314,41 @@ def test_api_errors_show_their_code_label(tab):
     err = tab.page.locator(".error")
     assert err.get_attribute("data-code") == "not_found"
     assert err.inner_text().startswith("不存在：")
+
+
+def test_indicators_page_in_chinese_and_english(tab, server):
+    """The zero-carbon park page: the core and five guiding indicators with their verdicts (the demo
+    has some that meet and some that do not), the monthly chart, the programme; then in English."""
+    import httpx
+
+    tab.login("admin", "overview")
+    tab.page.click("#nav a[href='/indicators']")
+    tab.page.wait_for_selector("main[data-page=indicators] #chart-indicators[data-ready]", timeout=60_000)
+    assert tab.charts()["chart-indicators"] == 12
+    verdicts = tab.page.eval_on_selector_all("#indicator-kpis .kpi", "els => els.map(e => e.dataset.verdict)")
+    assert len(verdicts) == 6 and "pass" in verdicts and "fail" in verdicts
+    text = tab.page.inner_text("main")
+    assert "单位能耗碳排放" in text and "工业用水重复利用率" in text and "达标" in text and "未达标" in text
+    assert "绿色工厂梯度培育" in text
+    assert _raw_codes(text) == []
+    cookies = {c["name"]: c["value"] for c in tab.ctx.cookies()}
+    d = httpx.get(server.url + "/api/v1/indicators?period=2025", cookies=cookies, timeout=120).json()
+    assert f"{100 * d['indicators'][4]['value']:.1f} %" in text  # water reuse as the API gives it
+    tab.shot("indicators")
+    tab.page.click("#lang")
+    tab.page.wait_for_function("document.documentElement.lang === 'en' && document.querySelector('main[data-page]')")
+    tab.page.wait_for_selector("#chart-indicators[data-ready]")
+    text = tab.page.inner_text("main")
+    assert "carbon per unit of energy" in text and "does not meet" in text and "Green-factory programme" in text
+    tab.shot("indicators-en")
+    tab.page.click("#lang")
+    tab.page.wait_for_function("document.documentElement.lang === 'zh'")
+
+
+def test_enterprise_user_sees_its_green_factory_indicators(tab):
+    tab.login("e01", "enterprise")
+    tab.open("/indicators", "indicators")
+    text = tab.page.inner_text("main")
+    assert "绿色工厂定量指标" in text and "单位产品综合能耗" in text and "能碳管理平台功能" in text
+    assert "苏精密" not in tab.page.inner_text("body") and "E02" not in text
+    tab.shot("indicators-enterprise")

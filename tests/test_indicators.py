@@ -349,6 +349,29 @@ def test_bad_period_and_unknown_enterprise(zpark):
         si.enterprise_indicators(p, store, 2025, "E9")
 
 
+# -- the demo park through the CLI (a fresh clone: `greenpark demo` then `greenpark indicators`) ----
+def test_demo_every_indicator_has_a_value_some_pass_some_fail(demo_dir):
+    import json
+
+    from conftest import run
+
+    d = json.loads(run("indicators", "--period", "2025", "--format", "json", cwd=demo_dir).stdout)
+    assert all(i["value"] is not None for i in d["indicators"])
+    verdicts = {i["id"]: i["verdict"] for i in d["indicators"]}
+    assert verdicts["water_reuse"] == "pass" and verdicts["carbon_per_energy"] == "fail"
+    assert {"pass", "fail"} <= set(verdicts.values())
+    assert by_id(d)["carbon_per_energy"]["threshold_status"] == "USER"
+    assert d["programme"]["target"]["count"] == 20 and d["programme"]["candidates"]
+    e = json.loads(run("indicators", "--period", "2025", "--enterprise", "E02", "--format", "json",
+                       cwd=demo_dir).stdout)
+    assert all(i["value"] is not None for i in e["indicators"] if i["id"] != "platform_functions")
+    assert by_id(e)["unit_product_energy"]["meets_benchmark"] is False   # 191.2 kgce/t above grade 2 (150)
+    table = run("indicators", "--period", "2025", "--what-if-pv", "5000", cwd=demo_dir).stdout
+    assert "单位能耗碳排放" in table and "What if" in table and "Candidates" in table
+    bad = run("indicators", "--period", "2025-03", cwd=demo_dir, check=False)
+    assert bad.returncode == 2 and "calendar year" in bad.stderr and "Traceback" not in bad.stderr
+
+
 # -- the edges: API (role scoping) and CLI ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def api(zpark):

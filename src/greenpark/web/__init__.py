@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 PAGES = ("/", "/login", "/enterprises/{enterprise_id}", "/meters/{meter_id}", "/air", "/water", "/imports", "/mv",
-         "/mv/{project_id}")
+         "/mv/{project_id}", "/indicators")
 
 
 def _static_dir() -> str:

@@ -612,18 +612,94 @@
     return box;
   }
 
+  // -- zero-carbon park and green-factory indicators (GET /indicators) ------------------------------
+  function verdictTag(v) {
+    const cls = v === "pass" ? "tag ok" : v === "fail" ? "tag bad" : "tag warn";
+    return el("span", { class: cls, title: v, text: lab("verdict", v) });
+  }
+  const indVal = (v, unit) => (unit === "1" ? pct(v, 1) : unit === "count" ? (v === null ? "—" : String(v)) : num(v, 4));
+
+  async function pageIndicators(main) {
+    const park = await parkInfo();
+    const period = params().get("period") || String(park.years[park.years.length - 1] || new Date().getFullYear());
+    const ent = params().get("enterprise");
+    const d = await api("/indicators?period=" + encodeURIComponent(period) + (ent ? "&enterprise=" + encodeURIComponent(ent) : ""));
+    const flags = el("div", { id: "indicator-flags" }, d.flags.length
+      ? d.flags.map((f) => el("span", { class: "tag warn", style: "margin:2px", title: f.message }, lab("finding", f.code)))
+      : t("flags_none"));
+    if (d.enterprise) {
+      const e = d.enterprise;
+      const s = d.status;
+      main.replaceChildren(
+        el("h1", {}, nm(e), el("small", { text: `${t("green_factory")} · ${d.period.label}` })),
+        el("div", { class: "toolbar" }, periodSelect(park.years.length ? park.years : [period], period, setPeriod)),
+        el("div", { class: "kpis" },
+          kpi(t("tce"), num(e.energy_tce, 1), t("tce_unit")), kpi(t("energy_band"), lab("energy_band", e.energy_band)),
+          kpi(t("gf_status"), s.tier ? `${lab("tier", s.tier)} ${s.year_awarded}` : t("not_awarded"),
+            s.reevaluation_due ? `${t("reevaluation_due")} ${s.reevaluation_due}` : ""),
+          kpi(t("platform_functions"), `${d.platform.count} / 12`)),
+        el("div", { class: "grid" },
+          card(t("gf_indicators"), el("div", { id: "gf-table" }, table([
+            { label: t("indicator"), render: (r) => labEl("indicator", r.id) },
+            { label: t("value"), num: true, render: (r) => indVal(r.value, r.unit) },
+            { label: t("unit"), render: (r) => (r.unit === "1" ? "" : lab("unit", r.unit)) },
+            { label: t("benchmark"), num: true, render: (r) => indVal(r.benchmark, r.unit) },
+            { label: t("leading"), num: true, render: (r) => indVal(r.leading, r.unit) },
+            { label: t("meets"), render: (r) => (r.meets_leading ? t("leading") : r.meets_benchmark ? t("benchmark") : r.meets_benchmark === false ? t("no") : "—") },
+            { label: t("source"), render: (r) => r.benchmark_source || "—" }], d.indicators)), true),
+          card(t("platform_functions"), table([
+            { label: t("name"), render: (f) => nm(f) },
+            { label: "greenpark", render: (f) => (f.greenpark ? f.greenpark_how : "—") },
+            { label: t("declared"), render: (f) => (f.declared ? t("yes") : "—") }], d.platform.functions), true),
+          card(t("flags"), flags, true)));
+      return;
+    }
+    const byId = Object.fromEntries(d.indicators.map((i) => [i.id, i]));
+    const g = d.programme;
+    main.replaceChildren(
+      el("h1", {}, nm(park), el("small", { text: `${t("indicators")} · ${d.period.label}` })),
+      el("div", { class: "toolbar" }, periodSelect(park.years.length ? park.years : [period], period, setPeriod)),
+      el("div", { class: "kpis", id: "indicator-kpis" }, d.indicators.map((i) => el("div", { class: "kpi", "data-indicator": i.id, "data-verdict": i.verdict },
+        el("div", { class: "label", text: lab("indicator", i.id) }),
+        el("div", { class: "value" }, indVal(i.value, i.unit), i.unit === "1" ? null : el("span", { class: "unit", text: lab("unit", i.unit) })),
+        el("div", { class: "muted" }, `${t("threshold")} ${i.direction === "le" ? "≤" : "≥"} ${i.threshold === null ? "—" : indVal(i.threshold, i.unit)} `,
+          el("span", { class: "tag", title: i.source || "", text: lab("status", i.threshold_status) }), " ", verdictTag(i.verdict))))),
+      el("div", { class: "grid" },
+        card(t("indicator_trajectory"), el("div", { class: "chart", id: "chart-indicators" })),
+        card(t("programme"), el("div", { id: "programme" },
+          g.target ? el("p", { text: `${g.target.achieved} / ${g.target.count} ${lab("tier", g.target.min_tier)}+ · ${g.target.by} (${pct(g.target.progress, 0)})` }) : t("none"),
+          table([{ label: "#", num: true, key: "rank" }, { label: t("enterprise"), render: (c) => c.enterprise_id },
+            { label: t("met"), render: (c) => `${c.met}/${c.with_benchmark}` },
+            { label: t("gaps_named"), render: (c) => c.gaps.slice(0, 2).map((x) => `${lab("indicator", x.indicator)} +${num(100 * x.shortfall, 0)} %`).join("; ") || "—" }],
+          g.candidates.slice(0, 10)))),
+        card(t("flags"), flags, true)));
+    const tr = d.trajectory;
+    chart($("#chart-indicators"), {
+      tooltip: { trigger: "axis" }, legend: { bottom: 0 }, grid: { left: 50, right: 50, top: 30, bottom: 40 },
+      xAxis: { type: "category", data: tr.map((m) => m.month) },
+      yAxis: [{ type: "value", name: "tCO₂/tce" }, { type: "value", name: "%", max: 100 }],
+      series: [
+        { type: "line", name: lab("indicator", "carbon_per_energy"), data: tr.map((m) => m.carbon_per_energy) },
+        { type: "bar", yAxisIndex: 1, name: lab("indicator", "clean_energy_share"), data: tr.map((m) => (m.clean_energy_share === null ? null : +(100 * m.clean_energy_share).toFixed(2))) },
+        ...(byId.carbon_per_energy.threshold !== null ? [{ type: "line", name: t("threshold"), symbol: "none", lineStyle: { type: "dashed" },
+          data: tr.map(() => byId.carbon_per_energy.threshold) }] : []),
+      ],
+    }, tr.length);
+  }
+
   // -- shell ---------------------------------------------------------------------------------------
   const ROUTES = [
     [/^\/login$/, pageLogin, "login"], [/^\/$/, pageOverview, "overview"], [/^\/enterprises\/([^/]+)$/, pageEnterprise, "enterprise"],
     [/^\/meters\/([^/]+)$/, pageMeter, "meter"], [/^\/air$/, pageAir, "air"], [/^\/water$/, pageWater, "water"],
     [/^\/imports$/, pageImports, "imports"], [/^\/mv$/, pageMvList, "mv"], [/^\/mv\/([^/]+)$/, pageMvProject, "mv-project"],
+    [/^\/indicators$/, pageIndicators, "indicators"],
   ];
 
   function navigation(active) {
     const links = [];
     if (me.role === "park_admin" || me.role === "auditor") links.push(["/", "overview"]);
     if (me.role === "enterprise") links.push(["/enterprises/" + encodeURIComponent(me.enterprise_id), "enterprise"]);
-    links.push(["/mv", "mv"], ["/air", "air"], ["/water", "water"]);
+    links.push(["/indicators", "indicators"], ["/mv", "mv"], ["/air", "air"], ["/water", "water"]);
     if (me.role === "park_admin" || me.role === "auditor") links.push(["/imports", "imports"]);
     $("#nav").replaceChildren(...links.map(([href, k]) => el("a", { href, class: k === active || (k === "mv" && active === "mv-project") ? "active" : null, text: t(k) })));
     $("#who").textContent = `${me.username} (${lab("role", me.role)}${me.enterprise_id ? " · " + me.enterprise_id : ""})`;

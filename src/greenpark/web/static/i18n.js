@@ -62,4 +62,11 @@ window.GP_LABELS = {
   mv_actual: ["实际能耗", "Actual"], mv_baseline_fit: ["基准期模型拟合", "Baseline fit"], mv_adjusted_baseline: ["校正基准能耗", "Adjusted baseline"],
   mv_adjustments: ["非常规调整", "Non-routine adjustments"], mv_retrofit: ["改造后", "after retrofit"],
   mv_criteria: ["判据（ASHRAE Guideline 14）", "Criteria (ASHRAE Guideline 14)"], mv_criterion: ["判据", "Criterion"], mv_code: ["代码", "Code"],
+  indicators: ["零碳园区指标", "Zero-carbon indicators"], green_factory: ["绿色工厂指标", "Green-factory indicators"],
+  energy_band: ["能耗档位", "Energy band"], gf_status: ["绿色工厂", "Green factory"], not_awarded: ["未获评", "not awarded"],
+  reevaluation_due: ["复评年份", "re-evaluation"], platform_functions: ["能碳管理平台功能", "Energy-and-carbon platform functions"],
+  gf_indicators: ["绿色工厂定量指标（GB/T 36132-2025）", "Green-factory indicators (GB/T 36132-2025)"], indicator: ["指标", "Indicator"],
+  benchmark: ["基准值", "benchmark"], leading: ["引领值", "leading"], meets: ["达到", "Meets"], declared: ["企业自有", "Enterprise has it"],
+  threshold: ["阈值", "threshold"], indicator_trajectory: ["单位能耗碳排放与清洁能源占比（分月）", "Carbon per energy and clean-energy share by month"],
+  programme: ["绿色工厂梯度培育", "Green-factory programme"], met: ["达到基准", "Benchmarks met"], gaps_named: ["主要差距", "Main gaps"],
 };
