@@ -67,6 +67,8 @@ MATRIX = [
     ("GET", "/carbon?period=2025", None, (200, 200, 200, 403, 403, 401)),
     ("GET", "/carbon?period=2025&enterprise=E2", None, (200, 200, 403, 403, 403, 401)),
     ("GET", "/targets?year=2025", None, (400, 400, 400, 403, 403, 401)),
+    ("GET", "/indicators?period=2025", None, (200, 200, 200, 403, 403, 401)),
+    ("GET", "/indicators?period=2025&enterprise=E2", None, (200, 200, 403, 403, 403, 401)),
     ("GET", "/mv", None, (200, 200, 200, 403, 403, 401)),
     ("GET", "/imports", None, (200, 200, 403, 403, 403, 401)),
     ("GET", "/imports/1", None, (200, 200, 403, 403, 403, 401)),

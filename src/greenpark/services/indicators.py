@@ -43,7 +43,7 @@ class IndicatorsError(InputError, ValueError):
 def _year(period: str | int) -> int:
     text = str(period)
     if not (len(text) == 4 and text.isdigit()):
-        raise IndicatorsError.t("indicators.period_not_year", period=period)
+        raise IndicatorsError.t("indicator.period_not_year", period=period)
     return int(text)
 
 
@@ -452,7 +452,7 @@ def enterprise_indicators(park: Park, store, period: str | int, enterprise_id: s
     year = _year(period)
     ents = {e.id: e for e in park.enterprises}
     if enterprise_id not in ents:
-        raise NotFoundError.t("indicators.unknown_enterprise", enterprise=enterprise_id, valid=", ".join(ents))
+        raise NotFoundError.t("indicator.unknown_enterprise", enterprise=enterprise_id, valid=", ".join(ents))
     inp = _Inputs(park, store, year)
     products = inp.products()
     table = _factory_table(park, inp, products)
