@@ -405,3 +405,18 @@ def test_api_indicators_park_and_enterprise_scoping(api):
     assert other.status_code == 403
     bad = client.get("/api/v1/indicators?period=2025-03", headers=h["admin"])
     assert bad.status_code == 400 and "calendar year" in bad.json()["error"]["message"]
+
+
+def test_year_end_projection_seasonal_by_hand():
+    """2024: CO2 10 t/month Jan-Jun and 20 t/month Jul-Dec (180 t, Jan-Jun share 1/3); energy 5 tce/month
+    (share 1/2); clean 1,000 kgce/month (share 1/2). 2025 Jan-Jun: CO2 12 t, energy 6 tce, clean 1,500 kgce
+    per month -> projections 72 / (1/3) = 216 t, 36 / (1/2) = 72 tce, 9,000 / (1/2) = 18,000 kgce:
+    core 216 / 72 = 3.0 tCO2/tce, clean share 18,000 / 72,000 = 0.25."""
+    months = pd.date_range("2024-01-01", periods=18, freq="MS")
+    m = pd.DataFrame({"month": months, "co2_t": [10.0] * 6 + [20.0] * 6 + [12.0] * 6,
+                      "energy_tce": [5.0] * 12 + [6.0] * 6, "clean_kgce": [1000.0] * 12 + [1500.0] * 6})
+    p = core.year_end_projection(m, 2025, dt.date(2025, 6, 1), "zp")
+    assert p["method"] == "seasonal_last_year"
+    assert (p["co2_t"], p["energy_tce"], p["clean_kgce"]) == pytest.approx((216.0, 72.0, 18000.0), rel=REL)
+    assert p["carbon_per_energy"] == pytest.approx(3.0, rel=REL)
+    assert p["clean_energy_share"] == pytest.approx(0.25, rel=REL)

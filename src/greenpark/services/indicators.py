@@ -173,27 +173,28 @@ class _Inputs:
         park = self.park
         start, end = dt.date(self.year - 1, 1, 1), dt.date(self.year + 1, 1, 1)
         tce = energy.monthly_energy_tce(store.con, park, start, end)
+        years = tce["month"].dt.year
+        last, cur = set(tce.loc[years == self.year - 1, "enterprise_id"]), set(tce.loc[years == self.year, "enterprise_id"])
+        # last year's profile: the park's only when the same owners have data in both years (else linear)
+        use_last = (owner in last) if owner is not None else (bool(last) and last == cur)
+        if not use_last:
+            tce = tce[years == self.year]
         co2_parts = [carbon_core.monthly_co2(self.carbon.result, self.method)]
         certs = [self.cert_months]
-        try:
-            if not (tce["month"].dt.year == self.year - 1).any():
-                raise AccountsError(f"no data for {self.year - 1}")
-            prev = carbon_report(store, park, self.year - 1, method="both", write=False).result
-            co2_parts.append(carbon_core.monthly_co2(prev, self.method))
-            if prev.certificate_months is not None and len(prev.certificate_months):
-                certs.append(prev.certificate_months.assign(month=pd.to_datetime(prev.certificate_months["month"]))[
-                    ["enterprise_id", "month", "mwh"]])
-        except (AccountsError, carbon_core.CarbonError):
-            pass
+        if use_last:
+            try:
+                prev = carbon_report(store, park, self.year - 1, method="both", write=False).result
+                co2_parts.append(carbon_core.monthly_co2(prev, self.method))
+                if prev.certificate_months is not None and len(prev.certificate_months):
+                    certs.append(prev.certificate_months.assign(
+                        month=pd.to_datetime(prev.certificate_months["month"]))[["enterprise_id", "month", "mwh"]])
+            except (AccountsError, carbon_core.CarbonError):
+                tce = tce[tce["month"].dt.year == self.year]
         co2 = pd.concat(co2_parts, ignore_index=True)
         co2["month"] = pd.to_datetime(co2["month"])
         cert = pd.concat(certs, ignore_index=True)
         act = energy.monthly_activity(store.con, park, start, end).to_pandas()
         act["month"] = pd.to_datetime(act["month"])
-        years = tce["month"].dt.year
-        if set(tce.loc[years == self.year - 1, "enterprise_id"]) != set(tce.loc[years == self.year, "enterprise_id"]):
-            # last year's owners differ: its profile would not be the park's; project linearly instead
-            tce, co2 = tce[years == self.year], co2[co2["month"].dt.year == self.year]
         if owner is not None:
             tce, co2 = tce[tce["enterprise_id"] == owner], co2[co2["enterprise_id"] == owner]
             cert, act = cert[cert["enterprise_id"] == owner], act[act["enterprise_id"] == owner]
@@ -447,7 +448,7 @@ def enterprise_indicators(park: Park, store, period: str | int, enterprise_id: s
     Keys: ``period, enterprise, indicators`` (value, unit, benchmark, leading, their source, meets_*),
     ``products`` (unit energy and quota grade), ``platform`` (the 12 functions: which greenpark provides,
     which the enterprise declares), ``status`` (green-factory tier), ``candidate`` (rank and gaps when it
-    is one), ``trajectory``, ``what_if``, ``flags``.
+    is one), ``trajectory``, ``projection``, ``what_if``, ``lineage``, ``flags``.
     """
     year = _year(period)
     ents = {e.id: e for e in park.enterprises}
@@ -480,6 +481,9 @@ def enterprise_indicators(park: Park, store, period: str | int, enterprise_id: s
     fig = {"co2_t": own["co2_t"], "energy_tce": own["energy_tce"], "onsite_renewable_kgce": own["onsite_renewable_kgce"],
            "green_kgce": own["green_kgce"], "natural_gas_kgce": own["natural_gas_kgce"], "green_mwh": own["green_mwh"]}
     m = inp.monthly(store, enterprise_id)
+    cur = m[pd.to_datetime(m["month"]).dt.year == year]
+    projection = (core.year_end_projection(m, year, pd.Timestamp(cur["month"].max()).date(), enterprise_id)
+                  if len(cur) else None)
     e = ents[enterprise_id]
     return {
         "period": {"label": str(year), "year": year},
@@ -500,6 +504,7 @@ def enterprise_indicators(park: Park, store, period: str | int, enterprise_id: s
         "status": next(s for s in prog["statuses"] if s["enterprise_id"] == enterprise_id),
         "candidate": next((c for c in prog["candidates"] if c["enterprise_id"] == enterprise_id), None),
         "trajectory": _trajectory_json(m, year),
+        "projection": {k: _r(v) for k, v in projection.items()} if projection else None,
         "what_if": _what_if(inp, fig, what_if_pv_mwh, what_if_green_mwh),
         "lineage": {k: v for k, v in _lineage(inp, fig, enterprise_id).items() if k != "thresholds"},
         "flags": flags,
