@@ -133,7 +133,7 @@ def enterprise_view(d: dict) -> list:
         status += f"; candidate rank {cand['rank']} ({cand['met']}/{cand['with_benchmark']} benchmarks met)"
     pr = d.get("projection")
     proj = (f"Year-end projection 年末预测 (as of {pr['as_of']}, {pr.get('method')}): "
-            f"{_n(pr['carbon_per_energy'])} tCO2/tce, renewable 可再生 {_n(pr['clean_energy_share'], '1')}") if pr else ""
+            f"{_n(pr['carbon_per_energy'])} tCO2/tce, clean 清洁 {_n(pr['clean_energy_share'], '1')}") if pr else ""
     return [x for x in (t, plat, status, proj, _what_if(d), _flags(d)) if x]
 
 
