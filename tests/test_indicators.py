@@ -420,3 +420,22 @@ def test_year_end_projection_seasonal_by_hand():
     assert (p["co2_t"], p["energy_tce"], p["clean_kgce"]) == pytest.approx((216.0, 72.0, 18000.0), rel=REL)
     assert p["carbon_per_energy"] == pytest.approx(3.0, rel=REL)
     assert p["clean_energy_share"] == pytest.approx(0.25, rel=REL)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (('platform_functions = ["energy_flow"]', 'platform_functions = ["energy_flows"]'),
+     "unknown platform functions ['energy_flows']; valid: budget_management"),
+    (("solid_waste_utilised_t = 60.0", "solid_waste_utilised_t = 160.0"),
+     "solid_waste_utilised_t exceeds solid_waste_generated_t"),
+    (("grade1 = 400.0", "grade1 = 500.0"), "grade1 (leading) must be at most grade2"),
+    (('product = "E1-P"', 'product = "E1-Q"'), "product 'E1-Q' is not a [[products]] id"),
+    (('enterprise = "E1"\nbenchmark', 'enterprise = "E9"\nbenchmark'), "enterprise 'E9' is not an enterprise id"),
+])
+def test_park_toml_indicator_sections_are_checked(edit, message):
+    from greenpark.errors import InputError
+
+    text = textwrap.dedent(PARK)
+    assert edit[0] in text
+    with pytest.raises(InputError) as exc:
+        park_mod.parse(text.replace(edit[0], edit[1], 1))
+    assert message in str(exc.value)
