@@ -191,10 +191,8 @@ source = "test programme"
 DAILY = {"E1-EL": 1000.0, "E1-PV": 100.0, "E1-WA": 10.0, "E1-RW": 40.0, "E1-RH": 1.0, "E2-EL": 500.0}
 
 
-@pytest.fixture(scope="module")
-def zpark(tmp_path_factory):
-    d = tmp_path_factory.mktemp("zp")
-    (d / "park.toml").write_text(textwrap.dedent(PARK), encoding="utf-8")
+def _build(d, text):
+    (d / "park.toml").write_text(textwrap.dedent(text), encoding="utf-8")
     p = park_mod.load(d / "park.toml")
     store = Store(str(d / "greenpark.duckdb"), p.park.timezone)
     with store.transaction():
@@ -204,6 +202,12 @@ def zpark(tmp_path_factory):
     table = pa.table({"meter_id": [r[0] for r in rows], "timestamp": [r[1] for r in rows],
                       "value": [r[2] for r in rows]})
     ingest_batch(store, p, table, source="test", now=dt.datetime(2026, 1, 15, tzinfo=dt.UTC))
+    return p, store
+
+
+@pytest.fixture(scope="module")
+def zpark(tmp_path_factory):
+    p, store = _build(tmp_path_factory.mktemp("zp"), PARK)
     yield p, store
     store.close()
 
@@ -439,3 +443,18 @@ def test_park_toml_indicator_sections_are_checked(edit, message):
     with pytest.raises(InputError) as exc:
         park_mod.parse(text.replace(edit[0], edit[1], 1))
     assert message in str(exc.value)
+
+
+def test_partial_data_is_counted_conservatively_and_flagged(tmp_path):
+    """E2 records 1,000 t of fresh water but no reused water: its water counts with no reuse,
+    R = 14,600 / (14,600 + 3,650 + 1,000) = 0.758442 (fails 0.80), and the flag names E2."""
+    text = PARK.replace("solid_waste_utilised_t = 60.0", "solid_waste_utilised_t = 60.0\nfresh_water_t = 1000.0")
+    p, store = _build(tmp_path, text)
+    try:
+        d = si.park_indicators(p, store, 2025)
+    finally:
+        store.close()
+    w = by_id(d)["water_reuse"]
+    assert w["value"] == pytest.approx(round(14600 / 19250, 6), abs=1e-6) and w["verdict"] == "fail"
+    partial = [f for f in d["flags"] if f["code"] == "indicators.data.partial"]
+    assert len(partial) == 1 and partial[0]["ids"] == ["E2"] and partial[0]["indicator"] == "water_reuse"

@@ -133,11 +133,23 @@ class _Inputs:
             s = o[col].astype(float)
             return float(s.sum()) if s.notna().any() else None
 
-        return {"co2_t": float(res.park[f"total_{self.method}_t"]), "energy_tce": p["tce"],
-                "onsite_renewable_kgce": p["renewable_electricity_kwh"] * self.kgce_per_kwh,
-                "green_kgce": float(o["green_kgce"].sum()), "green_mwh": float(o["green_mwh"].sum()),
-                "natural_gas_kgce": next((c["kgce"] for c in p["carriers"] if c["carrier"] == "natural_gas"), 0.0),
-                **{f: total(f) for f in RECORD_FIELDS}}
+        out = {"co2_t": float(res.park[f"total_{self.method}_t"]), "energy_tce": p["tce"],
+               "onsite_renewable_kgce": p["renewable_electricity_kwh"] * self.kgce_per_kwh,
+               "green_kgce": float(o["green_kgce"].sum()), "green_mwh": float(o["green_mwh"].sum()),
+               "natural_gas_kgce": next((c["kgce"] for c in p["carriers"] if c["carrier"] == "natural_gas"), 0.0),
+               **{f: total(f) for f in RECORD_FIELDS}}
+        # recovered heat of an owner whose available waste heat is unknown has no denominator: left out
+        heat_ok = o["waste_heat_available_gj"].notna()
+        if heat_ok.any():
+            out["waste_heat_recovered_gj"] = float(o.loc[heat_ok, "waste_heat_recovered_gj"].fillna(0.0).sum())
+        #: owners whose data is partial (named in a flag): fresh water without reused water (reuse
+        #: counted as 0), recovered heat without available heat (left out)
+        out["partial"] = {
+            "water_reuse": sorted(o.loc[(o["fresh_water_t"] > 0) & o["reused_water_t"].isna(), "enterprise_id"])
+            if o["reused_water_t"].notna().any() else [],
+            "waste_heat_utilisation": sorted(o.loc[o["waste_heat_recovered_gj"].notna() & ~heat_ok, "enterprise_id"]),
+        }
+        return out
 
     def products(self) -> pd.DataFrame:
         quotas = {q.product: q for q in self.park.energy_quotas}
@@ -309,6 +321,13 @@ def park_indicators(park: Park, store, period: str | int, *, what_if_pv_mwh: flo
                               f"{i['id']}: threshold {i['threshold']} entered in park.toml ({i['source']}); no "
                               f"published threshold for a park of {fig['energy_tce']:,.0f} tce/yr", "info",
                               indicator=i["id"]))
+        if fig["partial"].get(i["id"]):
+            who = fig["partial"][i["id"]]
+            flags.append(flag("indicators.data.partial",
+                              f"{i['id']}: {len(who)} owner(s) without " + (
+                                  "reused-water data: their fresh water counts with no reuse" if i["id"] == "water_reuse"
+                                  else "an available waste-heat figure: their recovered heat is left out")
+                              + f" ({', '.join(who)})", "warning", indicator=i["id"], ids=who))
         if i["verdict"] == "no_data":
             flags.append(flag("indicators.data.missing",
                               f"{i['id']}: no data for {year} (meters of reused_water / recovered_heat, or park.toml "
