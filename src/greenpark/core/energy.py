@@ -316,11 +316,14 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
             ("renewable_generation" if m["renewable_generation"] else ("sub-meter" if m["parent"] else "top-level")),
             "quantity": m["quantity"], "readings": int(m["n_readings"]), "expected_readings": exp,
             "completeness_pct": round(100.0 * m["n_readings"] / exp, 2) if exp else None,
+            # what a reading covers: "reading" (an interval in minutes), "day" or "month" (bills)
+            "expected_unit": m.get("period") or "reading",
             "coefficient_id": m["coefficient_id"],
         })
         if exp and m["n_readings"] < exp and m["parent"] is None:
+            per = {"month": "months", "day": "days"}.get(m.get("period") or "", "expected readings")
             flags.append(flag("energy.incomplete_data", meter_id=m["meter_id"],
-                               message=f"{m['meter_id']}: {m['n_readings']} of {int(exp)} expected readings "
+                               message=f"{m['meter_id']}: {m['n_readings']} of {int(exp)} {per} "
                                      f"({100.0 * m['n_readings'] / exp:.2f} %); gaps are not estimated"))
     coal_rate = None
     if rate is not None:
