@@ -33,6 +33,9 @@ class ProfileError(InputError, ValueError):
 
 #: encodings of Chinese text that GB18030 (their superset) reads
 _CHINESE = {"gb2312", "gbk", "gb18030", "hz", "cp936", "euc_cn", "x_mac_simp_chinese"}
+#: other double-byte East Asian encodings a detector may name for a short GBK sample
+_OTHER_CJK = {"big5", "big5hkscs", "cp950", "cp949", "euc_kr", "johab", "shift_jis", "cp932", "euc_jp", "iso2022_jp",
+              "iso2022_kr", "euc_jis_2004", "shift_jis_2004", "euc_jisx0213", "shift_jisx0213"}
 
 
 @dataclass(frozen=True)
@@ -128,13 +131,19 @@ def detect_encoding(path: Path, source: str, given: str | None = None, sample: i
     from charset_normalizer import from_bytes
 
     best = from_bytes(head).best()
-    if best is not None and best.encoding.replace("-", "_") not in _CHINESE:
-        return best.encoding
-    try:  # a Chinese encoding (or none found): GB18030 reads GB2312 and GBK
+    found = best.encoding.replace("-", "_") if best is not None else None
+    try:
         codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
-        return "gb18030"
+        gb = True
     except UnicodeDecodeError:
-        raise ProfileError.t("import.unknown_encoding", source=source) from None
+        gb = False
+    # exports of Chinese systems: a double-byte text that GB18030 reads is GBK/GB2312 (a short file
+    # of Chinese headers is easily taken for Korean or Big5); a Big5 or Shift-JIS file needs --encoding
+    if gb and (found is None or found in _CHINESE or found in _OTHER_CJK):
+        return "gb18030"
+    if found is not None:
+        return best.encoding
+    raise ProfileError.t("import.unknown_encoding", source=source)
 
 
 def transcode(path: Path, encoding: str, out: Path, source: str, *, drop_lines: int = 0,

@@ -122,7 +122,7 @@ def csv_header(path: Path, source: str, limits: ReadLimits = DEFAULT, delimiter:
     try:
         text = line.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ReadError(f"{source}: not a UTF-8 CSV file (save it as CSV UTF-8)") from None
+        raise ReadError.t("import.bad_encoding", source=source, line=1, encoding="utf-8") from None
     try:
         return [c.strip().lower() for c in next(csv.reader([text.rstrip("\r")], delimiter=delimiter), None) or []]
     except csv.Error as exc:
@@ -151,7 +151,7 @@ def prescan(path: Path, source: str, limits: ReadLimits = DEFAULT, delimiter: st
                     dec.decode(chunk)
             except UnicodeDecodeError as exc:
                 bad = line + chunk[:exc.start].count(b"\n")
-                raise ReadError(f"{source}: not UTF-8 text (line {bad}); save it as CSV UTF-8") from None
+                raise ReadError.t("import.bad_encoding", source=source, line=bad, encoding="utf-8") from None
             nl = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
             starts = np.concatenate(([0], nl[:-1] + 1)) if len(nl) else np.empty(0, np.int64)
             lengths = nl - starts + (np.arange(len(nl)) == 0) * tail_len
@@ -170,7 +170,7 @@ def prescan(path: Path, source: str, limits: ReadLimits = DEFAULT, delimiter: st
         try:
             dec.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise ReadError(f"{source}: not UTF-8 text (the last line is cut inside a character)") from None
+            raise ReadError.t("import.bad_encoding", source=source, line=line, encoding="utf-8") from None
     return wide
 
 

@@ -1,0 +1,172 @@
+"""Real exports of Chinese meter systems and utility portals import as they are (issue 15):
+the corpus of tests/data/exports (made by its make_corpus.py) with exact totals, and a clear zh/en
+message for each bad variant."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import run
+from greenpark import ingest
+from greenpark import park as park_mod
+from greenpark.core import units
+from greenpark.core.energy import parse_period
+from greenpark.i18n import text
+from greenpark.services import energy as energy_service
+from greenpark.store import Store
+
+D = Path(__file__).parent / "data" / "exports"
+NOW = dt.datetime(2026, 1, 15, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def park():
+    return park_mod.load(D / "park.toml")
+
+
+@pytest.fixture
+def store(park):
+    s = Store(":memory:", park.park.timezone)
+    with s.transaction():
+        s.sync_park(park)
+    yield s
+    s.close()
+
+
+def totals(store) -> dict[str, tuple[float, int]]:
+    return {m: (round(v, 6), n) for m, v, n in store.con.execute(
+        "SELECT meter_id, sum(value), count(*) FROM readings GROUP BY 1").fetchall()}
+
+
+def local_times(store, meter: str) -> list[str]:
+    return [r[0] for r in store.con.execute(
+        "SELECT strftime(timezone('Asia/Shanghai', timezone('UTC', ts)), '%Y-%m-%d %H:%M') FROM readings "
+        "WHERE meter_id = ? ORDER BY ts", [meter]).fetchall()]
+
+
+@pytest.mark.parametrize(("name", "profile", "expected"), [
+    # 表计编号/采集时间/读数/单位 in an .xlsx; 度 千瓦时 kwh KWH 万千瓦时
+    ("chinese_headers.xlsx", None, {"K-EL-01": (12.0, 5)}),
+    # GBK (the default of Chinese Windows software), 表号/抄表时间/用量/单位, 度 and MWH
+    ("gbk.csv", None, {"K-EL-02": (60.25, 3)}),
+    ("bom.csv", None, {"K-EL-02": (11.0, 2)}),
+    # "1,234,008.0", full-width １２３４．５, " 12 ", "1,000,000.25"; "1,5" is no number without a profile
+    ("numbers.csv", None, {"K-EL-01": (2235254.75, 4)}),
+    # GBK, a title line, a units row, one column per transformer, 2025/03/05 00:15 timestamps
+    ("wide_report.csv", "wide_report", {"K-EL-01": (4656.0, 96), "K-EL-02": (9312.0, 96)}),
+    # monthly bill labelled 2025-01, 2025年2月, 202503, 2025/4, 2025年5月1日, 20250601 ...; 立方米 方 Nm³ 标方 m³
+    ("gas_bill_2025.csv", None, {"K-GAS": (78000.0, 12)}),
+    # water in 吨 t T 方 m³ 立方米 (1 m3 of water = 1 t)
+    ("water_bill_2025.csv", None, {"K-WA": (7800.0, 12)}),
+    ("daily.csv", None, {"K-EL-DAY": (24.0, 3)}),
+    # an HTML table saved as .xls (导出Excel), gb2312, 计量点/数据时间/数值/计量单位, 吉焦 and GJ
+    ("portal_export.xls", None, {"K-HT": (4.0, 2)}),
+    # a real .xls (BIFF8, xlrd) on its second sheet, Excel dates, meter names, 吨 T t
+    ("legacy.xls", "steam_xls", {"K-ST": (7.0, 3)}),
+    # 01.03.2025 00:15, decimal comma, dot thousands, ';' separated
+    ("ems_eu.csv", "ems_eu", {"K-EL-02": (1235.0, 2)}),
+])
+def test_export_imports_with_exact_totals(store, park, name, profile, expected):
+    res = ingest.ingest_file(store, D / name, park=park, now=NOW, profile=profile)
+    assert totals(store) == expected
+    assert res.accepted == sum(n for _, n in expected.values())
+    assert res.rejected == (1 if name == "numbers.csv" else 0), res.rejected_by_reason
+
+
+def test_period_labels_are_the_period_they_name(store, park):
+    """A monthly reading labelled 2025-01 is January's consumption (no first-instant-of-the-next-month
+    trick); a daily one labelled 2025年3月1日 is that day's."""
+    ingest.ingest_file(store, D / "gas_bill_2025.csv", park=park, now=NOW)
+    ingest.ingest_file(store, D / "daily.csv", park=park, now=NOW)
+    assert local_times(store, "K-GAS") == [f"2025-{m:02d}-01 00:00" for m in range(1, 13)]
+    assert local_times(store, "K-EL-DAY") == ["2025-03-01 00:00", "2025-03-02 00:00", "2025-03-03 00:00"]
+    ingest.ingest_file(store, D / "wide_report.csv", park=park, now=NOW, profile="wide_report")
+    assert local_times(store, "K-EL-01")[0] == "2025-03-05 00:15"
+
+
+def test_completeness_counts_months_of_a_bill(store, park):
+    ingest.ingest_file(store, D / "gas_bill_2025.csv", park=park, now=NOW)
+    out = energy_service.compute(store.con, park, parse_period("2025"))
+    gas = next(m for m in out["lineage"]["meters"] if m["meter_id"] == "K-GAS")
+    assert (gas["readings"], gas["expected_readings"], gas["completeness_pct"]) == (12, 12, 100.0)
+    assert gas["expected_unit"] == "month" and gas["quantity"] == 78000.0
+    water = next(m for m in out["lineage"]["meters"] if m["meter_id"] == "K-WA")
+    assert water["expected_readings"] == 12 and water["readings"] == 0
+    flags = [f for f in out["flags"] if f["code"] == "energy.incomplete_data" and f.get("meter_id") == "K-WA"]
+    assert flags and "0 of 12 months" in flags[0]["message"]
+
+
+def test_bad_variants_have_zh_and_en_messages(store, park, tmp_path):
+    cases = [
+        (D / "bad_headers.xlsx", {}, "import.missing_columns", "编号, 时刻, 数"),
+        (D / "not_a_table.xls", {}, "import.not_readable", "not_a_table.xls"),
+        (D / "gbk.csv", {"encoding": "utf-8"}, "import.bad_encoding", "utf-8"),
+        (D / "gbk.csv", {"encoding": "klingon"}, "import.no_such_encoding", "klingon"),
+        (D / "bom.csv", {"profile": "nope"}, "import.unknown_profile", "wide_report"),
+        (D / "bom.csv", {"profile": "wide_report"}, "import.wide_no_time", "k-el-02"),
+    ]
+    (tmp_path / "x.ods").write_text("x")
+    cases.append((tmp_path / "x.ods", {}, "import.unsupported_type", ".ods"))
+    for path, kw, code, shown in cases:
+        with pytest.raises(ingest.IngestError) as info:
+            ingest.ingest_file(store, path, park=park, now=NOW, **kw)
+        exc = info.value
+        assert exc.message_code == code, (path, str(exc))
+        assert shown in str(exc) and shown in exc.localized("zh"), (code, str(exc))
+        assert exc.localized("zh") != exc.localized("en")
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in exc.localized("zh").replace(shown, ""))
+
+
+def test_unknown_unit_names_meter_unit_and_spellings(store, park, tmp_path):
+    res = ingest.ingest_file(store, D / "unknown_unit.csv", park=park, now=NOW)
+    assert res.accepted == 1 and res.rejected_by_reason == {"unit_not_convertible": 1}
+    detail = store.con.execute("SELECT detail FROM quarantine").fetchall()[0][0]
+    assert "'千焦耳'" in detail and "meter unit kWh" in detail and "度" in detail and "千瓦时" in detail
+    # in park.toml: the meter, its unit and the accepted spellings, in the catalogue's words
+    toml = (D / "park.toml").read_text(encoding="utf-8").replace('unit = "GJ"', 'unit = "千焦耳"')
+    (tmp_path / "park.toml").write_text(toml, encoding="utf-8")
+    with pytest.raises(Exception) as info:
+        park_mod.load(tmp_path / "park.toml")
+    assert "meter K-HT: unknown unit '千焦耳'" in str(info.value) and "度" in str(info.value)
+    assert "无法识别单位" in text("import.unknown_unit", "zh", meter="K-HT", unit="千焦耳", accepted="")
+
+
+@pytest.mark.parametrize(("spelling", "unit", "carrier", "factor"), [
+    ("kwh", "kWh", "electricity", 1), ("KWH", "kWh", "electricity", 1), ("千瓦时", "kWh", "electricity", 1),
+    ("度", "kWh", "electricity", 1), ("万千瓦时", "kWh", "electricity", 1e4), ("MWh", "kWh", "electricity", 1e3),
+    ("立方米", "m3", "natural_gas", 1), ("方", "m3", "natural_gas", 1), ("m³", "m3", "natural_gas", 1),
+    ("Nm³", "m3", "natural_gas", 1), ("标方", "m3", "natural_gas", 1), ("万标方", "m3", "natural_gas", 1e4),
+    ("吨", "t", "steam", 1), ("t", "t", "steam", 1), ("T", "t", "steam", 1), ("T", "kg", "steam", 1e3),
+    ("GJ", "MJ", "heat", 1e3), ("m³", "t", "water", 1), ("方", "t", "water", 1), ("立方米", "t", "softened_water", 1),
+])
+def test_unit_spellings(spelling, unit, carrier, factor):
+    assert units.conversion_factor_for(spelling, unit, carrier) == pytest.approx(factor, rel=1e-12)
+
+
+def test_m3_is_t_only_for_water():
+    with pytest.raises(units.UnitError):
+        units.conversion_factor_for("m3", "t", "steam")
+    assert units.canonical("m³", "water") == "t" and units.canonical("m³", "natural_gas") == "m3"
+
+
+def test_cli_imports_gbk_and_wide_and_speaks_chinese(tmp_path):
+    for f in ("park.toml", "gbk.csv", "wide_report.csv", "bad_headers.xlsx"):
+        shutil.copy(D / f, tmp_path / f)
+    p = run("ingest", "gbk.csv", "--format", "json", cwd=tmp_path)
+    assert '"accepted": 3' in p.stdout and "Traceback" not in p.stderr
+    p = run("ingest", "wide_report.csv", "--profile", "wide_report", "--encoding", "gbk", "--format", "json",
+            cwd=tmp_path)
+    assert '"accepted": 192' in p.stdout
+    env = {**os.environ, "GREENPARK_LANG": "zh", "COLUMNS": "200"}
+    import subprocess
+    import sys
+
+    q = subprocess.run([sys.executable, "-m", "greenpark.cli", "ingest", "bad_headers.xlsx"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert q.returncode == 1 and "Traceback" not in q.stderr + q.stdout
+    assert "缺少列" in q.stdout, q.stdout
