@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run
 from greenpark import ingest
 from greenpark import park as park_mod
 from greenpark.core import units
@@ -19,6 +18,8 @@ from greenpark.core.energy import parse_period
 from greenpark.i18n import text
 from greenpark.services import energy as energy_service
 from greenpark.store import Store
+
+from conftest import run
 
 D = Path(__file__).parent / "data" / "exports"
 NOW = dt.datetime(2026, 1, 15, tzinfo=dt.UTC)
@@ -170,3 +171,28 @@ def test_cli_imports_gbk_and_wide_and_speaks_chinese(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert q.returncode == 1 and "Traceback" not in q.stderr + q.stdout
     assert "缺少列" in q.stdout, q.stdout
+
+
+def test_wide_file_takes_the_bulk_path_and_bad_cells_keep_their_lines(tmp_path, store):
+    """A wide file written long goes through the bulk path; with a bad cell it takes the general path
+    and the quarantined reading names the line of the original file."""
+    toml = (D / "park.toml").read_text(encoding="utf-8").replace('unit = "度"\n\n# an energy', '\n# an energy')
+    (tmp_path / "park.toml").write_text(toml, encoding="utf-8")
+    park = park_mod.load(tmp_path / "park.toml")
+    res = ingest.ingest_file(store, D / "wide_report.csv", park=park, now=NOW, profile="wide_report")
+    assert res.path == "bulk" and res.accepted == 192
+    assert totals(store) == {"K-EL-01": (4656.0, 96), "K-EL-02": (9312.0, 96)}
+    lines = (D / "wide_report.csv").read_bytes().decode("gb18030").splitlines()
+    lines[3] = lines[3].replace(",1,", ",x1,")  # line 4 of the file: the first data line
+    lines[5] = lines[5].replace("00:45", "01:00")  # line 6 repeats the quarter hour of line 7
+    bad = tmp_path / "wide_bad.csv"
+    bad.write_bytes(("\r\n".join(lines) + "\r\n").encode("gb18030"))
+    s2 = Store(":memory:", park.park.timezone)
+    with s2.transaction():
+        s2.sync_park(park)
+    res = ingest.ingest_file(s2, bad, park=park, now=NOW, profile="wide_report")
+    assert res.path == "general"
+    got = s2.con.execute("SELECT line_no, reason, raw FROM quarantine ORDER BY line_no, raw").fetchall()
+    assert got[0] == (4, "unparsable_value", "K-EL-01,2025/03/05 00:15,x1")
+    assert {r[1] for r in got[1:]} == {"duplicate_in_file"} and {r[0] for r in got[1:]} == {6, 7}
+    s2.close()

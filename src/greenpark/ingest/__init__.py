@@ -179,6 +179,31 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
     return _ingest_file(store, path, path, opts, reader, source, now, force, progress, park, read_limits)
 
 
+def _bulk(store: Store, path: Path, source: str, digest, now: dt.datetime, now_utc: dt.datetime,
+          limits_: Plausibility, force: bool) -> ImportResult | None:
+    """The bulk path for a clean long CSV ``path`` (a wide file written long by the reader), in
+    one transaction; None when it does not apply (rolled back: the general path reads the file)."""
+    con = store.con
+    try:
+        with store.transaction():
+            import_id = store_imports.next_import_id(con)
+            checksum = digest.result()[0]
+            earlier = store_imports.imports_of(con, checksum)
+            if earlier and not force:
+                raise _Skip
+            fast = bulk.load(store, path, source, import_id, now_utc, limits_, earlier)
+            if fast["by_reason"]:
+                raise store_readings.BulkNotApplicable("rejected lines: their line numbers are the file's")
+            result = ImportResult(source=source, checksum=checksum, import_id=import_id, rows_read=fast["rows_read"],
+                                  accepted=fast["new"], path="bulk")
+            _record(con, result, now)
+    except _Skip:
+        return ImportResult(source=source, checksum=checksum, skipped_as_duplicate_of=earlier[0])
+    except (store_readings.BulkNotApplicable, duckdb.Error):
+        return None
+    return result
+
+
 def _ingest_file(store: Store, original: Path, path: Path, opts: ReadOptions, reader, source: str,
                  now: dt.datetime | None, force: bool, progress: Progress | None, park,
                  read_limits: ReadLimits) -> ImportResult:
@@ -224,6 +249,19 @@ def _ingest_file(store: Store, original: Path, path: Path, opts: ReadOptions, re
                 else:
                     step("done", 1.0)
                     return result
+        elif reader is readers.read_csv and store.engine == "duckdb":  # a wide file
+            with tempfile.TemporaryDirectory(prefix="greenpark-long-") as tmp:
+                long_csv = Path(tmp) / "long.csv"
+                try:
+                    as_long = readers.wide_csv_as_long(path, source, read_limits, opts, long_csv)
+                except (readers.ReadError, profiles.ProfileError) as exc:
+                    raise _as_ingest_error(exc) from None
+                if as_long:
+                    step("bulk read", 0.05)
+                    out = _bulk(store, long_csv, source, digest, now, now_utc, limits_, force)
+                    if out is not None:
+                        step("done", 1.0)
+                        return out
         checksum = digest.result()[0]
     result = ImportResult(source=source, checksum=checksum)
     earlier = store_imports.imports_of(con, checksum)

@@ -222,10 +222,9 @@ def read_csv(con, path: Path, source: str, limits: ReadLimits = DEFAULT, *,
     return layout
 
 
-def read_csv_wide(con, path: Path, source: str, limits: ReadLimits = DEFAULT, *,
-                  opts: ReadOptions = profiles.DEFAULT) -> Layout:
-    """A wide UTF-8 CSV file (a time column, one column per meter) read by Arrow's CSV reader as
-    text and melted into rows (:func:`greenpark.ingest.profiles.melt`)."""
+def _wide_csv(path: Path, source: str, limits: ReadLimits, opts: ReadOptions):
+    """(header, text columns, line numbers, malformed line numbers) of a wide UTF-8 CSV file,
+    read by Arrow's CSV reader."""
     import pyarrow.csv as pacsv
 
     header = csv_header(path, source, limits, opts.delimiter)
@@ -234,7 +233,8 @@ def read_csv_wide(con, path: Path, source: str, limits: ReadLimits = DEFAULT, *,
     bad: list[int] = []
 
     def invalid(row) -> str:
-        bad.append(row.number)
+        if row.number is not None:
+            bad.append(row.number)
         return "skip"
 
     try:
@@ -249,14 +249,45 @@ def read_csv_wide(con, path: Path, source: str, limits: ReadLimits = DEFAULT, *,
     n = len(table)
     # data line i (from 0) is line i + 2 of the staged file (blank lines are not counted)
     lines = pa.array(range(2 + opts.line_offset, n + 2 + opts.line_offset), pa.int64())
-    layout = stage_table(con, header, [table.column(i).combine_chunks() for i in range(len(header))], lines,
-                         source, limits, opts)
+    return header, [table.column(i).combine_chunks() for i in range(len(header))], lines, bad
+
+
+def read_csv_wide(con, path: Path, source: str, limits: ReadLimits = DEFAULT, *,
+                  opts: ReadOptions = profiles.DEFAULT) -> Layout:
+    """A wide UTF-8 CSV file (a time column, one column per meter) read as text and melted into
+    rows (:func:`greenpark.ingest.profiles.melt`)."""
+    header, columns, lines, bad = _wide_csv(path, source, limits, opts)
+    layout = stage_table(con, header, columns, lines, source, limits, opts)
     if bad:
         store_imports.add_malformed(con, pa.table({
-            "line_no": pa.array([b + opts.line_offset for b in bad if b is not None], pa.int64()),
-            "raw": pa.array(["" for b in bad if b is not None], pa.string()),
-            "detail": pa.array(["the row does not have the header's columns" for b in bad if b is not None])}))
+            "line_no": pa.array([b + opts.line_offset for b in bad], pa.int64()),
+            "raw": pa.array(["" for _ in bad], pa.string()),
+            "detail": pa.array(["the row does not have the header's columns" for _ in bad], pa.string())}))
     return layout
+
+
+def wide_csv_as_long(path: Path, source: str, limits: ReadLimits, opts: ReadOptions, out: Path) -> bool:
+    """Write a wide CSV file as the long CSV ``meter_id,timestamp,value`` (timestamps as ISO text)
+    for the bulk path; False (nothing written) when the bulk path cannot take it (malformed lines,
+    a unit, number marks or a timestamp format of the profile)."""
+    import pyarrow.csv as pacsv
+
+    if opts.unit or opts.timestamp_format or opts.decimal != "." or opts.thousands != ",":
+        return False
+    header, columns, lines, bad = _wide_csv(path, source, limits, opts)
+    if bad:
+        return False
+    names = profiles.map_headers([h.strip().lower() for h in header], opts)
+    if "timestamp" in names:  # the few distinct time cells as ISO text (period labels, 2025/01/01 00:15)
+        t = names.index("timestamp")
+        columns = [*columns[:t], store_imports.iso_timestamps(columns[t]), *columns[t + 1:]]
+    names, cols, _ = profiles.melt(names, columns, lines, opts, source)
+    try:
+        pacsv.write_csv(pa.table(dict(zip(names, cols, strict=True))), out,
+                        pacsv.WriteOptions(include_header=True, quoting_style="none"))
+    except pa.ArrowInvalid:  # a cell with a comma or a quote (1,234.5): the general path reads it
+        return False
+    return True
 
 
 def stage_table(con, names: list[str], columns: list[pa.Array], lines: pa.Array, source: str,

@@ -245,6 +245,21 @@ def apply_profile(con, *, meters: pa.Table, timestamp_format: str | None, decima
         con.unregister("_gp_names")
 
 
+def iso_timestamps(texts: pa.Array) -> pa.Array:
+    """Timestamp texts with the period labels and compact layouts the validation reads
+    (2025/01/01 00:15, 2025年3月1日, 202501 ...) rewritten as ISO text (naive: park time); others as they are."""
+    con = duckdb.connect()
+    try:
+        con.register("_gp_ts", pa.table({"t": texts}))
+        return con.sql(
+            "SELECT CASE WHEN regexp_matches(trim(t), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN t "
+            "ELSE coalesce(strftime(try_strptime(trim(" + _FULLWIDTH.format(x="t") + "), " + _LABELS
+            + "), '%Y-%m-%dT%H:%M:%S'), strftime(TRY_CAST(trim(t) AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S'), t) END AS t "
+            "FROM _gp_ts").to_arrow_table().column("t").combine_chunks()
+    finally:
+        con.close()
+
+
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 

@@ -119,8 +119,8 @@ def main() -> None:
     rows[3] = "K-EL-02,2025-03-02 00:45,0.03025,MWH"
     (HERE / "gbk.csv").write_bytes(("\r\n".join(rows) + "\r\n").encode("gbk"))
     # 3. UTF-8 with BOM, the English columns: 5 + 6 = 11 kWh
-    (HERE / "bom.csv").write_bytes(b"\xef\xbb\xbf" + "meter_id,timestamp,value\nK-EL-02,2025-03-03 00:15,5\n"
-                                   "K-EL-02,2025-03-03 00:30,6\n".encode())
+    (HERE / "bom.csv").write_bytes(b"\xef\xbb\xbf" + b"meter_id,timestamp,value\nK-EL-02,2025-03-03 00:15,5\n"
+                                   b"K-EL-02,2025-03-03 00:30,6\n")
     # 4. thousands separators, full-width digits, spaces: 1234008 + 1234.5 + 12 + 1000000.25 = 2236254.75 kWh
     (HERE / "numbers.csv").write_text(
         "表号,时间,读数\n"
