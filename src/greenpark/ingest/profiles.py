@@ -130,7 +130,7 @@ def detect_encoding(path: Path, source: str, given: str | None = None, sample: i
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(head).best()
+    best = from_bytes(head[:1 << 16]).best()  # 64 KiB are plenty for the detector (and 10x faster than 1 MiB)
     found = best.encoding.replace("-", "_") if best is not None else None
     try:
         codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
@@ -193,11 +193,9 @@ def map_headers(names: list[str], opts: ReadOptions) -> list[str]:
 def melt(names: list[str], columns: list[pa.Array], lines: pa.Array, opts: ReadOptions,
          source: str) -> tuple[list[str], list[pa.Array], pa.Array]:
     """A wide table (``names`` mapped by :func:`map_headers`; one text column per name) into the
-    columns meter_id, timestamp, value (and unit when the profile gives one), row by row of the
-    file: each meter column's cells become readings of the meter its header names (through the
-    profile's meter map). Returns (names, columns, line numbers)."""
-    import pyarrow.compute as pc
-
+    columns meter_id, timestamp, value: each meter column's cells become readings of the meter its
+    header names (through the profile's meter map), on the line of their row. Returns (names,
+    columns, line numbers)."""
     if "timestamp" not in names:
         raise ProfileError.t("import.wide_no_time", source=source, found=", ".join(n[:40] for n in names[:12]))
     t = names.index("timestamp")
@@ -210,13 +208,10 @@ def melt(names: list[str], columns: list[pa.Array], lines: pa.Array, opts: ReadO
     import numpy as np
 
     meter_ids = [opts.meters.get(name, name) for _, name in meters]
-    # the columns one after the other: reading (row r, meter j) is at j * rows + r; taken row by row
+    # the meter columns one after the other (meter by meter, as a long export is sorted; each
+    # reading keeps the line of its row)
     meter_col = pa.DictionaryArray.from_arrays(
         pa.array(np.repeat(np.arange(k, dtype=np.int32), rows)), pa.array(meter_ids, pa.string())).cast(pa.string())
     values = pa.concat_arrays([columns[i].cast(pa.string()) for i, _ in meters])
     ts = pa.concat_arrays([columns[t].cast(pa.string())] * k)
-    line_col = pa.concat_arrays([lines] * k)
-    take = pa.array((np.arange(k)[None, :] * rows + np.arange(rows)[:, None]).ravel())
-    out_names = ["meter_id", "timestamp", "value"]
-    out = [pc.take(meter_col, take), pc.take(ts, take), pc.take(values, take)]
-    return out_names, out, pc.take(line_col, take)
+    return ["meter_id", "timestamp", "value"], [meter_col, ts, values], pa.concat_arrays([lines] * k)

@@ -253,8 +253,8 @@ def iso_timestamps(texts: pa.Array) -> pa.Array:
         con.register("_gp_ts", pa.table({"t": texts}))
         return con.sql(
             "SELECT CASE WHEN regexp_matches(trim(t), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN t "
-            "ELSE coalesce(strftime(try_strptime(trim(" + _FULLWIDTH.format(x="t") + "), " + _LABELS
-            + "), '%Y-%m-%dT%H:%M:%S'), strftime(TRY_CAST(trim(t) AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S'), t) END AS t "
+            "ELSE coalesce(strftime(TRY_CAST(trim(t) AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S'), strftime(try_strptime(trim("
+            + _FULLWIDTH.format(x="t") + "), " + _LABELS + "), '%Y-%m-%dT%H:%M:%S'), t) END AS t "
             "FROM _gp_ts").to_arrow_table().column("t").combine_chunks()
     finally:
         con.close()
