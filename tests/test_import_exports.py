@@ -196,3 +196,42 @@ def test_wide_file_takes_the_bulk_path_and_bad_cells_keep_their_lines(tmp_path, 
     assert got[0] == (4, "unparsable_value", "K-EL-01,2025/03/05 00:15,x1")
     assert {r[1] for r in got[1:]} == {"duplicate_in_file"} and {r[0] for r in got[1:]} == {6, 7}
     s2.close()
+
+
+def test_profile_meter_map_must_name_meters(tmp_path):
+    toml = (D / "park.toml").read_text(encoding="utf-8").replace('"2#变压器" = "K-EL-02"', '"2#变压器" = "K-EL-99"')
+    (tmp_path / "park.toml").write_text(toml, encoding="utf-8")
+    with pytest.raises(Exception, match="profiles 'wide_report': meters maps to K-EL-99"):
+        park_mod.load(tmp_path / "park.toml")
+
+
+def test_api_upload_reads_profiles_and_encodings(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from greenpark.api import create_app
+    from greenpark.services import users
+
+    for f in ("park.toml", "wide_report.csv", "gbk.csv", "legacy.xls"):
+        shutil.copy(D / f, tmp_path / f)
+    park = park_mod.load(tmp_path / "park.toml")
+    db = str(tmp_path / "greenpark.duckdb")
+    s = Store(db, park.park.timezone)
+    with s.transaction() as con:
+        s.sync_park(park)
+        users.add_user(con, park, "admin", "park_admin", created_by=users.cli_principal().username)
+        token, _ = users.create_token(con, "admin", "tests")
+    s.close()
+    with TestClient(create_app(park, db)) as client:
+        h = {"Authorization": f"Bearer {token}"}
+        up = lambda name, q="": client.post(f"/api/v1/imports{q}", headers=h,  # noqa: E731
+                                            files={"file": (name, (tmp_path / name).read_bytes())})
+        r = up("wide_report.csv", "?profile=wide_report")
+        assert r.status_code == 201 and r.json()["accepted"] == 192, r.text
+        r = up("legacy.xls", "?profile=steam_xls")
+        assert r.status_code == 201 and r.json()["accepted"] == 3, r.text
+        r = up("gbk.csv", "?profile=nope")
+        assert r.status_code == 400 and "no import profile 'nope'" in r.text, r.text
+        r = up("gbk.csv", "?encoding=utf-8")
+        assert r.status_code == 400 and "line 1 is not utf-8 text" in r.text, r.text
+        r = up("gbk.csv")
+        assert r.status_code == 201 and r.json()["accepted"] == 3, r.text

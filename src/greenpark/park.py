@@ -711,6 +711,10 @@ class Park(_Model):
         carriers = set(reference.load("carriers").ids)
         meters = {m.id: m for m in self.meters}
         buildings = {b.id for b in self.buildings}
+        for name, prof in self.profiles.items():
+            unknown = sorted({v for v in prof.meters.values() if v not in meters})
+            if unknown:
+                problems.append(f"profiles '{name}': meters maps to {', '.join(unknown[:5])}, not a meter id")
         for b in self.buildings:
             if b.owner not in owners:
                 problems.append(f"buildings '{b.id}': owner '{b.owner}' is neither an enterprise id nor the park id "
