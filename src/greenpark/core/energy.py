@@ -316,9 +316,9 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
             ("renewable_generation" if m["renewable_generation"] else ("sub-meter" if m["parent"] else "top-level")),
             "quantity": m["quantity"], "readings": int(m["n_readings"]), "expected_readings": exp,
             "completeness_pct": round(100.0 * m["n_readings"] / exp, 2) if exp else None,
-            # what a reading covers: "reading" (an interval in minutes), "day" or "month" (bills)
-            "expected_unit": m.get("period") or "reading",
             "coefficient_id": m["coefficient_id"],
+            # a meter read once a day or month (bills): readings and expected_readings count days or months
+            **({"expected_unit": m["period"]} if m.get("period") else {}),
         })
         if exp and m["n_readings"] < exp and m["parent"] is None:
             per = {"month": "months", "day": "days"}.get(m.get("period") or "", "expected readings")
