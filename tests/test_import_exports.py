@@ -235,3 +235,32 @@ def test_api_upload_reads_profiles_and_encodings(tmp_path):
         assert r.status_code == 400 and "line 1 is not utf-8 text" in r.text, r.text
         r = up("gbk.csv")
         assert r.status_code == 201 and r.json()["accepted"] == 3, r.text
+
+
+def test_xlsx_sheet_header_row_and_misnamed_xlsx(tmp_path, store):
+    import openpyxl
+
+    toml = (D / "park.toml").read_text(encoding="utf-8") + (
+        '\n[profiles.second_sheet]\nsheet = 2\nheader_row = 2\nskip_rows = 1\nmeters = { "总表" = "K-EL-01" }\n')
+    (tmp_path / "park.toml").write_text(toml, encoding="utf-8")
+    park = park_mod.load(tmp_path / "park.toml")
+    wb = openpyxl.Workbook()
+    wb.active.title = "封面"
+    ws = wb.create_sheet("数据")
+    ws.append(["某厂电量报表"])
+    ws.append(["仪表编号", "时间", "读数"])
+    ws.append(["", "", "kWh"])
+    ws.append(["总表", "2025-03-10 00:15", "1,500.5"])
+    ws.append(["总表", "2025-03-10 00:30", "bad"])
+    wb.save(tmp_path / "report.xls")  # an .xlsx saved under the old name
+    res = ingest.ingest_file(store, tmp_path / "report.xls", park=park, now=NOW, profile="second_sheet")
+    assert totals(store) == {"K-EL-01": (1500.5, 1)} and res.rejected_by_reason == {"unparsable_value": 1}
+    assert store.con.execute("SELECT line_no FROM quarantine").fetchall() == [(5,)]
+    bad = dataclass_replace_sheet(park, "nope")
+    with pytest.raises(ingest.IngestError, match="no sheet 'nope'; sheets: 封面, 数据"):
+        ingest.ingest_file(store, tmp_path / "report.xls", park=bad, now=NOW, profile="second_sheet", force=True)
+
+
+def dataclass_replace_sheet(park, sheet):
+    prof = park.profiles["second_sheet"].model_copy(update={"sheet": sheet})
+    return park.model_copy(update={"profiles": {**park.profiles, "second_sheet": prof}})

@@ -430,9 +430,11 @@ def read_xlsx(con, path: Path, source: str, limits: ReadLimits = DEFAULT, *,
     import openpyxl
 
     _check_xlsx(path, source, limits)
+    fh = path.open("rb")  # a file object: openpyxl would refuse an .xlsx saved under the name .xls
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     except Exception:
+        fh.close()
         raise ReadError.t("import.not_readable", source=source, kind="Excel .xlsx", detail="openpyxl") from None
     try:
         ws = _pick_sheet(wb.sheetnames, wb.worksheets, opts, source)
@@ -445,6 +447,7 @@ def read_xlsx(con, path: Path, source: str, limits: ReadLimits = DEFAULT, *,
         names, columns, lines = _sheet_rows(ws.iter_rows(values_only=True, max_col=width), source, limits, opts)
     finally:
         wb.close()
+        fh.close()
     return stage_table(con, names, columns, lines, source, limits, opts)
 
 
