@@ -71,7 +71,10 @@ def test_upload_named_dotdot_or_not_utf8_is_a_4xx_without_server_paths(api):
     assert "greenpark-upload" not in r.text and "/tmp" not in r.text
     gbk = b"meter_id,timestamp,value\n" + "电表,2025-01-03T10:30:00,5\n".encode("gbk")
     r = call(api, "admin", "POST", "/imports", files={"file": ("gbk.csv", gbk, "text/csv")})
-    assert r.status_code == 400 and "UTF-8" in r.text, r.text
+    assert r.status_code == 201 and r.json()["rejected"] == 1, r.text  # GBK is detected (issue 15)
+    r = call(api, "admin", "POST", "/imports?encoding=utf-8&force=true",
+             files={"file": ("gbk.csv", gbk, "text/csv")})
+    assert r.status_code == 400 and "line 2 is not utf-8 text" in r.text, r.text
     assert "greenpark-upload" not in r.text and "/tmp" not in r.text
     r = call(api, "admin", "POST", "/imports", files={"file": ("../../x.txt", b"\xff\xfe", "text/csv")})
     assert r.status_code == 400 and "/tmp" not in r.text

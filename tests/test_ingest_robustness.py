@@ -129,11 +129,14 @@ def test_force_reimport_of_an_older_file_keeps_later_corrections(tmp_path, store
 
 
 # -- files bounded before parsing ------------------------------------------------------------------
-def test_non_utf8_file_is_an_ingest_error(tmp_path, store):
+def test_non_utf8_file_is_read_in_its_encoding_or_named_by_line(tmp_path, store):
+    """A GBK file is detected and read (issue 15); given as UTF-8 it is refused naming its line."""
     f = tmp_path / "gbk.csv"
     f.write_bytes(b"meter_id,timestamp,value\nE1-EL,2025-01-01 00:15,10\n" + "电表,x,1\n".encode("gbk"))
-    with pytest.raises(ingest.IngestError, match="not UTF-8"):
-        ingest_file(store, f, now=NOW)
+    res = ingest_file(store, f, now=NOW)
+    assert res.accepted == 1 and res.rejected_by_reason == {"unknown_meter": 1}
+    with pytest.raises(ingest.IngestError, match="line 3 is not utf-8 text"):
+        ingest_file(store, f, now=NOW, encoding="utf-8", force=True)
 
 
 @pytest.mark.parametrize(("n", "message"), [(1000, "1,003 columns"), (100_000, "header line is longer")])

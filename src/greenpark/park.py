@@ -144,6 +144,10 @@ class Meter(_Model):
     unit: str
     kind: Literal["interval", "cumulative"] = "interval"
     interval_minutes: int = Field(default=15, ge=1, le=44640)
+    #: a meter read once a day or once a month (bills): each reading is labelled by its period
+    #: (2025-01, 2025年1月, 202501, 2025/1; 2025-03-01, 2025年3月1日, 20250301) and completeness counts
+    #: days or months; interval_minutes is then 1440 (day) or 44640 (month, its longest length)
+    interval: Literal["month", "day"] | None = None
     multiplier: float = Field(default=1.0, gt=0)
     parent: str | None = None
     end_use: str | None = None
@@ -160,10 +164,27 @@ class Meter(_Model):
 
     @field_validator("unit")
     @classmethod
-    def _unit(cls, v: str) -> str:
-        if not units.is_known(v):
-            raise ValueError(f"unknown unit '{v}'; use a pint unit such as kWh, MWh, m3, t, kg, GJ")
-        return v
+    def _unit(cls, v: str, info) -> str:
+        carrier = info.data.get("carrier")
+        u = units.canonical(v, carrier)
+        if not units.is_known(u):
+            from greenpark.i18n import text
+
+            raise ValueError(text("import.unknown_unit", "en", meter=info.data.get("id", "?"), unit=v,
+                                  accepted=", ".join(units.spellings("kWh") + units.spellings("m3", carrier)
+                                                     + units.spellings("t"))))
+        return u
+
+    @model_validator(mode="before")
+    @classmethod
+    def _period(cls, data):
+        if isinstance(data, dict) and data.get("interval") in ("month", "day"):
+            if data.get("interval_label") == "end":
+                raise ValueError(f"meter {data.get('id')}: a meter with interval = \"{data['interval']}\" labels each "
+                                 "reading by its period (2025-01 is January's consumption); drop interval_label = \"end\"")
+            data = {**data, "interval_label": "start",
+                    "interval_minutes": 1440 if data["interval"] == "day" else 44640}
+        return data
 
 
 class Product(_Model):
@@ -652,10 +673,55 @@ def _mv_cross_references(park: Park) -> list[str]:
 # --- end of M&V sections ------------------------------------------------------------------------
 
 
+class ImportProfile(_Model):
+    """``[profiles.NAME]``: how to read the exports of one system (``greenpark ingest --profile NAME``).
+
+    Built-in header aliases (reference/data/header_aliases.csv) apply to every file; a profile adds
+    what a particular export needs."""
+
+    #: the file's headers -> greenpark's columns (meter_id, timestamp, value, unit)
+    columns: dict[str, str] = {}
+    #: meter names in the file (cells of the meter column, or the meter columns of a wide file) -> meter ids
+    meters: dict[str, str] = {}
+    #: line (row) of the header, counted from 1; the lines above it are titles and are skipped
+    header_row: int = Field(default=1, ge=1, le=1000)
+    #: lines right after the header to skip (a units row, a blank line)
+    skip_rows: int = Field(default=0, ge=0, le=1000)
+    #: sheet of an Excel file: its name or its position from 1 (default the first)
+    sheet: str | int | None = None
+    #: text encoding of a CSV file (e.g. gb18030, gbk, utf-8); default: detected
+    encoding: str | None = None
+    #: strptime format of the timestamps when they are in none of the accepted layouts (e.g. "%d.%m.%Y %H:%M")
+    timestamp_format: str | None = None
+    #: decimal mark of the values ("," only when this export writes 1.234,5)
+    decimal: Literal[".", ","] = "."
+    #: thousands mark written inside numbers ("," by default is removed from 1,234,008.0)
+    thousands: Literal[",", ".", " ", "'", ""] = ","
+    #: CSV field separator
+    delimiter: Literal[",", ";", "\t", "|"] = ","
+    #: "wide": a time column and one column per meter (melted into rows)
+    layout: Literal["long", "wide"] = "long"
+    #: the unit of every value when the file has no unit column (e.g. 度, 方, 吨)
+    unit: str | None = None
+
+    @model_validator(mode="after")
+    def _marks(self) -> ImportProfile:
+        if self.decimal == self.thousands:
+            raise ValueError(f"decimal and thousands marks are both '{self.decimal}'")
+        bad = sorted(set(self.columns.values()) - {"meter_id", "timestamp", "value", "unit"})
+        if bad:
+            raise ValueError(f"columns map to {', '.join(bad)}; map headers to meter_id, timestamp, value or unit")
+        if self.unit is not None and not units.is_known(self.unit):
+            raise ValueError(f"unknown unit '{self.unit}'")
+        return self
+
+
 class Park(_Model):
     park: ParkInfo
     accounting: Accounting = Accounting()
     plausibility: Plausibility = Plausibility()
+    #: import profiles of the exports of particular systems ([profiles.NAME])
+    profiles: dict[str, ImportProfile] = {}
     enterprises: list[Enterprise] = []
     buildings: list[Building] = []
     meters: list[Meter] = []
@@ -793,6 +859,10 @@ class Park(_Model):
         carriers = set(reference.load("carriers").ids)
         meters = {m.id: m for m in self.meters}
         buildings = {b.id for b in self.buildings}
+        for name, prof in self.profiles.items():
+            unknown = sorted({v for v in prof.meters.values() if v not in meters})
+            if unknown:
+                problems.append(f"profiles '{name}': meters maps to {', '.join(unknown[:5])}, not a meter id")
         for b in self.buildings:
             if b.owner not in owners:
                 problems.append(f"buildings '{b.id}': owner '{b.owner}' is neither an enterprise id nor the park id "

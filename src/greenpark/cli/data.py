@@ -38,7 +38,8 @@ store_quarantine = lazy_module("greenpark.store.quarantine")
 store_readings = lazy_module("greenpark.store.readings")
 
 
-def run_ingest(store: Store, park, files: list[Path], force: bool = False, quiet: bool = False) -> list:
+def run_ingest(store: Store, park, files: list[Path], force: bool = False, quiet: bool = False,
+               profile: str | None = None, encoding: str | None = None) -> list:
     """Import files with a progress bar; returns the ImportResults (IngestError for unreadable files)."""
     with store.transaction():
         store.sync_park(park)
@@ -52,7 +53,8 @@ def run_ingest(store: Store, park, files: list[Path], force: bool = False, quiet
                 bar.update(total, stage=f"{_f.name}: {stage}")
 
             try:
-                results.append(ingest_mod.ingest_file(store, f, force=force, progress=step, park=park))
+                results.append(ingest_mod.ingest_file(store, f, force=force, progress=step, park=park,
+                                                      profile=profile, encoding=encoding))
             except ingest_mod.IngestError as exc:
                 results.append(exc)
             bar.advance(total)
@@ -65,7 +67,8 @@ def summary_table(results: list) -> Table:
         t.add_column(col, justify="left" if col.startswith("file") else "right", overflow="fold")
     for r in results:
         if isinstance(r, Exception):
-            t.add_row(f"[red]{r}[/]", "-", "-", "-", "-", "-", "-")
+            t.add_row(f"[red]{escape(r.localized() if hasattr(r, 'localized') else str(r))}[/]",
+                      "-", "-", "-", "-", "-", "-")
         elif r.skipped_as_duplicate_of is not None:
             t.add_row(f"{r.source}: already imported (import {r.skipped_as_duplicate_of}), nothing changed; "
                       "--force re-processes it", "-", "-", "-", "-", "-", "-")
@@ -96,11 +99,17 @@ def reasons_table(results: list) -> Table | None:
 @app.command()
 @friendly_errors
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="CSV, Excel (.xlsx) or Parquet files with meter_id, timestamp, value[, unit].")],
+    files: Annotated[list[Path], typer.Argument(help="CSV (any encoding), Excel (.xlsx, .xls, HTML saved as .xls) or "
+                                                     "Parquet files with meter_id, timestamp, value[, unit] or their "
+                                                     "Chinese headers (表计编号, 采集时间, 读数, 单位 ...).")],
     park: ParkOpt = None,
     db: DbOpt = None,
     force: Annotated[bool, typer.Option(help="Re-process files whose checksum was already imported.")] = False,
     format: FormatOpt = Format.table,
+    profile: Annotated[str | None, typer.Option(help="Import profile [profiles.NAME] of park.toml: column and meter "
+                                                     "maps, header row, sheet, wide layout, number marks.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding of CSV files (e.g. gb18030, utf-8); "
+                                                      "default: detected.")] = None,
 ) -> None:
     """Import meter readings; bad rows go to the quarantine with a reason code.
 
@@ -108,7 +117,8 @@ def ingest(
     """
     p = load_park(park)
     store = open_store(p, db)
-    results = run_ingest(store, p, files, force=force, quiet=format != Format.table)
+    results = run_ingest(store, p, files, force=force, quiet=format != Format.table, profile=profile,
+                         encoding=encoding)
     store.close()
     if format == Format.json:
         console.print_json(dumps_json([{"error": str(r)} if isinstance(r, Exception) else r.as_dict() for r in results]))

@@ -318,10 +318,13 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
             "quantity": m["quantity"], "readings": int(m["n_readings"]), "expected_readings": exp,
             "completeness_pct": round(100.0 * m["n_readings"] / exp, 2) if exp else None,
             "coefficient_id": m["coefficient_id"],
+            # a meter read once a day or month (bills): readings and expected_readings count days or months
+            **({"expected_unit": m["period"]} if m.get("period") else {}),
         })
         if exp and m["n_readings"] < exp and m["parent"] is None:
+            per = {"month": "months", "day": "days"}.get(m.get("period") or "", "expected readings")
             flags.append(flag("energy.incomplete_data", meter_id=m["meter_id"],
-                               message=f"{m['meter_id']}: {m['n_readings']} of {int(exp)} expected readings "
+                               message=f"{m['meter_id']}: {m['n_readings']} of {int(exp)} {per} "
                                      f"({100.0 * m['n_readings'] / exp:.2f} %); gaps are not estimated"))
     coal_rate = None
     if rate is not None:

@@ -23,6 +23,8 @@ Nm3 = meter ** 3
 Sm3 = meter ** 3
 m3 = meter ** 3
 pH = 1
+wan_kWh = 10000 * kWh
+wan_m3 = 10000 * meter ** 3
 """
 
 
@@ -63,7 +65,53 @@ def is_convertible(from_unit: str, to_unit: str) -> bool:
     return True
 
 
+@cache
+def _aliases() -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """(alias -> unit for every carrier, (alias, carrier) -> unit) of reference/data/unit_aliases.csv."""
+    from greenpark import reference
+
+    common, scoped = {}, {}
+    for r in reference.load("unit_aliases").rows:
+        carriers = [c.strip() for c in (r.get("carriers") or "").split(";") if c.strip()]
+        if carriers:
+            for c in carriers:
+                scoped[(r["alias"], c)] = r["unit"]
+        else:
+            common[r["alias"]] = r["unit"]
+    return common, scoped
+
+
+def canonical(unit: str, carrier: str | None = None) -> str:
+    """The pint unit of a spelling (``度`` -> kWh, ``T`` -> t, ``方`` -> m3; for a water meter
+    ``m3`` -> t) from reference/data/unit_aliases.csv; other spellings are returned trimmed."""
+    u = unit.strip()
+    common, scoped = _aliases()
+    if carrier is not None:
+        u = common.get(u, u)
+        return scoped.get((u, carrier), u)
+    return common.get(u, u)
+
+
+def spellings(unit: str, carrier: str | None = None) -> list[str]:
+    """Accepted spellings of ``unit`` (and of units convertible into it) for a meter of ``carrier``:
+    the aliases of unit_aliases.csv whose unit converts into ``unit``, pint's own name first."""
+    common, scoped = _aliases()
+    target = canonical(unit, carrier)
+    out = [target]
+    for alias, u in [*common.items(), *[(a, u) for (a, c), u in scoped.items() if c == carrier]]:
+        if alias not in out and is_convertible(canonical(u, carrier), target):
+            out.append(alias)
+    return out
+
+
+def conversion_factor_for(from_unit: str, to_unit: str, carrier: str | None) -> float:
+    """:func:`conversion_factor` after reading both spellings for a meter of ``carrier``
+    (:func:`canonical`)."""
+    return conversion_factor(canonical(from_unit, carrier), canonical(to_unit, carrier))
+
+
 def is_known(unit: str) -> bool:
+    unit = canonical(unit)
     try:
         registry().Unit(unit)
     except Exception:

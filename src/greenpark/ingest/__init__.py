@@ -35,10 +35,13 @@ or the edges (tests/test_layers.py).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,8 +55,9 @@ class IngestError(InputError, ValueError):
     """The file cannot be read at all (missing, wrong format, missing required columns, too large)."""
 
 
-from greenpark.ingest import bulk, limits, readers, registers, validate  # noqa: E402
+from greenpark.ingest import bulk, limits, profiles, readers, registers, validate  # noqa: E402
 from greenpark.ingest.limits import ReadLimits  # noqa: E402
+from greenpark.ingest.profiles import ReadOptions  # noqa: E402
 from greenpark.ingest.readers import (  # noqa: E402
     METER_LAYOUT,
     OPTIONAL,
@@ -111,13 +115,40 @@ class _Skip(GreenparkError):
     """The file was imported before (and force is off): roll back the bulk attempt."""
 
 
+def _as_ingest_error(exc: GreenparkError) -> IngestError:
+    """An IngestError with the message (and the catalogue message, for zh/en) of ``exc``."""
+    out = IngestError(str(exc))
+    out.message_code, out.message_params = exc.message_code, exc.message_params
+    return out
+
+
+@contextmanager
+def utf8_source(path: Path, source: str, opts: ReadOptions):
+    """(path of UTF-8 text, options) for a CSV file: the file itself when it is UTF-8 with its header
+    on the first line, else a transcoded copy in a temporary folder (the encoding detected with
+    charset-normalizer or given; title lines and skipped rows dropped, their count kept as the
+    options' ``offset`` so that line numbers stay those of the file)."""
+    try:
+        enc = profiles.detect_encoding(path, source, opts.encoding)
+        if enc in ("utf-8", "utf-8-sig") and opts.header_row == 1 and opts.skip_rows == 0:
+            yield path, opts
+            return
+        with tempfile.TemporaryDirectory(prefix="greenpark-utf8-") as tmp:
+            out = Path(tmp) / "utf8.csv"
+            profiles.transcode(path, enc, out, source, drop_lines=opts.header_row - 1, skip_after_header=opts.skip_rows)
+            yield out, dataclasses.replace(opts, encoding="utf-8", offset=opts.line_offset, header_row=1,
+                                           skip_rows=0)
+    except profiles.ProfileError as exc:
+        raise _as_ingest_error(exc) from None
+
+
 def _file_reader(path: Path, source: str, read_limits: ReadLimits):
     """The reader of a file, once it is known to exist, to be of a supported type and not too large."""
     if not path.is_file():
         raise IngestError(f"{source}: no such file")
     reader = readers.READERS.get(path.suffix.lower())
     if reader is None:
-        raise IngestError(f"{source}: unsupported file type '{path.suffix[:20]}'; use .csv, .xlsx or .parquet")
+        raise IngestError.t("import.unsupported_type", source=source, suffix=path.suffix[:20])
     size = path.stat().st_size
     if size > read_limits.max_file_bytes:
         raise IngestError(f"{source}: {size / 2**20:,.0f} MiB, more than {read_limits.max_file_bytes >> 20:,} MiB; "
@@ -127,14 +158,57 @@ def _file_reader(path: Path, source: str, read_limits: ReadLimits):
 
 def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = None, force: bool = False,
                 progress: Progress | None = None, park=None, name: str | None = None,
-                read_limits: ReadLimits = limits.DEFAULT) -> ImportResult:
+                read_limits: ReadLimits = limits.DEFAULT, profile: str | None = None,
+                encoding: str | None = None) -> ImportResult:
     """Import one file into ``store`` in one transaction. The park's meters must be synced first.
 
     ``park``: its ``[plausibility]`` settings apply (defaults otherwise); ``name``: the name the
-    file is known by (import log, messages; default the file's name)."""
+    file is known by (import log, messages; default the file's name); ``profile``: a
+    ``[profiles.NAME]`` of the park; ``encoding``: of a CSV file (default: detected)."""
     path = Path(path)
     source = name or path.name
     reader = _file_reader(path, source, read_limits)
+    try:
+        opts = profiles.options(park, profile, encoding)
+    except profiles.ProfileError as exc:
+        raise _as_ingest_error(exc) from None
+    if reader is readers.read_csv:
+        with utf8_source(path, source, opts) as (text_path, text_opts):
+            return _ingest_file(store, path, text_path, text_opts, reader, source, now, force, progress, park,
+                                read_limits)
+    return _ingest_file(store, path, path, opts, reader, source, now, force, progress, park, read_limits)
+
+
+def _bulk(store: Store, path: Path, source: str, digest, now: dt.datetime, now_utc: dt.datetime,
+          limits_: Plausibility, force: bool) -> ImportResult | None:
+    """The bulk path for a clean long CSV ``path`` (a wide file written long by the reader), in
+    one transaction; None when it does not apply (rolled back: the general path reads the file)."""
+    con = store.con
+    try:
+        with store.transaction():
+            import_id = store_imports.next_import_id(con)
+            checksum = digest.result()[0]
+            earlier = store_imports.imports_of(con, checksum)
+            if earlier and not force:
+                raise _Skip
+            fast = bulk.load(store, path, source, import_id, now_utc, limits_, earlier)
+            if fast["by_reason"]:
+                raise store_readings.BulkNotApplicable("rejected lines: their line numbers are the file's")
+            result = ImportResult(source=source, checksum=checksum, import_id=import_id, rows_read=fast["rows_read"],
+                                  accepted=fast["new"], path="bulk")
+            _record(con, result, now)
+    except _Skip:
+        return ImportResult(source=source, checksum=checksum, skipped_as_duplicate_of=earlier[0])
+    except (store_readings.BulkNotApplicable, duckdb.Error):
+        return None
+    return result
+
+
+def _ingest_file(store: Store, original: Path, path: Path, opts: ReadOptions, reader, source: str,
+                 now: dt.datetime | None, force: bool, progress: Progress | None, park,
+                 read_limits: ReadLimits) -> ImportResult:
+    """:func:`ingest_file` of ``path`` (UTF-8 text of a CSV file, else ``original``); the
+    checksum is that of ``original``."""
     step = progress or (lambda stage, frac: None)
     now = now or dt.datetime.now(dt.UTC)
     now_utc = now.astimezone(dt.UTC).replace(tzinfo=None)  # readings are stored as UTC wall clock
@@ -142,16 +216,17 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
     con = store.con
     # the checksum is computed beside the database work (blake3 and DuckDB both release the GIL)
     with ThreadPoolExecutor(1) as pool:
-        digest = pool.submit(checksum_and_lines, path, False)
-        if reader is readers.read_csv:
+        digest = pool.submit(checksum_and_lines, original, False)
+        if reader is readers.read_csv and opts.layout != "wide":
             wide = None
             try:
-                layout = readers.layout_for(readers.csv_header(path, source, read_limits), source, read_limits)
-                wide = readers.prescan(path, source, read_limits)
+                layout = readers.layout_for(readers.csv_header(path, source, read_limits, opts.delimiter), source,
+                                            read_limits, opts)
+                wide = readers.prescan(path, source, read_limits, opts.delimiter)
             except readers.ReadError as exc:
-                raise IngestError(str(exc)) from None
+                raise _as_ingest_error(exc) from None
             reader = functools.partial(readers.read_csv, wide=wide)
-            if store.engine == "duckdb" and layout is METER_LAYOUT and not wide:
+            if store.engine == "duckdb" and layout is METER_LAYOUT and not wide and opts.plain_csv:
                 step("bulk read", 0.05)
                 try:
                     with store.transaction():
@@ -174,6 +249,19 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
                 else:
                     step("done", 1.0)
                     return result
+        elif reader is readers.read_csv and store.engine == "duckdb":  # a wide file
+            with tempfile.TemporaryDirectory(prefix="greenpark-long-") as tmp:
+                long_csv = Path(tmp) / "long.csv"
+                try:
+                    as_long = readers.wide_csv_as_long(path, source, read_limits, opts, long_csv)
+                except (readers.ReadError, profiles.ProfileError) as exc:
+                    raise _as_ingest_error(exc) from None
+                if as_long:
+                    step("bulk read", 0.05)
+                    out = _bulk(store, long_csv, source, digest, now, now_utc, limits_, force)
+                    if out is not None:
+                        step("done", 1.0)
+                        return out
         checksum = digest.result()[0]
     result = ImportResult(source=source, checksum=checksum)
     earlier = store_imports.imports_of(con, checksum)
@@ -186,9 +274,9 @@ def ingest_file(store: Store, path: str | Path, *, now: dt.datetime | None = Non
         step("read", 0.05)
         with store_imports.staging(store) as stage:
             try:
-                layout = reader(stage, path, source, read_limits)
-            except readers.ReadError as exc:
-                raise IngestError(str(exc)) from None
+                layout = reader(stage, path, source, read_limits, opts=opts)
+            except (readers.ReadError, profiles.ProfileError) as exc:
+                raise _as_ingest_error(exc) from None
             return _ingest_staged(store, result, layout, now, step, stage, limits_,
                                   same_as=earlier or None, protect_after=earlier[0] if earlier else None)
 
@@ -210,7 +298,8 @@ class PreparedFile:
 
 def prepare_file(con, timezone: str, path: str | Path, *, now: dt.datetime | None = None, force: bool = False,
                  park=None, name: str | None = None, read_limits: ReadLimits = limits.DEFAULT,
-                 progress: Progress | None = None) -> PreparedFile:
+                 progress: Progress | None = None, profile: str | None = None,
+                 encoding: str | None = None) -> PreparedFile:
     """The part of :func:`ingest_file` that writes nothing: check, checksum, read and validate
     the file in an in-memory DuckDB (with copies of the park's meters and stations read through
     ``con``, any read cursor of the store). It needs no writing connection, so a server runs it
@@ -220,17 +309,32 @@ def prepare_file(con, timezone: str, path: str | Path, *, now: dt.datetime | Non
     path = Path(path)
     source = name or path.name
     reader = _file_reader(path, source, read_limits)
+    try:
+        opts = profiles.options(park, profile, encoding)
+    except profiles.ProfileError as exc:
+        raise _as_ingest_error(exc) from None
+    if reader is readers.read_csv:
+        with utf8_source(path, source, opts) as (text_path, text_opts):
+            return _prepare_file(con, timezone, path, text_path, text_opts, reader, source, now, force, park,
+                                 read_limits, progress)
+    return _prepare_file(con, timezone, path, path, opts, reader, source, now, force, park, read_limits, progress)
+
+
+def _prepare_file(con, timezone: str, original: Path, path: Path, opts: ReadOptions, reader, source: str,
+                  now: dt.datetime | None, force: bool, park, read_limits: ReadLimits,
+                  progress: Progress | None) -> PreparedFile:
     step = progress or (lambda stage, frac: None)
     now = now or dt.datetime.now(dt.UTC)
     limits_ = plausibility(park)
     with ThreadPoolExecutor(1) as pool:
-        digest = pool.submit(checksum_and_lines, path, False)
-        if reader is readers.read_csv:
+        digest = pool.submit(checksum_and_lines, original, False)
+        if reader is readers.read_csv and opts.layout != "wide":
             try:
-                readers.layout_for(readers.csv_header(path, source, read_limits), source, read_limits)
-                wide = readers.prescan(path, source, read_limits)
+                readers.layout_for(readers.csv_header(path, source, read_limits, opts.delimiter), source,
+                                   read_limits, opts)
+                wide = readers.prescan(path, source, read_limits, opts.delimiter)
             except readers.ReadError as exc:
-                raise IngestError(str(exc)) from None
+                raise _as_ingest_error(exc) from None
             reader = functools.partial(readers.read_csv, wide=wide)
         checksum = digest.result()[0]
     prepared = PreparedFile(source=source, checksum=checksum, now=now, force=force)
@@ -241,9 +345,9 @@ def prepare_file(con, timezone: str, path: str | Path, *, now: dt.datetime | Non
     step("read", 0.05)
     with store_imports.staging_copy(con, timezone) as stage:
         try:
-            prepared.layout = reader(stage, path, source, read_limits)
-        except readers.ReadError as exc:
-            raise IngestError(str(exc)) from None
+            prepared.layout = reader(stage, path, source, read_limits, opts=opts)
+        except (readers.ReadError, profiles.ProfileError) as exc:
+            raise _as_ingest_error(exc) from None
         _validate_staged(stage, prepared.layout, now, step, limits_, timezone)
         prepared.tables = store_imports.staged_tables(stage)
     return prepared
@@ -298,7 +402,7 @@ def ingest_batch(store: Store, park, table: pa.Table, *, source: str, now: dt.da
             try:
                 layout = readers.read_arrow(stage, table, source, read_limits)
             except readers.ReadError as exc:
-                raise IngestError(str(exc)) from None
+                raise _as_ingest_error(exc) from None
             _ingest_staged(store, result, layout, now, step, stage, limits_)
         if before_commit is not None:
             before_commit(result)

@@ -90,16 +90,20 @@ def plausibility(park=None) -> Plausibility:
     return Plausibility(earliest, carriers, parameters, register)
 
 
-def _unit_factor_table(pairs) -> pa.Table:
+def _unit_factor_table(triples) -> pa.Table:
+    """(from_unit, to_unit, carrier, factor, accepted) of (row unit, meter unit, carrier) triples:
+    spellings read through reference/data/unit_aliases.csv (度 -> kWh; m3 -> t for water)."""
     rows = []
-    for frm, to in pairs:
+    for frm, to, carrier in triples:
         try:
-            f = units.conversion_factor(frm, to)
+            f = units.conversion_factor_for(frm, to, carrier)
         except units.UnitError:
             f = None
-        rows.append({"from_unit": frm, "to_unit": to, "factor": f})
+        rows.append({"from_unit": frm, "to_unit": to, "carrier": carrier, "factor": f,
+                     "accepted": ", ".join(units.spellings(to, carrier)[:40])})
     return pa.Table.from_pylist(rows, schema=pa.schema([("from_unit", pa.string()), ("to_unit", pa.string()),
-                                                        ("factor", _F64)]))
+                                                        ("carrier", pa.string()), ("factor", _F64),
+                                                        ("accepted", pa.string())]))
 
 
 def _meter_limits(stage, limits: Plausibility) -> pa.Table:

@@ -31,7 +31,7 @@ import duckdb
 from greenpark import __version__
 from greenpark.errors import InputError, StoreUnavailable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class StoreError(StoreUnavailable, RuntimeError):
@@ -208,13 +208,14 @@ class Store:
             "interval_minutes": m.interval_minutes, "interval_label": m.interval_label or park.park.interval_label,
             "multiplier": m.multiplier, "parent": m.parent, "end_use": m.end_use, "building": m.building,
             "renewable_generation": m.renewable_generation, "export": m.export, "register_rollover": m.register_rollover,
+            "period": m.interval,
         } for m in park.meters]
         schema = pa.schema([("meter_id", pa.string()), ("owner", pa.string()), ("carrier", pa.string()),
                             ("unit", pa.string()), ("kind", pa.string()), ("interval_minutes", pa.int32()),
                             ("interval_label", pa.string()), ("multiplier", pa.float64()), ("parent", pa.string()),
                             ("end_use", pa.string()), ("building", pa.string()),
                             ("renewable_generation", pa.bool_()), ("export", pa.bool_()),
-                            ("register_rollover", pa.float64())])
+                            ("register_rollover", pa.float64()), ("period", pa.string())])
         meters_tbl = pa.Table.from_pylist(rows, schema=schema)
         tz = park.tz
         ev = [{"meter_id": m.id, "kind": e.kind,

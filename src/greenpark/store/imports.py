@@ -151,10 +151,13 @@ def _select_list(staged: dict[str, str], required: tuple[str, ...], optional: tu
 
 
 def stage_csv(con, path: str, n_columns: int, staged: dict[str, str], required: tuple[str, ...],
-              optional: tuple[str, ...], col: dict[str, str], max_line_bytes: int) -> None:
-    """_raw and _malformed from a CSV file whose header has ``n_columns`` columns (all text)."""
+              optional: tuple[str, ...], col: dict[str, str], max_line_bytes: int, *, delimiter: str = ",",
+              line_offset: int = 0) -> None:
+    """_raw and _malformed from a CSV file whose header has ``n_columns`` columns (all text);
+    ``line_offset``: lines of the original file above this one's header (titles a transcoding dropped)."""
     spec = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns))
     p = str(path).replace("'", "''")
+    delim = {",": ",", ";": ";", "\t": "\\t", "|": "|"}[delimiter]
     # DuckDB appends to an existing rejects table: the lines an earlier import on this connection
     # rejected (a server's writer, a demo) would be quarantined again in this one
     con.execute("DROP TABLE IF EXISTS _rejects")
@@ -162,7 +165,7 @@ def stage_csv(con, path: str, n_columns: int, staged: dict[str, str], required: 
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _raw AS
         SELECT {_select_list(staged, required, optional, col, "row_number() OVER () + 1")}
-        FROM read_csv('{p}', header=true, auto_detect=false, delim=',', quote='"', escape='"',
+        FROM read_csv('{p}', header=true, auto_detect=false, delim='{delim}', quote='"', escape='"',
                       columns={{{spec}}}, store_rejects=true, max_line_size={int(max_line_bytes)},
                       rejects_table='_rejects', rejects_scan='_rejects_scan')""")
     con.execute("""
@@ -180,6 +183,9 @@ def stage_csv(con, path: str, n_columns: int, staged: dict[str, str], required: 
                 FROM range(2, (SELECT count(*) FROM _raw) + (SELECT count(*) FROM _malformed) + 2) t(l)
                 ANTI JOIN _malformed m ON m.line_no = t.l)
             SELECT lines.l AS line_no, _raw.* EXCLUDE (line_no) FROM _raw JOIN lines ON lines.k = _raw.line_no""")
+    if line_offset:
+        con.execute(f"UPDATE _raw SET line_no = line_no + {int(line_offset)}")
+        con.execute(f"UPDATE _malformed SET line_no = line_no + {int(line_offset)}")
 
 
 def annotate_malformed(con, notes: pa.Table) -> None:
@@ -193,9 +199,10 @@ def annotate_malformed(con, notes: pa.Table) -> None:
 
 
 def stage_arrow(con, table: pa.Table, staged: dict[str, str], required: tuple[str, ...],
-                optional: tuple[str, ...], col: dict[str, str]) -> None:
-    """_raw (row i on line i + 2) and an empty _malformed from an Arrow table of text columns c0..cn."""
-    data = table.append_column("_line", pa.array(range(2, len(table) + 2), pa.int64()))
+                optional: tuple[str, ...], col: dict[str, str], lines: pa.Array | None = None) -> None:
+    """_raw (row i on line i + 2, or on ``lines[i]``) and an empty _malformed from an Arrow table
+    of text columns c0..cn."""
+    data = table.append_column("_line", lines if lines is not None else pa.array(range(2, len(table) + 2), pa.int64()))
     con.register("staged", data)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT "
                 f"{_select_list(staged, required, optional, col, '_line')} FROM staged")
@@ -204,11 +211,64 @@ def stage_arrow(con, table: pa.Table, staged: dict[str, str], required: tuple[st
                 "''::VARCHAR AS detail WHERE false")
 
 
+def add_malformed(con, rows: pa.Table) -> None:
+    """Add ``rows(line_no, raw, detail)`` to _malformed (rows a reader set aside)."""
+    con.register("_gp_bad", rows)
+    try:
+        con.execute("INSERT INTO _malformed SELECT line_no, raw, detail FROM _gp_bad")
+    finally:
+        con.unregister("_gp_bad")
+
+
+def apply_profile(con, *, meters: pa.Table, timestamp_format: str | None, decimal: str, thousands: str,
+                  unit: str | None) -> None:
+    """An import profile's rewriting of the staged meter rows of _raw, in one statement: meter
+    names -> meter ids (``meters(name, meter_id)``), timestamps in ``timestamp_format`` -> ISO text,
+    values with the profile's thousands and decimal marks -> plain numbers, a missing unit -> ``unit``."""
+    value = "value_text"
+    if thousands not in (",", ""):
+        value = f"replace({value}, {_lit(thousands)}, '')"
+    if decimal == ",":
+        value = f"replace({value}, ',', '.')"
+    ts = "ts_text"
+    if timestamp_format:
+        ts = (f"coalesce(strftime(try_strptime(trim(ts_text), {_lit(timestamp_format)}), '%Y-%m-%dT%H:%M:%S'), "
+              "ts_text)")
+    con.register("_gp_names", meters)
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _raw AS
+            SELECT r.line_no, coalesce(n.meter_id, r.meter_id) AS meter_id, {ts} AS ts_text,
+                   {value} AS value_text, coalesce(r.unit, {_lit(unit) if unit else 'NULL'}) AS unit, r.raw
+            FROM _raw r LEFT JOIN (SELECT DISTINCT ON (name) name, meter_id FROM _gp_names) n ON n.name = r.meter_id""")
+    finally:
+        con.unregister("_gp_names")
+
+
+def iso_timestamps(texts: pa.Array) -> pa.Array:
+    """Timestamp texts with the period labels and compact layouts the validation reads
+    (2025/01/01 00:15, 2025年3月1日, 202501 ...) rewritten as ISO text (naive: park time); others as they are."""
+    con = duckdb.connect()
+    try:
+        con.register("_gp_ts", pa.table({"t": texts}))
+        return con.sql(
+            "SELECT CASE WHEN regexp_matches(trim(t), '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN t "
+            "ELSE coalesce(strftime(TRY_CAST(trim(t) AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S'), strftime(try_strptime(trim("
+            + _FULLWIDTH.format(x="t") + "), " + _LABELS + "), '%Y-%m-%dT%H:%M:%S'), t) END AS t "
+            "FROM _gp_ts").to_arrow_table().column("t").combine_chunks()
+    finally:
+        con.close()
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 # -- validation ---------------------------------------------------------------------------------
-def meter_unit_pairs(con) -> list[tuple[str, str]]:
-    """(unit of the row or the meter, the meter's unit) of the staged meter rows."""
+def meter_unit_pairs(con) -> list[tuple[str, str, str]]:
+    """(unit of the row or the meter, the meter's unit, its carrier) of the staged meter rows."""
     return con.execute("""
-        SELECT DISTINCT coalesce(r.unit, m.unit) AS from_unit, m.unit AS to_unit
+        SELECT DISTINCT coalesce(r.unit, m.unit) AS from_unit, m.unit AS to_unit, m.carrier
         FROM _raw r JOIN meters m USING (meter_id)""").fetchall()
 
 
@@ -231,8 +291,23 @@ def station_unit_pairs(con, params: pa.Table) -> list[tuple[str, str]]:
 
 #: the UTC instant of a staged row's timestamp text; NULL when it is no date-time or not finite
 #: (DuckDB reads 'infinity', which is no instant and which PostgreSQL's COPY refuses)
-_PARSED_TS = ("CASE WHEN isfinite(TRY_CAST(r.ts_text AS TIMESTAMPTZ)) "
-              "THEN timezone('UTC', TRY_CAST(r.ts_text AS TIMESTAMPTZ)) END")
+#: full-width digits, marks and spaces of Chinese input methods -> ASCII (０-９ ， ． － ＋ ： ／, ideographic
+#: and no-break spaces)
+_FULLWIDTH = ("translate({x}, '０１２３４５６７８９，．－＋：／　 ', '0123456789,.-+:/  ')")
+#: period labels and compact dates of Chinese exports and bills (park time): 2025-01, 2025年1月, 202501,
+#: 2025/1, 2025年3月1日, 20250301, 2025/3/1 0:15, 2025年3月1日 8:00 ... (tried when the ISO cast fails)
+_LABELS = ("['%Y-%m', '%Y年%m月', '%Y%m', '%Y/%m', '%Y年%m月%d日', '%Y%m%d', '%Y/%m/%d', '%Y.%m.%d', '%Y.%m', "
+           "'%Y/%m/%d %H:%M', '%Y/%m/%d %H:%M:%S', '%Y年%m月%d日 %H:%M', '%Y年%m月%d日 %H:%M:%S', "
+           "'%Y年%m月%d日%H时', '%Y%m%d %H:%M', '%Y%m%d%H%M', '%Y%m%d%H%M%S']")
+_TS_TEXT = "coalesce(TRY_CAST(r.ts_text AS TIMESTAMPTZ), " \
+           "CAST(try_strptime(trim(" + _FULLWIDTH.format(x="r.ts_text") + "), " + _LABELS + ") AS TIMESTAMPTZ))"
+_PARSED_TS = (f"CASE WHEN isfinite({_TS_TEXT}) THEN timezone('UTC', {_TS_TEXT}) END")
+#: a value's number: as it is, else with full-width digits, surrounding spaces and thousands
+#: separators (1,234,008.0) read; a comma that is not a thousands separator is no number
+_V = "trim(" + _FULLWIDTH.format(x="value_text") + ")"
+_PARSED_VALUE = ("coalesce(TRY_CAST(value_text AS DOUBLE), TRY_CAST(CASE WHEN regexp_full_match(" + _V
+                 + ", '[+-]?[0-9]{1,3}(,[0-9]{3})+(\\.[0-9]*)?') THEN replace(" + _V + ", ',', '') ELSE " + _V
+                 + " END AS DOUBLE))")
 
 _VALUE_TEXT = "'value ''' || left(coalesce(value_text, ''), 60) || ''''"
 
@@ -241,7 +316,8 @@ def validate_readings(con, now: dt.datetime, earliest: dt.datetime, unit_factors
                       limits: pa.Table) -> None:
     """_parsed from _raw (meter rows): parsed timestamp (UTC; NULL before ``earliest``, which
     every engine can hold), value in the meter's unit before the
-    multiplier, and the reason code. ``unit_factors(from_unit, to_unit, factor)``;
+    multiplier, and the reason code. ``unit_factors(from_unit, to_unit, carrier, factor, accepted)``
+    (``accepted``: the spellings a meter of that unit and carrier accepts, named in the detail);
     ``limits(meter_id, lo, hi)``: plausible range of a stored value (after unit and multiplier;
     for registers of the register times multiplier), NULL = no bound."""
     con.register("_gp_uf", unit_factors)
@@ -251,13 +327,17 @@ def validate_readings(con, now: dt.datetime, earliest: dt.datetime, unit_factors
             CREATE OR REPLACE TEMP TABLE _parsed AS
             WITH p AS (
                 SELECT r.*, """ + _PARSED_TS + """ AS ts,
-                       TRY_CAST(r.value_text AS DOUBLE) AS v,
+                       """ + _PARSED_VALUE + """ AS v,
                        m.meter_id IS NOT NULL AS known, m.kind, m.multiplier, uf.factor AS unit_factor,
+                       m.unit AS meter_unit, a.accepted,
                        l.lo, l.hi
                 FROM _raw r
                 LEFT JOIN meters m USING (meter_id)
                 LEFT JOIN _gp_uf uf ON uf.from_unit = coalesce(r.unit, m.unit) AND uf.to_unit = m.unit
-                LEFT JOIN _gp_lim l ON l.meter_id = r.meter_id),
+                                   AND uf.carrier = m.carrier
+                LEFT JOIN _gp_lim l ON l.meter_id = r.meter_id
+                LEFT JOIN (SELECT DISTINCT to_unit, carrier, accepted FROM _gp_uf) a
+                       ON a.to_unit = m.unit AND a.carrier = m.carrier),
             q AS (SELECT *, v * unit_factor * multiplier AS stored FROM p)
             SELECT line_no, meter_id, CASE WHEN ts >= ? THEN ts END AS ts, kind, raw,
                    v * unit_factor AS value,        -- in the meter's unit, before multiplier
@@ -274,7 +354,8 @@ def validate_readings(con, now: dt.datetime, earliest: dt.datetime, unit_factors
                    CASE WHEN NOT known THEN 'meter ''' || left(coalesce(meter_id, ''), 60) || ''''
                         WHEN ts IS NULL THEN 'timestamp ''' || left(coalesce(ts_text, ''), 60) || ''''
                         WHEN v IS NULL OR isnan(v) OR isinf(v) THEN """ + _VALUE_TEXT + """
-                        WHEN unit_factor IS NULL THEN 'unit ''' || left(coalesce(unit, ''), 60) || ''''
+                        WHEN unit_factor IS NULL THEN 'unit ''' || left(coalesce(unit, ''), 60) || ''' (meter unit '
+                             || coalesce(meter_unit, '') || '; accepted: ' || coalesce(accepted, '') || ')'
                         WHEN ts > ? THEN 'timestamp ' || strftime(ts, '%Y-%m-%dT%H:%M:%SZ')
                         WHEN ts < ? THEN 'timestamp ' || strftime(ts, '%Y-%m-%dT%H:%M:%SZ') || ' is before '
                              || strftime(?::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ')
@@ -303,7 +384,7 @@ def validate_observations(con, now: dt.datetime, earliest: dt.datetime, params: 
             WITH p AS (
                 SELECT r.*, coalesce(gp.parameter, lower(r.parameter)) AS param,
                        """ + _PARSED_TS + """ AS ts,
-                       TRY_CAST(r.value_text AS DOUBLE) AS v, s.station_id IS NOT NULL AS known, s.kind AS skind,
+                       """ + _PARSED_VALUE + """ AS v, s.station_id IS NOT NULL AS known, s.kind AS skind,
                        gp.parameter IS NOT NULL AS valid_param, gp.allow_negative, gp.lo, gp.hi, uf.scale, uf."offset",
                        gk.article, gk.valid
                 FROM _raw r

@@ -66,13 +66,15 @@ def _meter_period_sql(start: dt.date, end: dt.date) -> str:
                c.coefficient_id, c.kgce_per_unit, c.to_coef_unit, c.counted,
                COALESCE({exact_sum("r.quantity")}, 0) AS quantity,
                CAST(COALESCE(SUM(r.n_readings), 0) AS BIGINT) AS n_readings,
-               CAST((SELECT SUM(k.minutes) FROM _gp_calendar k) AS DOUBLE) / m.interval_minutes AS expected_readings
+               CASE m.period WHEN 'month' THEN CAST((SELECT COUNT(*) FROM _gp_calendar k) AS DOUBLE)
+                    ELSE CAST((SELECT SUM(k.minutes) FROM _gp_calendar k) AS DOUBLE) / m.interval_minutes
+               END AS expected_readings, m.period
         FROM meters m
         JOIN _gp_coef c ON c.meter_id = m.meter_id
         LEFT JOIN rollup_monthly r
                ON r.meter_id = m.meter_id AND r.month >= {_date(start)} AND r.month < {_date(end)}
         GROUP BY m.meter_id, m.owner, m.carrier, m.unit, m.parent, m.end_use, m.building,
-                 m.renewable_generation, m.export, m.interval_minutes,
+                 m.renewable_generation, m.export, m.interval_minutes, m.period,
                  c.coefficient_id, c.kgce_per_unit, c.to_coef_unit, c.counted"""
 
 

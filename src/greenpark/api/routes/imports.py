@@ -70,9 +70,14 @@ def safe_name(filename: str | None) -> str:
 
 @router.post("/imports", response_model=ImportOut | dict, status_code=201, name="upload_import")
 async def upload_import(user: Admin, park: ParkDep, backend: BackendDep, request: Request,
-                        file: Annotated[UploadFile, File(description="CSV, Excel (.xlsx) or Parquet file of readings "
-                                                                     "or station observations")],
-                        force: Annotated[bool, Query(description="re-process a file imported before")] = False):
+                        file: Annotated[UploadFile, File(description="CSV (any encoding), Excel (.xlsx, .xls, HTML "
+                                                                     "saved as .xls) or Parquet file of readings or "
+                                                                     "station observations")],
+                        force: Annotated[bool, Query(description="re-process a file imported before")] = False,
+                        profile: Annotated[str | None, Query(max_length=64, description="import profile "
+                                                             "[profiles.NAME] of park.toml")] = None,
+                        encoding: Annotated[str | None, Query(max_length=40, description="text encoding of a CSV "
+                                                              "file (e.g. gb18030); default: detected")] = None):
     """Import a file exactly as 'greenpark ingest' does (park admins)."""
     name = safe_name(file.filename)
     tmp = Path(tempfile.mkdtemp(prefix="greenpark-upload-"))
@@ -91,7 +96,7 @@ async def upload_import(user: Admin, park: ParkDep, backend: BackendDep, request
             # reading, parsing and validating need no writer: they run beside it, so that logins
             # and other writes do not wait for them (only the merge below holds the writer)
             return ingest.prepare_file(backend.cursor(), backend.store.timezone, path, force=force, park=park,
-                                       name=name)
+                                       name=name, profile=profile, encoding=encoding)
 
         prepared = await run_in_threadpool(prepare)
 
