@@ -13,7 +13,7 @@ DEMO_DIR ?= demo-park
 CONSTRAINTS := constraints.txt
 LOCK_VENV := .venv-lock
 
-.PHONY: demo test bench lint venv clean lock
+.PHONY: demo demo-live test bench lint venv clean lock
 
 # Debian's python3 needs python3-venv for `-m venv`; install it when the first try fails.
 $(BIN)/python:
@@ -29,10 +29,16 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/greenpark demo $(DEMO_DIR)
 
+# the live demo: a Mosquitto broker (Debian's mosquitto), simulated gateways and meters, the collector
+demo-live: $(STAMP)
+	dpkg -s mosquitto >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq mosquitto)
+	$(BIN)/greenpark demo $(DEMO_DIR) --live
+
 # the browser tests drive Debian's chromium (never a downloaded browser); CJK fonts for the screenshots;
-# the PostgreSQL tests start their own throwaway server from Debian's postgresql (on 127.0.0.1)
+# the PostgreSQL tests start their own throwaway server from Debian's postgresql (on 127.0.0.1);
+# the collector tests their own Mosquitto broker (Debian's mosquitto, on 127.0.0.1)
 test: $(STAMP)
-	(command -v chromium && dpkg -s fonts-noto-cjk postgresql) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk postgresql)
+	(command -v chromium && dpkg -s fonts-noto-cjk postgresql mosquitto) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk postgresql mosquitto)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -46,6 +52,7 @@ $(BENCH_STAMP): pyproject.toml $(CONSTRAINTS) $(BIN)/python
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
+	dpkg -s mosquitto >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq mosquitto)
 	$(BENCH_VENV)/bin/python bench/run.py
 
 # refresh constraints.txt: a fresh venv, install with pyproject's ranges (no constraints), freeze

@@ -76,6 +76,7 @@ MATRIX = [
     ("GET", "/quarantine?format=csv", None, (200, 200, 403, 403, 403, 401)),
     ("GET", "/audit", None, (200, 200, 403, 403, 403, 401)),
     ("GET", "/users", None, (200, 403, 403, 403, 403, 401)),
+    ("GET", "/sources", None, (200, 200, 403, 403, 403, 401)),
     ("GET", "/tokens", None, (200, 200, 200, 403, 403, 401)),
     ("POST", "/readings", PUSH_E1, (200, 403, 403, 200, 403, 401)),
     ("POST", "/observations", PUSH_AQ1, (200, 403, 403, 403, 200, 401)),

@@ -149,11 +149,14 @@ def test_every_id_list_of_the_code_base_is_labelled():
     from greenpark import demo, ingest, reference
     from greenpark import park as park_mod
     from greenpark.api.errors import CODES
+    from greenpark.collect import config as collect_config
+    from greenpark.collect.mqtt import PAYLOAD_REASONS
     from greenpark.core import air, carbon, indicators, targets
     from greenpark.services import users
 
     want = {
-        "reason": set(ingest.REASONS),
+        "reason": set(ingest.REASONS) | set(PAYLOAD_REASONS),
+        "source_type": set(collect_config.DRIVERS),
         "certificate": set(carbon.CERTIFICATE_PROBLEMS) | {"serial_used_in_other_period"},
         "carrier": {r["id"] for r in reference.load("carriers").rows},
         "metric": set(targets.METRICS),

@@ -187,6 +187,31 @@ class Meter(_Model):
         return data
 
 
+class SourceEntry(BaseModel):
+    """One ``[[sources]]`` entry of live collection, as park.toml holds it: its ``type`` (the
+    discriminator) and unique ``name``; the fields of each type are validated by
+    :func:`greenpark.collect.config.source_configs` (the models live beside their drivers)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    type: Literal["mqtt", "modbus", "dlt645"]
+    name: Id
+
+
+class CollectSettings(_Model):
+    """``[collect]``: where ``greenpark collect`` keeps its spool and how it delivers."""
+
+    #: folder of the on-disk spool and the collector's status file (relative to park.toml)
+    spool_dir: str = "collect-spool"
+    #: "store": the collector writes the store itself (it must be the store's only writer on DuckDB);
+    #: "api": it pushes to the running server (``api_url``) with a device token
+    deliver: Literal["store", "api"] = "store"
+    api_url: str = "http://127.0.0.1:8000"
+    #: environment variable holding the device token for deliver = "api" (never the token itself)
+    api_token_env: str = "GREENPARK_COLLECT_TOKEN"
+    #: most readings per delivered batch
+    batch_max: int = Field(default=50_000, ge=1, le=100_000)
+
+
 class Product(_Model):
     id: Id
     enterprise: str
@@ -735,6 +760,9 @@ class Park(_Model):
     certificates: list[Certificate] = []
     process_emissions: list[ProcessEmission] = []
     targets: list[Target] = []
+    # live collection (issue 11)
+    collect: CollectSettings = CollectSettings()
+    sources: list[SourceEntry] = []
 
     @model_validator(mode="after")
     def _carbon_references(self) -> Park:
@@ -851,10 +879,11 @@ class Park(_Model):
     @model_validator(mode="after")
     def _references(self) -> Park:
         problems: list[str] = []
-        for kind in ("enterprises", "buildings", "meters", "products", "stations"):
-            ids = [x.id for x in getattr(self, kind)]
+        for kind in ("enterprises", "buildings", "meters", "products", "stations", "sources"):
+            ids = [x.name if kind == "sources" else x.id for x in getattr(self, kind)]
             for dup in sorted({i for i in ids if ids.count(i) > 1}):
-                problems.append(f"{kind}: id '{dup}' is used more than once; ids must be unique")
+                problems.append(f"{kind}: {'name' if kind == 'sources' else 'id'} '{dup}' is used more than once; "
+                                f"{'names' if kind == 'sources' else 'ids'} must be unique")
         owners = {e.id for e in self.enterprises} | {self.park.id}
         carriers = set(reference.load("carriers").ids)
         meters = {m.id: m for m in self.meters}
@@ -959,6 +988,12 @@ class Park(_Model):
         base = self.source_path.parent if self.source_path else Path.cwd()
         return str((base / self.park.db).resolve())
 
+    @property
+    def spool_path(self) -> Path:
+        """The collector's spool folder, resolved against park.toml's folder."""
+        base = self.source_path.parent if self.source_path else Path.cwd()
+        return (base / self.collect.spool_dir).resolve()
+
 
 def _entry_name(data: dict, loc: tuple) -> str:
     """'meters[3] (id E01-EL)' for a pydantic error location."""
@@ -967,8 +1002,10 @@ def _entry_name(data: dict, loc: tuple) -> str:
     head = str(loc[0])
     if len(loc) > 1 and isinstance(loc[1], int):
         items = data.get(head, [])
-        ident = items[loc[1]].get("id") if loc[1] < len(items) and isinstance(items[loc[1]], dict) else None
-        entry = f"{head}[{loc[1]}]" + (f" (id '{ident}')" if ident else "")
+        item = items[loc[1]] if loc[1] < len(items) and isinstance(items[loc[1]], dict) else {}
+        key = "id" if "id" in item else "name"
+        ident = item.get(key)
+        entry = f"{head}[{loc[1]}]" + (f" ({key} '{ident}')" if ident else "")
         rest = ".".join(str(x) for x in loc[2:])
         return entry + (f" field '{rest}'" if rest else "")
     return ".".join(str(x) for x in loc)

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -28,6 +29,7 @@ from greenpark.api.routes import (
     imports,
     mv,
     readings,
+    sources,
 )
 from greenpark.api.routes import indicators as indicator_routes
 from greenpark.api.routes import park as park_routes
@@ -80,18 +82,22 @@ async def _purge_periodically(backend: Backend, settings: Settings) -> None:
 
 
 def create_app(park: Park, db: str | None = None, *, settings: Settings | None = None,
-               dashboard: bool = True, freeze_gc: bool = False) -> FastAPI:
+               dashboard: bool = True, freeze_gc: bool = False,
+               on_start: Callable[[Backend], Callable[[], None]] | None = None) -> FastAPI:
     """The application for ``park`` on the store ``db`` (default: park.toml's db).
 
     The store is opened (and migrated, and park.toml's meters synced) when the application starts
     and closed when it stops; tests enter ``TestClient(app)`` as a context manager for that.
     ``freeze_gc``: freeze the objects alive at start-up out of the cyclic GC (for a server process).
+    ``on_start(backend)``: runs once the store is open and returns what to run before it closes
+    (``greenpark serve --collect`` starts the collector there, writing through the backend).
     """
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.backend = Backend(park, db)
+        on_stop = on_start(app.state.backend) if on_start is not None else None
         if freeze_gc:
             # objects made at start-up (park model, reference data, modules) live as long as the
             # process: keep them out of the cyclic GC's full passes, which otherwise stall requests
@@ -103,6 +109,8 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
         try:
             yield
         finally:
+            if on_stop is not None:
+                on_stop()
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
@@ -130,9 +138,10 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (health, auth, user_routes, park_routes, readings, energy, environment, carbon, target_routes, mv, imports,
-                   audit, catalogue, indicator_routes):
+                   audit, catalogue, indicator_routes, sources):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(sources.metrics_router)
     # body size limits (413) and security headers on every response (Cache-Control: no-store on the API's)
     app.add_middleware(HttpGuard, settings=settings, api_prefix=API_PREFIX + "/")
     if dashboard:

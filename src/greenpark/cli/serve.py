@@ -21,6 +21,8 @@ def serve(
     session_hours: Annotated[float, typer.Option(help="How long a browser session lasts [h].")] = 12.0,
     secure_cookies: Annotated[bool, typer.Option(help="Mark cookies Secure (when served behind HTTPS).")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: warning, info, debug.")] = "info",
+    collect: Annotated[bool, typer.Option("--collect", help="Also run the collector of park.toml's [[sources]] in "
+                                                            "this process; it writes through the server.")] = False,
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json) and the dashboard (/).
 
@@ -41,7 +43,8 @@ def serve(
         raise UserError(f"--port {port}: use 1-65535")
     p = load_park(park)
     settings = Settings(session_ttl=dt.timedelta(hours=session_hours), secure_cookies=secure_cookies)
-    application = create_app(p, db, settings=settings, freeze_gc=True)
+    application = create_app(p, db, settings=settings, freeze_gc=True,
+                             on_start=collector_starter(p) if collect else None)
     _hint_first_user(p, db)
     console.print(f"greenpark: dashboard and API of [bold]{p.park.name_en}[/] at http://{host}:{port}/ "
                   f"(API: /api/v1, OpenAPI: /api/v1/openapi.json); Ctrl+C stops", highlight=False)
@@ -60,3 +63,19 @@ def _hint_first_user(p, db) -> None:
         console.print("[yellow]No users yet:[/] stop the server (Ctrl+C) and create the first park admin with "
                       "'greenpark user add NAME --role park_admin'; then park admins add others in the API.",
                       highlight=False)
+
+
+def collector_starter(p):
+    """``on_start`` of the server for ``--collect``: the park's collector, delivering through the
+    server's writer thread (sources are validated now, before the server starts)."""
+    from greenpark.collect import config, runner
+
+    config.source_configs(p)
+    runner.json_log()
+
+    def start(backend):
+        c = runner.from_park(p, delivery=runner.BackendDelivery(backend, p))
+        c.start()
+        return c.stop
+
+    return start

@@ -37,11 +37,18 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder to write park.to
 def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo park (park.toml, data/, store).")] = Path("demo-park"),
          seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same park.")] = 2025,
          year: Annotated[int, typer.Option(help="Year of data (chinese-calendar covers 2004-2026).")] = 2025,
-         db: DbOpt = None) -> None:
+         db: DbOpt = None,
+         live: Annotated[bool, typer.Option("--live", help="Then run it live: a Mosquitto broker, simulated gateways "
+                                                          "and meters, the collector and the dashboard (reuses a demo "
+                                                          "already in DIRECTORY).")] = False,
+         port: Annotated[int, typer.Option(help="Dashboard port of --live.")] = 8000) -> None:
     """Generate a realistic demo park, import a year of its data and print its energy scorecard."""
     from greenpark import demo as demo_mod
     from greenpark import park as park_mod
 
+    if live and (directory / "park.toml").is_file() and (db or Path(park_mod.load(directory / "park.toml").db_path).is_file()):
+        _live(directory, year, port, db)  # the demo is there: go live at once
+        return
     t0 = time.perf_counter()
     with console.status("generating the demo park (about 30 enterprises, one year of 15-minute data)..."):
         files = demo_mod.generate(directory, seed=seed, year=year)
@@ -55,6 +62,59 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
         _demo_accounts(store, p, files, year)
     console.print(f"[dim]demo ready in {time.perf_counter() - t0:.1f} s. Try: cd {directory} && greenpark energy "
                   f"--period {year}-Q3 --by end-use; greenpark quarantine; greenpark energy --period {year} --format json[/]")
+    if live:
+        _live(directory, year, port, db)
+
+
+def _live(directory: Path, year: int, port: int, db: str | None = None) -> None:
+    """The live demo: broker, simulated gateways (and Modbus / DL/T 645 meters when available), and
+    the server with the collector inside it (one writer) until Ctrl+C."""
+    import datetime as dt
+    import secrets
+
+    from greenpark import park as park_mod
+    from greenpark.collect.broker import Mosquitto, mosquitto_path
+    from greenpark.demo import live as live_mod
+
+    if mosquitto_path() is None:
+        raise UserError.t("collect.no_mosquitto")
+    park_toml = directory / "park.toml"
+    broker = Mosquitto(directory / "broker")
+    try:
+        broker.start()
+    except (OSError, RuntimeError) as exc:  # TimeoutError is an OSError
+        raise UserError.t("collect.broker_failed", error=str(exc)) from None
+    with broker:
+        live_mod.write_live_sources(park_toml, broker.url)  # drops the meters of an earlier live run first
+        extra, stop_sims = live_mod.polled_demo_sources(park_mod.load(park_toml))
+        live_mod.write_live_sources(park_toml, broker.url, extra)
+        p = park_mod.load(park_toml)
+        password = None
+        from greenpark.services import users
+
+        with park_store(p, db, read_only=False) as (p, store), store.transaction():
+            store.sync_park(p)
+            if not any(u["revoked_at"] is None for u in users.list_users(store.con)):
+                password = secrets.token_urlsafe(12)
+                users.add_user(store.con, p, "admin", "park_admin", password=password, created_by="demo --live")
+        start = dt.datetime(year + 1, 1, 1, tzinfo=p.tz)
+        gateways = live_mod.SimulatedGateways(broker.url, p, start=start).start()
+        console.print(f"live demo: Mosquitto at {broker.url}; {len(gateways.by_gateway)} simulated gateways publish the "
+                      f"next 15 minutes of {sum(map(len, gateways.by_gateway.values()))} meters every second (from "
+                      f"{start:%Y-%m-%d}); simulated Modbus TCP and DL/T 645 meters (LIVE-MB-1, LIVE-MB-2, LIVE-645-1): "
+                      f"{'polled every 5 s' if stop_sims is not None else 'not in this version'}", highlight=False)
+        if password:
+            console.print(f"dashboard login: admin / {password}  (live sources page: http://127.0.0.1:{port}/sources)", highlight=False)
+        console.print(f"watch: cd {directory} && greenpark status   (Ctrl+C stops everything)", highlight=False)
+        from greenpark.cli.serve import serve
+
+        try:
+            serve(host="127.0.0.1", port=port, park=park_toml, db=db, session_hours=12.0, secure_cookies=False,
+                  log_level="warning", collect=True)
+        finally:
+            gateways.stop()
+            if stop_sims is not None:
+                stop_sims()
 
 
 def _demo_accounts(store, p, files, year: int) -> None:

@@ -688,12 +688,33 @@
     }, tr.length);
   }
 
+  // -- live sources (issue 11): GET /api/v1/sources, refreshed every 5 s while the page is open -------
+  let sourcesTimer = null;
+  async function pageSources(main) {
+    const d = await api("/sources");
+    const head = el("div", { class: "kpis" },
+      kpi(t("collector"), d.collector.running ? t("running") : t("not_running")),
+      kpi(t("spool_depth"), String(d.spool.depth ?? 0)),
+      kpi(t("stored"), String((d.delivery && d.delivery.readings) || 0)));
+    const cards = d.sources.map((s) => card(`${s.name} · ${lab("source_type", s.type)}`, el("div", {},
+      el("p", { class: "muted", text: `${t("readings_per_min")}: ${s.readings_per_min} · ${t("quarantined")}: ${s.quarantined}` +
+        ` · ${t("connected")}: ${s.connected === null ? "—" : s.connected ? "✓" : "✗"}` +
+        (s.last_error ? ` · ${t("last_error")}: ${s.last_error}` : "") }),
+      table([{ label: t("meter"), render: (m) => el("a", { href: "/meters/" + encodeURIComponent(m.meter_id), text: m.meter_id }) },
+        { label: t("last_reading"), key: "last_timestamp" }, { label: t("last_stored"), key: "last_stored" },
+        { label: t("readings_per_min"), key: "readings_per_min", num: true }, { label: t("readings"), key: "readings", num: true },
+        { label: t("gaps_24h"), key: "gaps_24h", num: true }], s.meters)), true));
+    main.replaceChildren(el("h1", {}, t("sources")), head, el("div", { class: "grid" }, cards.length ? cards : [el("p", { class: "muted", text: t("no_sources") })]));
+    clearTimeout(sourcesTimer);
+    sourcesTimer = setTimeout(() => { if (location.pathname === "/sources") render(); }, 5000);
+  }
+
   // -- shell ---------------------------------------------------------------------------------------
   const ROUTES = [
     [/^\/login$/, pageLogin, "login"], [/^\/$/, pageOverview, "overview"], [/^\/enterprises\/([^/]+)$/, pageEnterprise, "enterprise"],
     [/^\/meters\/([^/]+)$/, pageMeter, "meter"], [/^\/air$/, pageAir, "air"], [/^\/water$/, pageWater, "water"],
-    [/^\/imports$/, pageImports, "imports"], [/^\/mv$/, pageMvList, "mv"], [/^\/mv\/([^/]+)$/, pageMvProject, "mv-project"],
-    [/^\/indicators$/, pageIndicators, "indicators"],
+    [/^\/imports$/, pageImports, "imports"], [/^\/sources$/, pageSources, "sources"], [/^\/mv$/, pageMvList, "mv"],
+    [/^\/mv\/([^/]+)$/, pageMvProject, "mv-project"], [/^\/indicators$/, pageIndicators, "indicators"],
   ];
 
   function navigation(active) {
@@ -701,7 +722,7 @@
     if (me.role === "park_admin" || me.role === "auditor") links.push(["/", "overview"]);
     if (me.role === "enterprise") links.push(["/enterprises/" + encodeURIComponent(me.enterprise_id), "enterprise"]);
     links.push(["/indicators", "indicators"], ["/mv", "mv"], ["/air", "air"], ["/water", "water"]);
-    if (me.role === "park_admin" || me.role === "auditor") links.push(["/imports", "imports"]);
+    if (me.role === "park_admin" || me.role === "auditor") links.push(["/imports", "imports"], ["/sources", "sources"]);
     $("#nav").replaceChildren(...links.map(([href, k]) => el("a", { href, class: k === active || (k === "mv" && active === "mv-project") ? "active" : null, text: t(k) })));
     $("#who").textContent = `${me.username} (${lab("role", me.role)}${me.enterprise_id ? " · " + me.enterprise_id : ""})`;
     const lo = $("#logout");

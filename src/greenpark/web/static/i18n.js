@@ -69,4 +69,9 @@ window.GP_LABELS = {
   benchmark: ["基准值", "benchmark"], leading: ["引领值", "leading"], meets: ["达到", "Meets"], declared: ["企业自有", "Enterprise has it"],
   threshold: ["阈值", "threshold"], indicator_trajectory: ["单位能耗碳排放与清洁能源占比（分月）", "Carbon per energy and clean-energy share by month"],
   programme: ["绿色工厂梯度培育", "Green-factory programme"], met: ["达到基准", "Benchmarks met"], gaps_named: ["主要差距", "Main gaps"],
+  sources: ["实时采集", "Live sources"], collector: ["采集器", "Collector"], running: ["运行中", "running"],
+  not_running: ["未运行", "not running"], spool_depth: ["缓存待入库", "Spooled, not yet stored"], stored: ["已入库", "Stored"],
+  readings_per_min: ["每分钟读数", "Readings/min"], connected: ["已连接", "Connected"], last_error: ["最近错误", "Last error"],
+  last_reading: ["最新读数时间", "Last reading"], last_stored: ["最新入库读数", "Last stored"], gaps_24h: ["24小时缺测", "Gaps (24 h)"],
+  no_sources: ["park.toml 未配置 [[sources]]", "No [[sources]] in park.toml"],
 };
