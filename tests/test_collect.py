@@ -588,3 +588,38 @@ def test_collector_into_postgresql(tmp_path, request):
     finally:
         store.close()
     assert got == cs.expected_set(rows)
+
+
+@needs_mosquitto
+def test_live_demo_polls_simulated_modbus_and_dlt645_meters(tmp_path):
+    """The live demo's Modbus TCP and DL/T 645 simulators (greenpark.collect.sim) through the same
+    collector and spool into new cumulative meters: their registers become intervals."""
+    pytest.importorskip("greenpark.collect.sim")
+    from greenpark.demo import live
+    from greenpark.store import Store
+
+    with Mosquitto() as broker:
+        pt = cs.write_park(tmp_path, "mqtt://127.0.0.1:1")
+        pt.write_text(pt.read_text().split("[collect]")[0])
+        live.write_live_sources(pt, broker.url)
+        extra, stop = live.polled_demo_sources(park_mod.load(pt), interval_s=1.05)  # stamped to the second
+        try:
+            live.write_live_sources(pt, broker.url, extra)
+            p = park_mod.load(pt)
+            assert [s.type for s in p.sources] == ["mqtt", "modbus", "dlt645"]
+            c = runner.from_park(p)
+            c.linger_s = 0.1
+            c.start()
+            assert _wait(lambda: all(c.stats.sources[n]["polls"] >= 4 for n in ("demo-modbus", "demo-dlt645")), 30)
+            c.stop()
+        finally:
+            stop()
+    st = c.stats.snapshot()["sources"]
+    assert st["demo-modbus"]["readings"] == 2 * st["demo-modbus"]["polls"] and st["demo-modbus"]["last_error"] is None
+    store = Store(str(tmp_path / "store.duckdb"), read_only=True)
+    try:
+        n = dict(store.con.execute("SELECT meter_id, count(*) FROM registers GROUP BY 1").fetchall())
+        neg = store.con.execute("SELECT count(*) FROM readings WHERE value < 0").fetchone()[0]
+    finally:
+        store.close()
+    assert n["LIVE-MB-1"] >= 4 and n["LIVE-MB-2"] >= 4 and n["LIVE-645-1"] >= 4 and neg == 0

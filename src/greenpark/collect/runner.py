@@ -256,6 +256,12 @@ class Collector:
             self.write_status()
 
     def write_status(self) -> dict:
+        for p in self.polled_sources:  # the drivers' own counters (values not decoded, requests)
+            c = getattr(p, "counters", None)
+            if c is not None:
+                self.stats.device_counters(p.name, {"errors": c.errors, "requests": c.requests,
+                                                    "errors_by_meter": dict(c.errors_by_meter),
+                                                    "last_value_error": c.last_error})
         extra: dict[str, Any] = {"mode": self.delivery.mode}
         if time.monotonic() - self._store_view_at > 10.0:
             try:

@@ -76,6 +76,10 @@ class Stats:
             s = self.sources[source]
             s["last_error"], s["last_error_at"] = message[:500], _now_iso()
 
+    def device_counters(self, source: str, counters: dict[str, Any]) -> None:
+        with self._lock:
+            self.sources[source]["device"] = counters
+
     def connected(self, source: str, up: bool) -> None:
         with self._lock:
             self.sources[source]["connected"] = up
@@ -174,6 +178,8 @@ def prometheus_text(status: dict[str, Any] | None, store_meters: list[dict] | No
             for r, c in s.get("quarantined_by_reason", {}).items()])
     metric("greenpark_source_connected", "gauge", "1 when the source is connected",
            [({"source": n}, 1.0 if s.get("connected") else 0.0) for n, s in srcs.items()])
+    metric("greenpark_source_value_errors_total", "counter", "values a polled device refused or that could not be "
+           "decoded", [({"source": n}, s["device"].get("errors", 0)) for n, s in srcs.items() if s.get("device")])
     metric("greenpark_meter_readings_total", "counter", "readings spooled by meter",
            [({"source": n, "meter": m}, x.get("readings", 0)) for n, s in srcs.items()
             for m, x in s.get("meters", {}).items()])
@@ -244,7 +250,8 @@ def sources_status(park, *, spool_dir: str | Path | None = None, db: str | None 
                         "quarantined": s.get("quarantined", 0) + sum(rejected.values()),
                         "quarantined_payloads_by_reason": s.get("quarantined_by_reason", {}),
                         "quarantined_rows_by_reason": rejected,
-                        "last_error": s.get("last_error"), "last_error_at": s.get("last_error_at"), "meters": meters})
+                        "last_error": s.get("last_error"), "last_error_at": s.get("last_error_at"),
+                        "device": s.get("device"), "meters": meters})
     return {"collector": {"running": bool(st.get("running")), "pid": st.get("pid"), "updated_at": st.get("updated_at"),
                           "mode": st.get("mode"), "spool_dir": str(folder)},
             "spool": st.get("spool", {"depth": 0, "appended": 0, "delivered": 0, "quarantined": 0}),
