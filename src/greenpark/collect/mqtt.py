@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from greenpark.collect.base import Reading
+from greenpark.errors import InputError
 
 if TYPE_CHECKING:
     from greenpark.collect.spool import Spool
@@ -136,8 +137,9 @@ class MqttSourceConfig(BaseModel):
         return u.hostname or "127.0.0.1", u.port or (8883 if tls else 1883), tls
 
 
-class PayloadError(ValueError):
-    """A payload that yields no reading; ``reason`` is its quarantine reason code."""
+class PayloadError(InputError, ValueError):
+    """A payload that yields no reading; ``reason`` is its quarantine reason code (the collector
+    quarantines the payload and goes on; it never reaches a person as an error)."""
 
     def __init__(self, reason: str, detail: str):
         super().__init__(detail)
