@@ -54,6 +54,8 @@ PARTITIONED = {
     "rollup_monthly": ("year", "enterprise"),
     "quarantine": ("import_id",),
     "imports": ("import_id",),
+    "carbon_results": ("period",),
+    "carbon_certificate_uses": ("period",),
 }
 #: the park's own tables (from park.toml, registered per session, never stored in the lake)
 PARK_TABLES = ("meters", "meter_events", "stations")
@@ -94,7 +96,7 @@ def _spark_type(t: pa.DataType) -> str:
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return "STRING"
     if pa.types.is_timestamp(t):
-        return "TIMESTAMP"
+        return "TIMESTAMP_LTZ" if t.tz else "TIMESTAMP_NTZ"
     return {pa.int32(): "INT", pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN",
             pa.date32(): "DATE"}.get(t, "STRING")
 
@@ -191,9 +193,10 @@ class Lake:
             p = jvm.org.apache.hadoop.fs.Path(stage.rsplit("/", 1)[0])
             p.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()).delete(p, True)
 
-    def export_store(self, store: Store) -> dict[str, int]:
-        """Copy a DuckDB store's readings, history, rollups, quarantine and imports into the lake
-        (partitioned as above), e.g. to open a park's store on Spark. Returns rows per table."""
+    def export_store(self, store: Store, tables: tuple[str, ...] | None = None) -> dict[str, int]:
+        """Copy a DuckDB store's readings, history, rollups, quarantine, imports and published
+        carbon results into the lake (partitioned as above), e.g. to open a park's store on Spark;
+        ``tables``: only these. Returns rows per table."""
         import tempfile
 
         hour = store.hour_expr("r.ts", "m.interval_label")
@@ -207,10 +210,14 @@ class Lake:
                               "FROM rollup_monthly r JOIN meters m USING (meter_id)",
             "quarantine": "SELECT * FROM quarantine",
             "imports": "SELECT * FROM imports",
+            "carbon_results": "SELECT * FROM carbon_results",
+            "carbon_certificate_uses": "SELECT * FROM carbon_certificate_uses",
         }
         counts = {}
         with tempfile.TemporaryDirectory() as tmp:
             for table, sql in sources.items():
+                if tables is not None and table not in tables:
+                    continue
                 n = store.con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
                 counts[table] = n
                 if not n:

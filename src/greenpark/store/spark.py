@@ -40,6 +40,7 @@ from greenpark.store import StoreError
 #: Spark settings of every greenpark session (a cluster's spark-defaults add to them)
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
     "spark.sql.ansi.enabled": "true",
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
@@ -63,10 +64,16 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return node
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
-        if name == "epoch_us":
-            return exp.Anonymous(this="UNIX_MICROS", expressions=node.expressions)
+        if name == "epoch_us":  # the store's TIMESTAMP is Spark's TIMESTAMP_NTZ; the session is in UTC
+            return exp.Anonymous(this="UNIX_MICROS", expressions=[
+                exp.Cast(this=node.expressions[0], to=exp.DataType.build("TIMESTAMPLTZ"))])
         if name in ("read_csv", "read_parquet", "read_json", "timezone", "to_microseconds", "bit_count"):
             raise TranslationError(f"{name}(...) has no Spark SQL translation here")
+    if isinstance(node, exp.UnixToTime):  # make_timestamp(epoch microseconds): a TIMESTAMP (wall clock)
+        if node.args.get("scale") is None or node.args["scale"].name != "6":
+            raise TranslationError("make_timestamp of parts has no Spark SQL translation here")
+        return exp.Cast(this=exp.Anonymous(this="TIMESTAMP_MICROS", expressions=[node.this]),
+                        to=exp.DataType.build("TIMESTAMPNTZ"))
     if isinstance(node, exp.ConvertTimezone | exp.AtTimeZone):
         raise TranslationError("park-time conversion of a zone with daylight saving time has no Spark SQL "
                                "translation here: Spark stores need a park time zone with a fixed UTC offset")
@@ -134,16 +141,15 @@ def stop() -> None:
 
 # -- connection ----------------------------------------------------------------------------------
 def _param(v: Any) -> Any:
-    if isinstance(v, dt.datetime) and v.tzinfo is None:  # UTC wall clock (PySpark reads naive as local)
-        return v.replace(tzinfo=dt.UTC)
-    return v
+    return v  # naive datetimes bind as TIMESTAMP_NTZ (spark.sql.timestampType), the store's TIMESTAMP
 
 
-def _naive(t: pa.Table) -> pa.Table:
-    """Spark's timestamps come as UTC instants; the store's are wall-clock values (DuckDB TIMESTAMP)."""
+def _as_duckdb(t: pa.Table, timezone: str) -> pa.Table:
+    """Columns as DuckDB gives them: TIMESTAMPTZ (Spark TIMESTAMP_LTZ, UTC instants) in the session's
+    park time zone, wall-clock TIMESTAMP (Spark TIMESTAMP_NTZ) as they are, decimals as doubles."""
     for i, f in enumerate(t.schema):
         if pa.types.is_timestamp(f.type) and f.type.tz is not None:
-            t = t.set_column(i, f.name, t.column(i).cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us")))
+            t = t.set_column(i, f.name, t.column(i).cast(pa.timestamp("us", tz=timezone)))
         elif pa.types.is_decimal(f.type):
             t = t.set_column(i, f.name, t.column(i).cast(pa.float64()))
     return t
@@ -152,14 +158,15 @@ def _naive(t: pa.Table) -> pa.Table:
 class SparkResult:
     """The result of one statement, as DuckDB gives it (fetchall, df, to_arrow_table)."""
 
-    def __init__(self, frame):
+    def __init__(self, frame, timezone: str = "UTC"):
         self._frame = frame
+        self._tz = timezone
         self._table: pa.Table | None = None
         self.description = [(f.name, f.dataType.simpleString()) for f in frame.schema.fields]
 
     def to_arrow_table(self) -> pa.Table:
         if self._table is None:
-            self._table = _naive(self._frame.toArrow())
+            self._table = _as_duckdb(self._frame.toArrow(), self._tz)
         return self._table
 
     arrow = to_arrow_table
@@ -188,14 +195,15 @@ class SparkConnection:
     session temporary views: the lake's tables (:meth:`greenpark.store.lake.Lake.attach`) and
     the small Arrow tables the reads register."""
 
-    def __init__(self, spark):
+    def __init__(self, spark, timezone: str = "UTC"):
         self.spark = spark
+        self.timezone = timezone
         self._last: SparkResult | None = None
 
     def execute(self, sql: str, params: list | tuple | None = None) -> SparkResult:
         text = translate(sql)
         frame = self.spark.sql(text, args=[_param(p) for p in params]) if params else self.spark.sql(text)
-        self._last = SparkResult(frame)
+        self._last = SparkResult(frame, self.timezone)
         return self._last
 
     def sql(self, sql: str, params: list | tuple | None = None) -> SparkResult:
@@ -212,7 +220,7 @@ class SparkConnection:
         return self._last.description if self._last else None
 
     def cursor(self) -> SparkConnection:
-        return SparkConnection(self.spark)
+        return SparkConnection(self.spark, self.timezone)
 
     connect = cursor
 
@@ -223,8 +231,6 @@ class SparkConnection:
         for i, f in enumerate(data.schema):  # Spark has no NULL-typed columns
             if pa.types.is_null(f.type):
                 data = data.set_column(i, f.name, pa.nulls(len(data), pa.string()))
-            elif pa.types.is_timestamp(f.type) and f.type.tz is None:
-                data = data.set_column(i, f.name, data.column(i).cast(pa.timestamp("us", tz="UTC")))
         self.spark.createDataFrame(data).createOrReplaceTempView(name)
 
     def register_frame(self, name: str, frame) -> None:
@@ -258,7 +264,7 @@ class SparkStore:
         self.path = lake
         self.timezone = timezone
         self.read_only = read_only
-        self.con = SparkConnection(session(master))
+        self.con = SparkConnection(session(master), timezone)
         self.lake = Lake(lake, self.con)
         self.lake.attach()
 
