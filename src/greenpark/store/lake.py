@@ -43,7 +43,7 @@ import pyarrow as pa
 
 from greenpark import __version__
 from greenpark.errors import InputError
-from greenpark.store import Store, fixed_utc_offset
+from greenpark.store import Store, fixed_utc_offset, readings
 
 #: tables of the lake and their partition columns
 PARTITIONED = {
@@ -151,11 +151,11 @@ class Lake:
         parts = PARTITIONED.get(table, ())
         cols = [f"CAST(`{f.name}` AS {_spark_type(f.type)}) AS `{f.name}`" for f in schema]
         extra = [f"CAST(`{p}` AS STRING) AS `{p}`" for p in parts if p not in schema.names] if partitions else []
-        if self.exists(table):
-            df = self.spark.read.option("basePath", self.path(table)).parquet(self.path(table))
+        ddl = ", ".join([f"`{f.name}` {_spark_type(f.type)}" for f in schema]
+                        + [f"`{p}` STRING" for p in parts if p not in schema.names])
+        if self.exists(table):  # the schema given: no inference job over the files
+            df = self.spark.read.schema(ddl).option("basePath", self.path(table)).parquet(self.path(table))
         else:
-            ddl = ", ".join([f"`{f.name}` {_spark_type(f.type)}" for f in schema]
-                            + [f"`{p}` STRING" for p in parts if p not in schema.names])
             df = self.spark.createDataFrame([], ddl)
         return df.selectExpr(*cols, *extra)
 
@@ -183,8 +183,9 @@ class Lake:
         it is overwritten."""
         parts = list(PARTITIONED[table])
         stage = f"{self.root}/_staging/{uuid.uuid4().hex}/{table}"
-        frame.write.mode("overwrite").partitionBy(*parts).parquet(stage)
-        staged = self.spark.read.option("basePath", stage).parquet(stage)
+        # one file per partition folder and task: the lake's folders hold few, large files
+        frame.repartition(*parts).write.mode("overwrite").partitionBy(*parts).parquet(stage)
+        staged = self.spark.read.schema(frame.schema).option("basePath", stage).parquet(stage)
         staged.write.mode("overwrite").partitionBy(*parts).parquet(self.path(table))
         if _is_local(stage):
             shutil.rmtree(_local(stage).rsplit("/", 1)[0], ignore_errors=True)
@@ -227,3 +228,172 @@ class Lake:
                 self._write(table, self.spark.read.parquet(out))
         self.attach()
         return counts
+
+    # -- ingest ----------------------------------------------------------------------------------
+    def _partition_filter(self, touched: list[tuple], cols: tuple[str, ...]) -> str:
+        """SQL condition selecting the partitions ``touched`` (tuples of ``cols`` values)."""
+        if not touched:
+            return "FALSE"
+        return " OR ".join("(" + " AND ".join(f"{c} = '{str(v)}'" for c, v in zip(cols, t, strict=True)) + ")"
+                           for t in touched)
+
+    def checksum(self, batch) -> str:
+        """A content checksum of a batch computed where the rows are (count and sum of 64-bit row
+        hashes, order-free): the same rows give the same checksum, whatever their files."""
+        from pyspark.sql import functions as F
+
+        row = batch.select(F.count(F.lit(1)).alias("n"), F.sum(F.xxhash64("meter_id", "timestamp", "value")
+                                                               .cast("decimal(38,0)")).alias("h")).first()
+        return f"spark-xxhash64:{row['n']}:{row['h'] or 0}"
+
+    def ingest(self, store, park, batch, *, source: str, now: dt.datetime | None = None,
+               force: bool = False) -> LakeImport:
+        """Import a batch of interval readings (a Spark DataFrame, or the path of Parquet files) with
+        the columns ``meter_id, timestamp, value``: ``timestamp`` an instant (Parquet timestamp with
+        UTC adjustment) or park time (without). See the module text for the rules. ``store``: the
+        :class:`~greenpark.store.spark.SparkStore` whose views the SQL reads (meters synced)."""
+        con = self.con
+        if isinstance(batch, str):
+            batch = self.spark.read.parquet(batch)
+        missing = {"meter_id", "timestamp", "value"} - set(batch.columns)
+        if missing:
+            raise LakeError(f"{source}: the batch lacks the column(s) {', '.join(sorted(missing))} "
+                            "(meter_id, timestamp, value)")
+        now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
+        checksum = self.checksum(batch)
+        with store.transaction():
+            found = con.execute("SELECT min(import_id) FROM imports WHERE checksum = ?", [checksum]).fetchone()[0]
+        if found is not None and not force:
+            return LakeImport(import_id=int(found), source=source, checksum=checksum, skipped=True)
+        import_id = int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0])
+        started = dt.datetime.now(dt.UTC)
+        off = fixed_utc_offset(store.timezone)
+        ttype = dict(batch.dtypes)["timestamp"]
+        if ttype == "timestamp_ntz":  # park time
+            ts = f"make_timestamp(epoch_us(b.timestamp) - {int(off.total_seconds()) * 1_000_000})"
+        elif ttype == "timestamp":  # an instant: its UTC wall clock (the session is in UTC)
+            ts = "CAST(b.timestamp AS TIMESTAMP)"
+        else:
+            raise LakeError(f"{source}: column timestamp is {ttype}; a Parquet timestamp is needed")
+        con.register_frame("_gp_batch", batch.selectExpr("CAST(meter_id AS STRING) AS meter_id", "timestamp",
+                                                         "CAST(value AS DOUBLE) AS value"))
+        if con.execute("SELECT count(*) FROM _gp_batch b JOIN meters m USING (meter_id) "
+                       "WHERE m.kind <> 'interval'").fetchone()[0]:
+            raise LakeError(f"{source}: cumulative registers are not imported on Spark; import them into a "
+                            "DuckDB or PostgreSQL store (rollover and replacement need the register series)")
+        hour = readings.hour_expr(store, "p.ts", "p.interval_label")
+        con.register_frame("_gp_parsed", con.execute(f"""
+            SELECT b.meter_id, {ts} AS ts, b.value * m.multiplier AS value, b.timestamp AS raw_ts, b.value AS raw_value,
+                   m.owner, m.interval_label,
+                   CASE WHEN m.meter_id IS NULL THEN 'unknown_meter'
+                        WHEN b.timestamp IS NULL THEN 'unparsable_timestamp'
+                        WHEN b.value IS NULL OR isnan(b.value) OR abs(b.value) = CAST('Infinity' AS DOUBLE)
+                             THEN 'unparsable_value'
+                        WHEN {ts} > CAST('{now.isoformat(sep=' ')}' AS TIMESTAMP) THEN 'timestamp_in_future'
+                        WHEN {ts} < CAST('{EARLIEST.isoformat(sep=' ')}' AS TIMESTAMP) THEN 'timestamp_too_early'
+                        WHEN b.value < 0 THEN 'negative_consumption' END AS reason
+            FROM _gp_batch b LEFT JOIN meters m USING (meter_id)""")._frame)
+        # repeated keys among valid rows: identical copies keep one, conflicting values are all quarantined
+        con.register_frame("_gp_checked", con.execute(f"""
+            SELECT p.*, {hour} AS hour,
+                   CASE WHEN p.reason IS NOT NULL THEN p.reason
+                        WHEN min(p.value) OVER k <> max(p.value) OVER k THEN 'duplicate_in_file'
+                        WHEN row_number() OVER (PARTITION BY p.meter_id, p.ts, p.reason IS NULL ORDER BY p.value) > 1
+                             THEN 'duplicate_in_file' END AS why
+            FROM _gp_parsed p
+            WINDOW k AS (PARTITION BY p.meter_id, p.ts, p.reason IS NULL)""")._frame.localCheckpoint())
+        touched = [tuple(r) for r in con.execute(
+            "SELECT DISTINCT CAST(year(hour) AS VARCHAR), CAST(month(hour) AS VARCHAR), owner FROM _gp_checked "
+            "WHERE why IS NULL ORDER BY 1, 2, 3").fetchall()]
+        where = self._partition_filter(touched, ("year", "month", "enterprise"))
+        con.register_frame("_gp_old", self.frame("readings", partitions=True).where(where))
+        merged = con.execute(f"""
+            SELECT coalesce(n.meter_id, o.meter_id) AS meter_id, coalesce(n.ts, o.ts) AS ts,
+                   coalesce(n.value, o.value) AS value,
+                   CASE WHEN n.meter_id IS NULL OR o.value = n.value THEN o.import_id ELSE {import_id} END AS import_id,
+                   CASE WHEN n.meter_id IS NULL THEN 'kept' WHEN o.meter_id IS NULL THEN 'new'
+                        WHEN o.value = n.value THEN 'unchanged' ELSE 'corrected' END AS state,
+                   o.value AS old_value, o.import_id AS old_import_id,
+                   coalesce(n.year, o.year) AS year, coalesce(n.month, o.month) AS month,
+                   coalesce(n.owner, o.enterprise) AS enterprise
+            FROM (SELECT meter_id, ts, value, CAST(year(hour) AS VARCHAR) AS year,
+                         CAST(month(hour) AS VARCHAR) AS month, owner FROM _gp_checked WHERE why IS NULL) n
+            FULL JOIN _gp_old o ON n.meter_id = o.meter_id AND n.ts = o.ts""")._frame.localCheckpoint()
+        con.register_frame("_gp_merged", merged)
+        counts = dict(con.execute("SELECT state, count(*) FROM _gp_merged GROUP BY state").fetchall())
+        result = LakeImport(import_id=import_id, source=source, checksum=checksum, partitions=len(touched),
+                            accepted=counts.get("new", 0), unchanged=counts.get("unchanged", 0),
+                            corrected=counts.get("corrected", 0))
+        by_reason = dict(con.execute("SELECT why, count(*) FROM _gp_checked WHERE why IS NOT NULL GROUP BY why")
+                         .fetchall())
+        result.rejected_by_reason = dict(sorted(by_reason.items()))
+        result.rejected = sum(by_reason.values())
+        result.rows_read = int(con.execute("SELECT count(*) FROM _gp_checked").fetchone()[0])
+        if result.accepted or result.corrected:
+            if result.corrected:
+                con.register_frame("_gp_hist_old", self.frame("readings_history", partitions=True).where(where))
+                self._write("readings_history", con.execute(f"""
+                    SELECT meter_id, ts, old_value, old_import_id, new_value, new_import_id, replaced_at,
+                           year, month, enterprise FROM _gp_hist_old
+                    UNION ALL
+                    SELECT meter_id, ts, old_value, old_import_id, value, {import_id},
+                           CAST('{started.isoformat()}' AS TIMESTAMPTZ), year, month, enterprise
+                    FROM _gp_merged WHERE state = 'corrected'""")._frame)
+            self._write("readings", merged.selectExpr("meter_id", "ts", "value", "import_id", "year", "month",
+                                                      "enterprise"))
+            self.attach()
+            self.rebuild_rollups(store, touched)
+        if result.rejected:
+            self._write("quarantine", con.execute(f"""
+                SELECT {import_id} AS import_id, '{_q(source)}' AS source, CAST(NULL AS BIGINT) AS line_no,
+                       why AS reason, CAST(NULL AS VARCHAR) AS detail,
+                       concat_ws(',', coalesce(meter_id, ''), coalesce(CAST(raw_ts AS VARCHAR), ''),
+                                 coalesce(CAST(raw_value AS VARCHAR), '')) AS raw
+                FROM _gp_checked WHERE why IS NOT NULL""")._frame)
+        finished = dt.datetime.now(dt.UTC)
+        row = pa.table({"import_id": [import_id], "source": [source], "checksum": [checksum],
+                        "started_at": pa.array([started], pa.timestamp("us", tz="UTC")),
+                        "finished_at": pa.array([finished], pa.timestamp("us", tz="UTC")),
+                        "rows_read": [result.rows_read], "accepted": [result.accepted],
+                        "unchanged": [result.unchanged], "corrected": [result.corrected],
+                        "rejected": [result.rejected], "status": ["complete"], "greenpark_version": [__version__]})
+        self._write("imports", self.spark.createDataFrame(row))
+        for v in ("_gp_batch", "_gp_parsed", "_gp_checked", "_gp_old", "_gp_merged", "_gp_hist_old"):
+            con.unregister(v)
+        self.attach()
+        return result
+
+    def rebuild_rollups(self, store, touched: list[tuple]) -> None:
+        """Hourly and daily rollups of the partitions ``touched`` (year, month, enterprise) from their
+        readings; monthly rollups of their (year, enterprise) from the daily ones -- the exact sums of
+        :mod:`greenpark.store.readings`, so the figures equal a DuckDB store's to the last digit."""
+        con = self.con
+        where = self._partition_filter(touched, ("year", "month", "enterprise"))
+        con.register_frame("_gp_r", self.frame("readings", partitions=True).where(where))
+        hour = readings.hour_expr(store, "r.ts", "m.interval_label")
+        hourly = con.execute(f"""
+            SELECT r.meter_id, {hour} AS hour, {Store.HOUR_SUM.format(x="r.value")} AS quantity,
+                   count(*) AS n_readings, r.year, r.month, r.enterprise
+            FROM _gp_r r JOIN meters m USING (meter_id) GROUP BY ALL""")._frame.localCheckpoint()
+        self._write("rollup_hourly", hourly)
+        con.register_frame("_gp_h", hourly)
+        self._write("rollup_daily", con.execute(f"""
+            SELECT meter_id, CAST(hour AS DATE) AS day, {Store.HOUR_SUM.format(x="quantity")} AS quantity,
+                   sum(n_readings) AS n_readings, year, month, enterprise
+            FROM _gp_h GROUP BY ALL""")._frame)
+        self.attach()
+        years = sorted({(y, e) for y, _, e in touched})
+        con.register_frame("_gp_d", self.frame("rollup_daily", partitions=True)
+                           .where(self._partition_filter(years, ("year", "enterprise"))))
+        self._write("rollup_monthly", con.execute(f"""
+            SELECT meter_id, CAST(date_trunc('month', day) AS DATE) AS month,
+                   {Store.HOUR_SUM.format(x="quantity")} AS quantity, sum(n_readings) AS n_readings, year, enterprise
+            FROM _gp_d GROUP BY ALL""")._frame)
+        for v in ("_gp_r", "_gp_h", "_gp_d"):
+            con.unregister(v)
+        self.attach()
+
+
+def _q(s: str) -> str:
+    return s.replace("'", "''")
+

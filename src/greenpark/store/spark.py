@@ -53,6 +53,10 @@ class TranslationError(InternalError, ValueError):
     """A statement uses DuckDB SQL that has no Spark SQL translation here."""
 
 
+class SparkQueryError(InternalError, RuntimeError):
+    """Spark rejected a translated statement (a translation gap: a bug to report, not a user error)."""
+
+
 # -- translation ---------------------------------------------------------------------------------
 _WRITES = (exp.Insert, exp.Delete, exp.Update, exp.Merge, exp.Drop, exp.Create, exp.Alter)
 
@@ -72,13 +76,14 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.UnixToTime):  # make_timestamp(epoch microseconds): a TIMESTAMP (wall clock)
         if node.args.get("scale") is None or node.args["scale"].name != "6":
             raise TranslationError("make_timestamp of parts has no Spark SQL translation here")
-        return exp.Cast(this=exp.Anonymous(this="TIMESTAMP_MICROS", expressions=[node.this]),
+        inner = node.this.copy().transform(_rewrite)  # transform does not enter the nodes a rewrite returns
+        return exp.Cast(this=exp.Anonymous(this="TIMESTAMP_MICROS", expressions=[inner]),
                         to=exp.DataType.build("TIMESTAMPNTZ"))
     if isinstance(node, exp.ConvertTimezone | exp.AtTimeZone):
         raise TranslationError("park-time conversion of a zone with daylight saving time has no Spark SQL "
                                "translation here: Spark stores need a park time zone with a fixed UTC offset")
-    if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous):
-        raise TranslationError(f"table function {node.this.name}(...) has no Spark SQL translation here")
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
+        raise TranslationError(f"table function {node.this.sql(dialect='duckdb')} has no Spark SQL translation here")
     return node
 
 
@@ -127,7 +132,7 @@ def session(master: str | None = None, conf: dict[str, str] | None = None):
         _SESSION = b.getOrCreate()
     except Exception as exc:  # no Java, bad master URL
         raise StoreError(f"cannot start Spark ({master}): {str(exc).strip().splitlines()[0]}") from None
-    _SESSION.sparkContext.setLogLevel("ERROR")
+    _SESSION.sparkContext.setLogLevel("FATAL")  # errors reach the caller as exceptions
     return _SESSION
 
 
@@ -201,8 +206,14 @@ class SparkConnection:
         self._last: SparkResult | None = None
 
     def execute(self, sql: str, params: list | tuple | None = None) -> SparkResult:
+        from pyspark.errors import AnalysisException
+
         text = translate(sql)
-        frame = self.spark.sql(text, args=[_param(p) for p in params]) if params else self.spark.sql(text)
+        try:
+            frame = self.spark.sql(text, args=[_param(p) for p in params]) if params else self.spark.sql(text)
+        except AnalysisException as exc:
+            raise SparkQueryError(f"Spark SQL rejected the translation of a store statement: "
+                                  f"{str(exc).splitlines()[0]}\n{text}") from None
         self._last = SparkResult(frame, self.timezone)
         return self._last
 
