@@ -36,9 +36,10 @@ demo-live: $(STAMP)
 
 # the browser tests drive Debian's chromium (never a downloaded browser); CJK fonts for the screenshots;
 # the PostgreSQL tests start their own throwaway server from Debian's postgresql (on 127.0.0.1);
-# the collector tests their own Mosquitto broker (Debian's mosquitto, on 127.0.0.1)
+# the collector tests their own Mosquitto broker (Debian's mosquitto, on 127.0.0.1); the Spark tests
+# run pyspark in local[2] on Debian's Java 17
 test: $(STAMP)
-	(command -v chromium && dpkg -s fonts-noto-cjk postgresql mosquitto) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk postgresql mosquitto)
+	(command -v chromium && command -v java && dpkg -s fonts-noto-cjk postgresql mosquitto) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk postgresql mosquitto openjdk-17-jre-headless)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
