@@ -26,9 +26,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-#: carriers of the synthetic meters and their GB/T 2589-2020 default coefficients [kgce per unit]
-#: (only to size the monthly reports; the accounts use reference/data)
-_CARRIERS = (("electricity", "kWh", 0.1229), ("natural_gas", "m3", 1.2143))
+#: carriers of the synthetic meters (every 5th meter is natural gas)
+_CARRIERS = (("electricity", "kWh"), ("natural_gas", "m3"))
+
+
+def _kgce_per_unit(carrier: str) -> float:
+    """The GB/T 2589-2020 default coefficient of ``carrier`` (reference/data), to size the monthly reports."""
+    from greenpark import reference
+
+    coef = reference.load("carriers").get(carrier)["default_coefficient"]
+    return float(reference.load("gbt2589_coefficients").get(coef)["value"])
 
 
 @dataclass
@@ -94,7 +101,7 @@ def generate_region(out_dir: str | Path, units: int, *, meters: int = 10, days: 
         (root / "units" / uid).mkdir(exist_ok=True)
         (root / "units" / uid / "park.toml").write_text(_park_toml(uid, mlist, year, timezone), encoding="utf-8")
         unit_lines += ["[[units]]", f'id = "{uid}"', f'park = "units/{uid}/park.toml"', ""]
-        coef = np.array([next(c[2] for c in _CARRIERS if c[0] == m[1]) for m in mlist])[:, None]
+        coef = np.array([_kgce_per_unit(m[1]) for m in mlist])[:, None]
         kgce = values * keep * coef
         for mo in sorted(set(month_of.tolist())):
             # the monthly report: the meters' month plus a reporting error

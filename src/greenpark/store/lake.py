@@ -43,7 +43,7 @@ import pyarrow as pa
 
 from greenpark import __version__
 from greenpark.errors import InputError
-from greenpark.store import Store, fixed_utc_offset, readings
+from greenpark.store import Store, exact_sum, fixed_utc_offset, readings
 
 #: tables of the lake and their partition columns
 PARTITIONED = {
@@ -397,3 +397,68 @@ class Lake:
 def _q(s: str) -> str:
     return s.replace("'", "''")
 
+
+
+# -- key-unit monitoring reads (any engine; the region's units are the owners of ``meters``) ---------
+def unit_completeness(con, calendar_: pa.Table) -> pa.Table:
+    """Per owner and month of ``calendar_(month, minutes)``: readings stored and readings expected
+    (every meter, minutes / interval), from the monthly rollups."""
+    cur = con.cursor()
+    cur.register("_gp_calendar", calendar_)
+    try:
+        return cur.execute("""
+            SELECT m.owner, k.month, CAST(COALESCE(sum(r.n_readings), 0) AS BIGINT) AS n_readings,
+                   CAST(sum(k.minutes / m.interval_minutes) AS DOUBLE) AS expected
+            FROM meters m CROSS JOIN _gp_calendar k
+            LEFT JOIN rollup_monthly r ON r.meter_id = m.meter_id AND r.month = k.month
+            GROUP BY m.owner, k.month ORDER BY m.owner, k.month""").to_arrow_table()
+    finally:
+        cur.unregister("_gp_calendar")
+
+
+def _daily_sql(start: dt.date, end: dt.date, group: str) -> str:
+    from greenpark.store.rollups import KGCE, SIGNED_QUANTITY, TOP_LEVEL
+
+    return f"""
+        SELECT {group}, {exact_sum(SIGNED_QUANTITY + ' * c.to_coef_unit')} AS quantity, {exact_sum(KGCE)} AS kgce
+        FROM rollup_daily r JOIN meters m ON m.meter_id = r.meter_id JOIN _gp_coef c ON c.meter_id = m.meter_id
+        WHERE {TOP_LEVEL} AND r.day >= DATE '{start.isoformat()}' AND r.day < DATE '{end.isoformat()}'
+        GROUP BY ALL"""
+
+
+def unit_day_sums(con, coefficients: pa.Table, start: dt.date, end: dt.date) -> pa.Table:
+    """Per owner and month: the sum of the daily comprehensive energy figures [kgce] and the days
+    with data (GB/T 2589, top-level meters, as :func:`greenpark.store.rollups.monthly_energy`)."""
+    from greenpark.store.rollups import KGCE, TOP_LEVEL
+
+    cur = con.cursor()
+    cur.register("_gp_coef", coefficients)
+    try:
+        return cur.execute(f"""
+            SELECT owner, month, {exact_sum('kgce')} AS day_kgce, count(*) AS days FROM (
+                SELECT m.owner, r.day, CAST(date_trunc('month', r.day) AS DATE) AS month,
+                       {exact_sum(KGCE)} AS kgce
+                FROM rollup_daily r JOIN meters m ON m.meter_id = r.meter_id JOIN _gp_coef c ON c.meter_id = m.meter_id
+                WHERE {TOP_LEVEL} AND r.day >= DATE '{start.isoformat()}' AND r.day < DATE '{end.isoformat()}'
+                GROUP BY m.owner, r.day) d
+            GROUP BY owner, month ORDER BY owner, month""").to_arrow_table()
+    finally:
+        cur.unregister("_gp_coef")
+
+
+def write_daily(con, coefficients: pa.Table, start: dt.date, end: dt.date, out: str) -> None:
+    """Daily consumption by owner and carrier [coefficient unit, kgce] over [start, end) written as
+    Parquet at ``out`` by the engine (Spark: by its executors; nothing passes through the driver).
+    The day column is the start of the period (00:00 park time), the monitoring time label."""
+    cur = con.cursor()
+    cur.register("_gp_coef", coefficients)
+    try:
+        res = cur.execute(_daily_sql(start, end, "m.owner, m.carrier, r.day"))
+        if hasattr(res, "_frame"):
+            res._frame.write.mode("overwrite").parquet(out)
+        else:
+            import pyarrow.parquet as pq
+
+            pq.write_table(res.to_arrow_table(), out)
+    finally:
+        cur.unregister("_gp_coef")

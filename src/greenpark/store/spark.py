@@ -22,7 +22,6 @@ wall-clock values and park-time periods as wall-clock values, so no session conv
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import os
 from collections.abc import Iterator
