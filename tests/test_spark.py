@@ -148,3 +148,33 @@ def test_spark_ingest_matches_duckdb_and_reingest_changes_nothing(tmp_path, spar
     assert hist == [("U0001-M01", 999.0)]
     ingest_batch(duck, p, fix, source="fix")
     assert _json(energy.compute(duck.con, p, per)) == _json(energy.compute(sp.con, p, per))
+
+
+# -- a region of key energy-using units --------------------------------------------------------------
+def test_region_report_flags_units_and_each_unit_opens_on_its_own(tmp_path, spark_session):
+    from greenpark.services import region as region_mod
+    from greenpark.store.spark import SparkStore
+
+    r = generate_region(tmp_path / "rg", 12, meters=2, days=35, seed=3)
+    reg = region_mod.load(r.region_toml)
+    res = region_mod.ingest(reg, str(r.data))
+    assert res["accepted"] == r.readings and res["rejected"] == 0
+    assert region_mod.ingest(reg, str(r.data))["skipped"]
+    out = region_mod.report(reg, 2025, daily_out=str(tmp_path / "daily"))
+    units = {u["unit_id"]: u for u in out["units"]}
+    assert len(units) == 12
+    # the generator's planted failures, and only those: every 7th unit incomplete, every 11th a bad report
+    assert {u for u, x in units.items() if x["months_incomplete"]} == {"U0007"}
+    assert {u for u, x in units.items() if x["months_day_month_fail"]} == {"U0011"}
+    codes = {f["code"]: f["ids"] for f in out["flags"]}
+    assert codes["keyunit.incomplete"] == ["U0007:2025-01"] and codes["keyunit.day_month_mismatch"] == ["U0011:2025-01"]
+    assert out["months"][0]["month"] == "2025-01-01T00:00"  # time label: start of the period
+    assert out["lineage"]["limits"]["completeness_min"]["value"] == 0.9
+    assert all(x["co2_location_t"] > 0 for x in units.values())
+    assert len(pq.read_table(tmp_path / "daily")) == 12 * 35  # one carrier (electricity), 35 days
+    # one unit opened on its own (its park.toml: engine spark, the region's lake) gives the same energy
+    p = reg.parks["U0005"]
+    sp = SparkStore(p.lake_path, p.park.timezone)
+    sp.sync_park(p)
+    e = energy.compute(sp.con, p, core_energy.parse_period("2025"))
+    assert round(e["park"]["tce"], 6) == round(units["U0005"]["energy_tce"], 6)

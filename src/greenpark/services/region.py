@@ -144,15 +144,18 @@ def report(region: Region, year: int, *, store=None, daily_out: str | None = Non
     coef, conv = _coefficients(region)
     con = store.con
     by_carrier = rollups.monthly_energy(con, coef, start, end, by_carrier=True).to_pandas()
-    comp = lake.unit_completeness(con, rollups._calendar(start, end)).to_pandas()
+    as_of = lake.last_day(con, start, end)
+    if as_of is None:
+        raise RegionError(f"no readings of {year} in the lake {region.lake}: run 'greenpark region ingest' first")
+    # expected readings up to the last day with data anywhere in the region (a month in progress counts
+    # its days so far; later months are to come)
+    cal = rollups._calendar(start, dt.date(as_of.year + (as_of.month == 12), as_of.month % 12 + 1, 1)).to_pandas()
+    cal.loc[cal.index[-1], "minutes"] = as_of.day * 1440
+    comp = lake.unit_completeness(con, pa.Table.from_pandas(cal, preserve_index=False)).to_pandas()
     days = lake.unit_day_sums(con, coef, start, end).to_pandas()
     act = rollups.monthly_activity(con, conv, start, end).to_pandas()
     if daily_out:
         lake.write_daily(con, coef, start, end, daily_out)
-    if comp["n_readings"].sum() == 0:
-        raise RegionError(f"no readings of {year} in the lake {region.lake}: run 'greenpark region ingest' first")
-    # the months checked: up to the last month with readings anywhere in the region (later months are to come)
-    comp = comp[comp["month"] <= comp.loc[comp["n_readings"] > 0, "month"].max()]
     energy = by_carrier.groupby(["owner", "month"], as_index=False)["kgce"].sum()
     months = comp.rename(columns={"owner": "unit_id"}).merge(
         energy.rename(columns={"owner": "unit_id"}), on=["unit_id", "month"], how="left").merge(
@@ -197,7 +200,7 @@ def report(region: Region, year: int, *, store=None, daily_out: str | None = Non
         "months": _records(out_months.round(6)),
         "carriers": _records(carriers[["unit_id", "carrier", "month", "quantity", "kgce"]].round(6)),
         "flags": flags,
-        "lineage": {"lake": region.lake, "engine": store.engine,
+        "lineage": {"lake": region.lake, "engine": store.engine, "as_of": as_of.isoformat(),
                     "limits": {k: {"value": v["value"], "status": v["status"], "source": v["source"]}
                                for k, v in lim.items()},
                     "energy": "GB/T 2589-2020 comprehensive energy consumption from the monthly rollups "

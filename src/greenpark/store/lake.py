@@ -416,6 +416,12 @@ def unit_completeness(con, calendar_: pa.Table) -> pa.Table:
         cur.unregister("_gp_calendar")
 
 
+def last_day(con, start: dt.date, end: dt.date) -> dt.date | None:
+    """The last day in [start, end) with a daily rollup (the "as of" of monitoring checks)."""
+    return con.execute(f"SELECT max(day) FROM rollup_daily WHERE day >= DATE '{start.isoformat()}' "
+                       f"AND day < DATE '{end.isoformat()}'").fetchone()[0]
+
+
 def _daily_sql(start: dt.date, end: dt.date, group: str) -> str:
     from greenpark.store.rollups import KGCE, SIGNED_QUANTITY, TOP_LEVEL
 
