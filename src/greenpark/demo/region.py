@@ -4,7 +4,7 @@
 Layout of ``DIR``::
 
     region.toml                  the region file: its lake and every unit with its park.toml
-    units/U0001/park.toml        one unit (enterprise U0001), engine "spark", lake ../../lake
+    units/U0001/park.toml        one unit (park P0001, enterprise U0001), engine "spark", lake ../../lake
     data/U0001.parquet           its readings: meter_id, timestamp (park time, interval end), value
     monthly_reports.csv          the monthly energy each unit reported [tce] (day-vs-month check)
 
@@ -49,7 +49,7 @@ class RegionFiles:
 
 def _park_toml(unit: str, meters: list[tuple[str, str, str]], year: int, tz: str) -> str:
     lines = [f'# synthetic key energy-using unit {unit} (greenpark demo --region): not real data', "",
-             "[park]", f'id = "{unit}"', f'name_zh = "重点用能单位 {unit}（合成）"',
+             "[park]", f'id = "P{unit[1:]}"', f'name_zh = "重点用能单位 {unit}（合成）"',
              f'name_en = "Key energy-using unit {unit} (synthetic)"', f'timezone = "{tz}"',
              'engine = "spark"', 'lake = "../../lake"', "",
              "[[enterprises]]", f'id = "{unit}"', f'name_zh = "单位 {unit}"', f'name_en = "Unit {unit}"',

@@ -19,6 +19,7 @@ A unit is an enterprise (meter owner) of its park.toml; meter ids must be unique
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import tomllib
 from dataclasses import dataclass
@@ -149,9 +150,10 @@ def report(region: Region, year: int, *, store=None, daily_out: str | None = Non
         raise RegionError(f"no readings of {year} in the lake {region.lake}: run 'greenpark region ingest' first")
     # expected readings up to the last day with data anywhere in the region (a month in progress counts
     # its days so far; later months are to come)
-    cal = rollups._calendar(start, dt.date(as_of.year + (as_of.month == 12), as_of.month % 12 + 1, 1)).to_pandas()
-    cal.loc[cal.index[-1], "minutes"] = as_of.day * 1440
-    comp = lake.unit_completeness(con, pa.Table.from_pandas(cal, preserve_index=False)).to_pandas()
+    months_ = [dt.date(year, m, 1) for m in range(1, as_of.month + 1)]
+    minutes = [calendar.monthrange(year, d.month)[1] * 1440 for d in months_[:-1]] + [as_of.day * 1440]
+    cal = pa.table({"month": pa.array(months_, pa.date32()), "minutes": pa.array(minutes, pa.int64())})
+    comp = lake.unit_completeness(con, cal).to_pandas()
     days = lake.unit_day_sums(con, coef, start, end).to_pandas()
     act = rollups.monthly_activity(con, conv, start, end).to_pandas()
     if daily_out:
@@ -175,7 +177,12 @@ def report(region: Region, year: int, *, store=None, daily_out: str | None = Non
         level, reg = ca.resolve_level(p, None, None)
         lib = ca.factor_library(p)
         certs, _, _ = carbon.screen_certificates(ca.certificates_table(p), p.carbon.certificate_matching, lib)
-        res = ca._account(a, year, "both", level, reg, p, certs, ca.process_table(p), lib)
+        try:
+            res = carbon.account(a, year, method="both", level=level, region=reg, rule=p.carbon.factor_year_rule,
+                                 certificates=certs, process=ca.process_table(p), library=lib,
+                                 fuel_map=p.carbon.fuel_map or None, matching=p.carbon.certificate_matching)
+        except carbon.CarbonError as exc:
+            raise RegionError(f"unit {uid}: {exc}") from None
         row = res.enterprises.set_index("id").loc[uid] if uid in set(res.enterprises["id"]) else None
         co2.append({"unit_id": uid, "co2_location_t": None if row is None else round(float(row["total_location_t"]), 4),
                     "co2_market_t": None if row is None else round(float(row["total_market_t"]), 4)})
