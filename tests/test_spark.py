@@ -76,6 +76,16 @@ def test_demo_accounts_identical_on_duckdb_and_spark(demo_dir, tmp_path, spark_s
     c_spark = ca.to_json_dict(ca.carbon_report(sp, p, 2025, write=False))
     assert c_duck["lineage"]["published"]["status"] == "pinned"
     assert _json(c_duck) == _json(c_spark)
+    # the CLI: --engine spark and --db naming the lake (in-process: the module's Spark session)
+    from typer.testing import CliRunner
+
+    from greenpark.cli import app
+
+    outs = [CliRunner().invoke(app, ["energy", "--period", "2025-Q2", "--park", str(demo_dir / "park.toml"),
+                                     "--format", "json", *args]) for args in
+            (["--db", str(demo_dir / "greenpark.duckdb")], ["--engine", "spark", "--db", str(tmp_path / "lake")])]
+    assert outs[0].exit_code == 0 and outs[1].exit_code == 0, outs[1].output
+    assert json.loads(outs[0].stdout) == json.loads(outs[1].stdout)
     t_duck = ts.targets_json(ts.targets_report(duck, p, 2025))
     t_spark = ts.targets_json(ts.targets_report(sp, p, 2025))
     assert t_duck["targets"]
@@ -148,6 +158,16 @@ def test_spark_ingest_matches_duckdb_and_reingest_changes_nothing(tmp_path, spar
     assert hist == [("U0001-M01", 999.0)]
     ingest_batch(duck, p, fix, source="fix")
     assert _json(energy.compute(duck.con, p, per)) == _json(energy.compute(sp.con, p, per))
+
+    # the CLI: greenpark ingest --engine spark (a batch already imported changes nothing)
+    from typer.testing import CliRunner
+
+    from greenpark.cli import app
+
+    out = CliRunner().invoke(app, ["ingest", str(tmp_path / "batch.parquet"), "--engine", "spark", "--park",
+                                   str(tmp_path / "region" / "units" / "U0001" / "park.toml"), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)[0]["skipped"] is True
 
 
 # -- a region of key energy-using units --------------------------------------------------------------
