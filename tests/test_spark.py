@@ -164,7 +164,7 @@ def test_spark_ingest_matches_duckdb_and_reingest_changes_nothing(tmp_path, spar
 
     from greenpark.cli import app
 
-    out = CliRunner().invoke(app, ["ingest", str(tmp_path / "batch.parquet"), "--engine", "spark", "--park",
+    out = CliRunner().invoke(app, ["ingest", str(tmp_path / "batch.parquet"), "--engine", "spark", "--db", str(tmp_path / "lake"), "--park",
                                    str(tmp_path / "region" / "units" / "U0001" / "park.toml"), "--format", "json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)[0]["skipped"] is True
