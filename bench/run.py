@@ -3,7 +3,7 @@
 Each bench_*.py module exposes ``run() -> dict``; the dict is written as JSON with the machine and
 time of the run. Ratios are always measured side by side in the same run. The benchmarks: api
 (overview under load, push rate), aqi, carbon, cli (start-up of ``greenpark --help`` vs a bare
-python), ingest and mv. ``python bench/run.py cli`` runs one of them.
+python), ingest, mv and report (the park report in HTML, PDF and xlsx). ``python bench/run.py cli`` runs one of them.
 """
 
 from __future__ import annotations

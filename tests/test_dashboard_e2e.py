@@ -146,6 +146,19 @@ def test_overview_shows_the_park_figures(tab, server):
     assert f"{co2:,.1f}" in tab.page.inner_text("#kpi-co2")
 
 
+def test_overview_links_the_park_report(tab, server):
+    import httpx
+
+    tab.login("admin", "overview")
+    links = tab.page.locator("[data-report=park] a")
+    assert [links.nth(i).inner_text() for i in range(links.count())] == ["HTML", "PDF", "XLSX"]
+    href = links.nth(1).get_attribute("href")
+    assert href.startswith("/api/v1/reports/park?") and "format=pdf" in href and "period=2025" in href
+    cookies = {c["name"]: c["value"] for c in tab.ctx.cookies()}
+    r = httpx.get(server.url + href, cookies=cookies, timeout=300)
+    assert r.status_code == 200 and r.content[:5] == b"%PDF-" and r.headers["content-type"] == "application/pdf"
+
+
 def test_meter_time_series_zooms(tab):
     tab.login("admin", "overview")
     tab.open("/meters/E01-EL-MAIN", "meter")

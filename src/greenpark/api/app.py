@@ -29,6 +29,7 @@ from greenpark.api.routes import (
     imports,
     mv,
     readings,
+    reports,
     sources,
 )
 from greenpark.api.routes import indicators as indicator_routes
@@ -138,7 +139,7 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (health, auth, user_routes, park_routes, readings, energy, environment, carbon, target_routes, mv, imports,
-                   audit, catalogue, indicator_routes, sources):
+                   reports, audit, catalogue, indicator_routes, sources):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(sources.metrics_router)

@@ -17,7 +17,6 @@ from rich.table import Table
 from greenpark.cli.app import app
 from greenpark.cli.common import (
     DbOpt,
-    EngineOpt,
     Format,
     FormatOpt,
     ParkOpt,
@@ -331,7 +330,6 @@ def carbon_cmd(
                                                            "now, show the difference and publish the restatement.")] = False,
     park: ParkOpt = None,
     db: DbOpt = None,
-    engine: EngineOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """Carbon accounts: Scope 1 and Scope 2 (location- and market-based) of every enterprise and the park, in tCO2."""
@@ -345,8 +343,7 @@ def carbon_cmd(
     def compute(p, store):
         try:
             report = ca.carbon_report(store, p, year, method=method.value if method else None,
-                                      level=level.value if level else None, region=region, restate=restate,
-                                      write=store.engine != "spark")  # the lake keeps no published results
+                                      level=level.value if level else None, region=region, restate=restate)
         except ca.AccountsError as exc:
             raise UserError(str(exc)) from None
         if len(report.rejected) and format != Format.table:
@@ -357,7 +354,7 @@ def carbon_cmd(
 
     run(p, db, compute, format, read_only=False, to_json=lambda r: ca.to_json_dict(r, enterprise),
         rows=lambda r: csv_rows(ca.to_json_dict(r, enterprise), p), columns=CSV_COLUMNS,
-        table=lambda r: carbon_scorecard(r, p, enterprise), engine=engine)
+        table=lambda r: carbon_scorecard(r, p, enterprise))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,7 +401,6 @@ def targets_cmd(
                                                                "month with data).")] = None,
     park: ParkOpt = None,
     db: DbOpt = None,
-    engine: EngineOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """Dual control (双控) of carbon and energy: progress, year-end projection and status of every target."""
@@ -434,4 +430,4 @@ def targets_cmd(
     cols = ["entity_id", "year", "metric", "unit", "cap", "to_date", "months_to_date", "projection",
             "projection_method", "share_last_year", "value_added_10k_cny", "status", "margin", "margin_pct", "source"]
     run(p, db, compute, format, to_json=ts.targets_json, rows=lambda r: ts.targets_json(r)["targets"], columns=cols,
-        table=lambda r: targets_view(r, p), engine=engine)
+        table=lambda r: targets_view(r, p))

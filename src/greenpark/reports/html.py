@@ -105,3 +105,82 @@ def _balance_points(model: dict) -> str:
         return str(model.get("balance_points"))
     return "; ".join(f"{'+'.join(s.get('seasons', []))}/{s.get('days')}: {s.get('form')} {s.get('balance_points')}"
                      for s in segs)
+
+
+# ---------------------------------------------------------------------------------------------
+# report documents (greenpark report ...): one renderer for every report model
+
+_DOC_CSS = """
+@page{size:A4 landscape;margin:12mm 10mm}
+@media print{body{max-width:none;margin:0;font-size:10pt}table{font-size:.78em}.chart{width:62%}}
+table{font-size:.82em}td.num{white-space:nowrap}h2{page-break-after:avoid}
+.chart{max-width:760px}.chart svg{width:100%;height:auto}.version td{font-size:.9em}section{margin-bottom:1em}
+.flag{color:#8d6e00}small{display:block}
+"""
+
+
+def _lab(label: Any, lang: str | None, sep: str = " · ") -> str:
+    from greenpark.reports.model import L
+
+    zh, en = L(label)
+    if lang == "zh":
+        return zh
+    if lang == "en":
+        return en
+    return zh if zh == en else f"{zh}{sep}{en}"
+
+
+def _cell(v: Any, digits: int, lang: str | None = None) -> str:
+    import math
+
+    if isinstance(v, tuple):
+        return f"<td>{_e(_lab(v, lang, ' / '))}</td>"
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "<td class='num'>—</td>"
+    if isinstance(v, bool):
+        return f"<td>{'✓' if v else '✗'}</td>"
+    if isinstance(v, int | float):
+        return f"<td class='num'>{v:,.{digits}f}</td>"
+    cls = " class='unverified'" if v == "UNVERIFIED" else ""
+    return f"<td{cls}>{_e('⚠ UNVERIFIED' if v == 'UNVERIFIED' else v)}</td>"
+
+
+def table_html(t: Any, lang: str | None) -> str:
+    head = "".join(f"<th>{_e(_lab(c.label, lang, ' / '))}{f' [{_e(c.unit)}]' if c.unit else ''}</th>" for c in t.columns)
+    body = "".join("<tr>" + "".join(_cell(r.get(c.key), c.digits, lang) for c in t.columns) + "</tr>" for r in t.rows)
+    note = f"<small>{_e(_lab(t.note, lang))}</small>" if t.note else ""
+    return f"<table id='t-{_e(t.id)}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+
+
+def document(report: Any, lang: str | None = None) -> str:
+    """The report as one self-contained HTML page (inline CSS, charts as inline SVG, no external asset).
+
+    ``lang``: "zh", "en" or None (both side by side). Deterministic: the same model gives the same bytes."""
+    from greenpark.reports import charts
+    from greenpark.reports.model import Chart, Image, Table, Text
+
+    parts = [f"<h1>{_e(_lab(report.title, lang))}</h1>",
+             f"<p><small>{_e(report.subject)} · {_e(report.period)} · greenpark "
+             f"{_e(report.data_version.get('greenpark_version'))} · "
+             f"{_e(_lab('field.last_import', lang))}: #{_e(report.data_version.get('last_import_id'))} "
+             f"{_e(report.data_version.get('last_import_finished'))}</small></p>"]
+    for s in report.sections:
+        parts.append(f"<section id='s-{_e(s.id)}'><h2>{_e(_lab(s.title, lang))}</h2>")
+        for b in s.blocks:
+            if isinstance(b, Table):
+                if b.title != s.title:
+                    parts.append(f"<h3>{_e(_lab(b.title, lang))}</h3>")
+                parts.append(table_html(b, lang))
+            elif isinstance(b, Chart):
+                if any(v is not None for _, vals in b.series for v in vals) and b.categories:
+                    parts.append(f"<div class='chart'>{charts.svg(b, lang)}</div>")
+            elif isinstance(b, Image):
+                data = base64.b64encode(b.png).decode("ascii")
+                parts.append(f"<img alt='{_e(_lab(b.title, lang))}' src='data:image/png;base64,{data}'>")
+            elif isinstance(b, Text):
+                parts.append(f"<p class='{_e(b.style)}'>{_e(_lab(b.text, lang))}</p>")
+        parts.append("</section>")
+    html_lang = "en" if lang == "en" else "zh-CN"
+    title = _lab(report.title, lang)
+    return (f"<!doctype html><html lang='{html_lang}'><head><meta charset='utf-8'><title>{_e(title)}</title>"
+            f"<style>{_CSS}{_DOC_CSS}</style></head><body>{''.join(parts)}</body></html>")

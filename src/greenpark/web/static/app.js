@@ -204,6 +204,18 @@
     return "/";
   }
 
+  /** Download links of a report (greenpark.reports) in the three formats, in the dashboard's language. */
+  function reportLinks(kind, query, what) {
+    const q = new URLSearchParams(query);
+    q.set("lang", lang === "zh" ? "zh" : "en");
+    return el("span", { class: "report-links", "data-report": kind }, `${t(what)}: `,
+      ...["html", "pdf", "xlsx"].flatMap((f, i) => {
+        q.set("format", f);
+        const a = el("a", { href: `${API}/reports/${kind}?${q}`, download: "", text: f.toUpperCase() });
+        return i ? [" · ", a] : [a];
+      }));
+  }
+
   async function pageOverview(main) {
     const park = await parkInfo();
     const period = params().get("period") || String(park.years[park.years.length - 1] || new Date().getFullYear());
@@ -211,7 +223,8 @@
     const p = ov.park;
     main.replaceChildren(
       el("h1", {}, nm(park), el("small", { text: `${t("overview")} · ${ov.period.label}` })),
-      el("div", { class: "toolbar" }, periodSelect(park.years.length ? park.years : [period], period, setPeriod)),
+      el("div", { class: "toolbar" }, periodSelect(park.years.length ? park.years : [period], period, setPeriod),
+        reportLinks("park", { period }, "report_park")),
       el("div", { class: "kpis" },
         kpi(t("tce"), num(p.tce, 1), t("tce_unit")),
         kpi(t("tce_equal"), num(p.tce_equal_value, 1), t("tce_unit")),
@@ -318,7 +331,9 @@
     const carbonBox = el("div", { id: "carbon-box" }, el("span", { class: "muted", text: t("loading") }));
     main.replaceChildren(
       el("h1", {}, nm(ent), el("small", { text: `${ent.id} · ${t("industry")}: ${lab("industry", ent.industry)} · ${en.period.label}` })),
-      el("div", { class: "toolbar" }, periodSelect(park.years.length ? park.years : [period], period, setPeriod)),
+      el("div", { class: "toolbar" }, periodSelect(park.years.length ? park.years : [period], period, setPeriod),
+        reportLinks("enterprise", { id, period }, "report_enterprise"), " ",
+        reportLinks("carbon", { id, period }, "report_carbon")),
       el("div", { class: "kpis" },
         kpi(t("tce"), num(e.tce, 2), t("tce_unit")), kpi(t("tce_equal"), num(e.tce_equal_value, 2), t("tce_unit")),
         kpi(t("renewable_share"), pct(e.renewable_share)), kpi(t("electricity"), num((e.electricity_kwh || 0) / 1e4, 2), t("wan_kwh")),
@@ -427,6 +442,7 @@
     main.replaceChildren(
       el("h1", {}, nm(p), el("small", {}, el("a", { href: "/mv", text: t("mv") }),
         ` · ${p.id} · ${t("enterprise")}: ${p.enterprise || "—"} · IPMVP ${t("mv_option")} ${p.option} · ${t("mv_model")}: ${lab("mv_model", r.model.kind)} (${lab("mv_model", p.model_used)})`)),
+      el("div", { class: "toolbar" }, reportLinks("mv", { id: p.id }, "report_mv")),
       el("div", { class: "kpis", id: "mv-kpis" },
         kpi(t("mv_savings") + conf, pm(s.energy, u.absolute, 0), s.unit),
         kpi(t("mv_fraction"), pct(s.fraction, 1)),

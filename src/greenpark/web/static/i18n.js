@@ -1,5 +1,7 @@
 /* Labels of the dashboard in Chinese and English: key -> [zh, en]. */
 window.GP_LABELS = {
+  report_park: ["园区年度报告", "Park annual report"], report_enterprise: ["能源利用状况报告", "Energy-utilisation report"],
+  report_carbon: ["温室气体排放报告", "GHG inventory"], report_mv: ["节能量验证报告", "M&V report"],
   overview: ["园区总览", "Park overview"], enterprises: ["企业", "Enterprises"], enterprise: ["企业", "Enterprise"],
   meter: ["计量表", "Meter"], meters: ["计量表", "Meters"], air: ["环境空气", "Air quality"], water: ["地表水", "Surface water"],
   imports: ["导入与隔离区", "Imports & quarantine"], logout: ["退出", "Log out"], login: ["登录", "Log in"],
