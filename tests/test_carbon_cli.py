@@ -256,7 +256,7 @@ def r4(x: float) -> float:
 
 
 def test_carbon_json_keys_and_worked_example_to_the_digit(park_dir):
-    d = jrun("carbon", "--period", "2025", cwd=park_dir)
+    d = jrun("carbon", "--period", "2025", "--publish", cwd=park_dir)
     assert list(d) == ["period", "method", "park", "enterprises", "certificates", "factors", "lineage"]
     assert d["period"] == 2025 and d["method"] == "both"
     assert {"scope1_t", "scope2_location_t", "scope2_market_t", "total_t"} <= set(d["park"])
@@ -294,7 +294,9 @@ def test_carbon_json_keys_and_worked_example_to_the_digit(park_dir):
 
 def test_carbon_table_shows_calculation_factors_and_unverified(park_dir):
     out = run("carbon", "--period", "2025", "--enterprise", "E1", cwd=park_dir).stdout
-    assert "Calculation" in out and "Scope 1 范围一" in out and "0.5827 tCO2/MWh" in out
+    assert "Calculation" in out and "Scope 1" in out and "0.5827 tCO2/MWh" in out
+    zh = run("--lang", "zh", "carbon", "--period", "2025", "--enterprise", "E1", cwd=park_dir).stdout
+    assert "计算 — E1 2025" in zh and "范围一" in zh and "电网购入" in zh and "发布状态" in zh and "Scope 1" not in zh
     assert "⚠ UNVERIFIED" in out and "heat_gbt32150_2015" in out and "GB/T 32151.22-2024" in out
     assert "87.4050" in out  # E1 grid import 150 MWh x 0.5827, printed next to its factor
     assert "21.6219" in out and "22.0000" in out  # natural gas and process lines
@@ -368,8 +370,12 @@ source = "test: a hypothetical newer provincial factor"
 
 def test_restate_changes_exactly_the_affected_figures(tmp_path):
     d = make_park(tmp_path / "p")
-    first = jrun("carbon", "--period", "2025", cwd=d)
+    computed = jrun("carbon", "--period", "2025", cwd=d)  # computing never publishes
+    assert computed["lineage"]["published"]["status"] == "not_published"
+    assert jrun("carbon", "--period", "2025", cwd=d)["lineage"]["published"]["status"] == "not_published"
+    first = jrun("carbon", "--period", "2025", "--publish", cwd=d)
     assert first["lineage"]["published"]["status"] == "published_now"
+    assert first["park"] == computed["park"]
     with (d / "park.toml").open("a", encoding="utf-8") as fh:
         fh.write(NEW_FACTOR)
     # a newer factor does not change the published year...
@@ -415,7 +421,7 @@ def test_serial_applied_in_a_published_year_is_rejected_later(tmp_path):
         generation_end = 2024-12-31
         """)
     d = make_park(tmp_path / "p", extra=old, readings=readings)
-    y24 = jrun("carbon", "--period", "2024", cwd=d)
+    y24 = jrun("carbon", "--period", "2024", "--publish", cwd=d)
     assert {c["id"]: c["applied_mwh"] for c in y24["certificates"]["by_enterprise"]} == {"E1": 40}
     # park.toml is edited: G0 is gone and the same serials come back under a 2025 id
     text = (d / "park.toml").read_text(encoding="utf-8").replace(old, "")
@@ -442,7 +448,9 @@ def test_targets_status_from_the_carbon_and_energy_accounts(park_dir):
     assert t[("E1", "energy_tce")]["to_date"] == 47.8956 and t[("E1", "energy_tce")]["status"] == "at_risk"
     assert d["basis"]["co2"]["2025"]["method"] == "location"
     out = run("targets", "--year", "2025", cwd=park_dir).stdout  # as of the last month with data (March)
-    assert "as of 2025-03" in out and "exceeded 超标" in out and "at risk 预警" in out and "test allocation" in out
+    assert "as of 2025-03" in out and "exceeded" in out and "at risk" in out and "test allocation" in out
+    zh = run("--lang", "zh", "targets", "--year", "2025", cwd=park_dir).stdout
+    assert "截至 2025-03" in zh and "超标" in zh and "预警" in zh and "综合能耗总量 [吨标准煤]" in zh
     p = run("targets", "--year", "2030", cwd=park_dir, check=False)
     assert p.returncode == 2 and "no [[targets]] for 2030" in p.stderr
 

@@ -144,6 +144,9 @@ def test_overview_shows_the_park_figures(tab, server):
     assert tab.page.get_attribute("#chart-month", "data-carbon-points") == "12"
     co2 = httpx.get(server.url + "/api/v1/carbon?period=2025", cookies=cookies).json()["park"]["total_location_t"]
     assert f"{co2:,.1f}" in tab.page.inner_text("#kpi-co2")
+    # whether the year shown is published (the demo publishes 2025), labelled from the catalogue
+    assert tab.page.get_attribute("#co2-published", "data-status") == "pinned"
+    assert tab.page.inner_text("#co2-published") == "已发布"
 
 
 def test_overview_links_the_park_report(tab, server):

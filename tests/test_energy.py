@@ -52,7 +52,9 @@ def test_worked_example_comprehensive_consumption(accounts):
     assert e1["renewable_share"] == pytest.approx(150 * 0.1229 / EXPECTED_KGCE, rel=1e-12)
     carriers = {c["carrier"]: c for c in e1["carriers"]}
     assert carriers["electricity"]["quantity"] == pytest.approx(1150.0)
-    assert carriers["steam"]["quantity"] == pytest.approx(2000.0) and carriers["steam"]["unit"] == "kg"
+    # quantities in the meter's unit (steam metered in t), the coefficient in its own unit
+    assert carriers["steam"]["quantity"] == pytest.approx(2.0) and carriers["steam"]["unit"] == "t"
+    assert carriers["steam"]["coefficient"] == 0.1286 and carriers["steam"]["coefficient_unit"] == "kgce/kg"
     assert carriers["water"]["quantity"] == pytest.approx(40.0) and not carriers["water"]["counted_in_total"]
     assert accounts["park"]["tce"] == pytest.approx(EXPECTED_KGCE / 1000, rel=1e-12)
 
@@ -63,6 +65,23 @@ def test_submeters_break_down_without_double_counting(accounts):
     assert rows[("E1", "electricity", "(unmetered remainder)")] == pytest.approx(700.0)
     elec_total = sum(v for (o, c, _), v in rows.items() if o == "E1" and c == "electricity")
     assert elec_total == pytest.approx(1150.0)
+    # PV generation less export is one row, labelled as what it is (not "(unassigned)")
+    assert rows[("E1", "electricity", "(on-site generation, self-consumed)")] == pytest.approx(150.0)
+
+
+def test_working_media_count_the_same_way_in_every_view(accounts):
+    e1 = next(e for e in accounts["enterprises"] if e["id"] == "E1")
+    water = next(c for c in e1["carriers"] if c["carrier"] == "water")
+    assert not water["counted_in_total"]
+    for view in ("end_use", "building"):
+        rows = [r for r in accounts["breakdowns"][view] if r["owner"] == "E1"]
+        w = [r for r in rows if r["carrier"] == "water"]
+        assert w and all(r["tce"] is None and not r["counted_in_total"] and r["unit"] == "t" for r in w)
+        assert w[0]["quantity"] == pytest.approx(40.0)
+        # the counted rows of a breakdown add up to the enterprise's comprehensive consumption
+        assert sum(r["tce"] for r in rows if r["tce"] is not None) == pytest.approx(e1["tce"], rel=1e-12)
+        steam = next(r for r in rows if r["carrier"] == "steam")
+        assert steam["quantity"] == pytest.approx(2.0) and steam["unit"] == "t"
 
 
 def test_lineage_names_meters_readings_and_coefficients(accounts):
@@ -193,7 +212,10 @@ def test_end_label_reading_at_midnight_on_the_1st_is_previous_month(end_label_st
     for m, kgce in END_LABEL_MONTHS.items():
         assert months[m]["kgce"] == pytest.approx(kgce, rel=1e-12)
     assert months["2025-01"]["carriers"] == {"electricity": pytest.approx(30.0), "natural_gas": pytest.approx(3.0)}
-    assert months["2025-02"]["carriers"] == {"electricity": pytest.approx(120.0)}
+    # every month names every carrier of the period (0 where it had none): aligned table/CSV columns
+    assert months["2025-02"]["carriers"] == {"electricity": pytest.approx(120.0), "natural_gas": 0.0}
+    rows = core_energy.rows_for(acc, core_energy.By.month)
+    assert [list(r) for r in rows] == [["month", "tce", "electricity", "natural_gas"]] * 3
     assert acc["park"]["tce"] == pytest.approx(sum(END_LABEL_MONTHS.values()) / 1000, rel=1e-12)
 
     # the carbon and targets input: the same months, the reading of 2025-01-01 00:00 in December 2024

@@ -244,9 +244,11 @@ def test_api_serves_the_catalogue_without_a_token(park, tmp_path):
 def test_cli_tables_show_labels(demo_dir):
     from conftest import run
 
-    out = run("energy", "--period", "2025", cwd=demo_dir).stdout
+    out = run("--lang", "zh", "energy", "--period", "2025", cwd=demo_dir).stdout
     assert "压铸" in out and "die_casting" not in out  # industry labels in the enterprise table
     assert "energy.incomplete_data 数据不完整 x" in out.replace("\n", " ")
+    out = run("--lang", "en", "energy", "--period", "2025", cwd=demo_dir).stdout
+    assert "die casting" in out.lower() and "energy.incomplete_data incomplete data x" in out.replace("\n", " ")
 
 
 @pytest.mark.parametrize("name", ["air_period_2025", "water_period_2025", "carbon_period_2025", "targets_year_2025",

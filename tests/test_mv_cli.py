@@ -189,11 +189,15 @@ def test_demo_savings_recover_the_designed_saving_within_uncertainty(demo_dir, t
     assert "mv.data.temperature_partial_days" in codes           # the station's 5-hour maintenance gap
 
 
-def test_demo_savings_table_is_bilingual_with_g14_statistics(demo_dir):
-    out = " ".join(run("mv", "savings", "E01-retrofit", "--no-plot", cwd=demo_dir).stdout.split())
-    for text in ("Avoided energy 节能量", "CV(RMSE)", "NMBE", "Heating balance point", "fit for M&V",
-                 "UNVERIFIED", "Designed saving 设计节能量", "tce"):
+def test_demo_savings_table_in_both_languages_with_g14_statistics(demo_dir):
+    out = " ".join(run("--lang", "en", "mv", "savings", "E01-retrofit", "--no-plot", cwd=demo_dir).stdout.split())
+    for text in ("Avoided energy", "CV(RMSE)", "NMBE", "Heating balance point", "fit for M&V",
+                 "UNVERIFIED", "Designed saving", "tce", "criterion [status]"):
         assert text in out, text
+    out = " ".join(run("--lang", "zh", "mv", "savings", "E01-retrofit", "--no-plot", cwd=demo_dir).stdout.split())
+    for text in ("节能量", "CV(RMSE)", "采暖平衡点", "基线满足测量与验证要求", "设计节能量", "工作日基础负荷", "报告期节能量"):
+        assert text in out, text
+    assert "Avoided energy" not in out and "Heating balance point" not in out
 
 
 def test_fit_save_and_frozen_model_give_identical_savings(demo_dir, tmp_path):

@@ -34,7 +34,7 @@ LANGS = ("zh", "en")
 KINDS = ("finding", "reason", "certificate", "carrier", "industry", "end_use", "unit", "statistic", "pollutant",
          "averaging", "parameter", "metric", "role", "status", "verdict", "severity", "error", "action",
          "meter_kind", "meter_role", "water_body", "mv_model", "message", "indicator", "tier", "grade",
-         "energy_band", "source_type", "report")
+         "energy_band", "source_type", "report", "column", "emission_category", "flow")
 
 Severity = Literal["info", "warning", "error", "fatal"]
 

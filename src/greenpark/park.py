@@ -870,8 +870,8 @@ class Park(_Model):
         for p in self.mv_projects:
             if p.id == project_id:
                 return p
-        valid = ", ".join(p.id for p in self.mv_projects) or "none defined (add [[mv_projects]] to park.toml)"
-        raise ParkIdError(f"no M&V project '{project_id}' in the park; valid ids: {valid}")
+        valid = ", ".join(p.id for p in self.mv_projects) or "— ([[mv_projects]])"
+        raise ParkIdError.t("park.unknown_mv_project", id=project_id, valid=valid)
 
     #: the file this park was read from (None when built in code)
     source_path: Path | None = Field(default=None, exclude=True)
@@ -964,8 +964,8 @@ class Park(_Model):
         for st in self.stations:
             if st.id == station_id:
                 return st
-        valid = ", ".join(st.id for st in self.stations) or "none defined"
-        raise ParkIdError(f"no station '{station_id}' in the park; valid ids: {valid}")
+        valid = ", ".join(st.id for st in self.stations) or "— ([[stations]])"
+        raise ParkIdError.t("park.unknown_station", id=station_id, valid=valid)
 
     def meter(self, meter_id: str) -> Meter:
         for m in self.meters:
@@ -978,7 +978,7 @@ class Park(_Model):
             if e.id == enterprise_id:
                 return e
         valid = ", ".join(e.id for e in self.enterprises)
-        raise ParkIdError(f"no enterprise '{enterprise_id}' in the park; valid ids: {valid}")
+        raise ParkIdError.t("park.unknown_enterprise", id=enterprise_id, valid=valid)
 
     @property
     def db_path(self) -> str:
@@ -1016,7 +1016,7 @@ def parse(text: str, source: str = "park.toml", path: Path | None = None) -> Par
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ParkError(f"{source}: not valid TOML: {exc}") from None
+        raise ParkError.t("park.invalid_toml", source=source, detail=exc) from None
     try:
         park = Park.model_validate(data)
     except ValidationError as exc:
@@ -1038,7 +1038,7 @@ def parse(text: str, source: str = "park.toml", path: Path | None = None) -> Par
 def load(path: str | Path) -> Park:
     path = Path(path)
     if not path.is_file():
-        raise ParkError(f"{path}: no such file. Run 'greenpark init DIR' to write one, or pass --park PATH.")
+        raise ParkError.t("park.no_such_file", path=path)
     return parse(path.read_text(encoding="utf-8"), source=str(path), path=path.resolve())
 
 
@@ -1048,4 +1048,4 @@ def find_park_file(explicit: str | Path | None = None) -> Path:
     here = Path.cwd() / "park.toml"
     if here.is_file():
         return here
-    raise ParkError("no park.toml in the current directory; pass --park PATH or run 'greenpark init DIR'")
+    raise ParkError.t("park.not_found")

@@ -127,7 +127,7 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
                      "the X-CSRF-Token header). Every error has the shape "
                      "`{\"error\": {\"status\", \"code\", \"message\", \"details\"}}`."),
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=None,  # Swagger UI loads from a CDN; the dashboard works offline, the document is served
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: greenpark.web.install_docs ships its own
         redoc_url=None,
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
@@ -143,6 +143,9 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(sources.metrics_router)
+    from greenpark.web import install_docs
+
+    install_docs(app, API_PREFIX, f"{API_PREFIX}/openapi.json")  # /api/v1/docs, assets shipped (no CDN)
     # body size limits (413) and security headers on every response (Cache-Control: no-store on the API's)
     app.add_middleware(HttpGuard, settings=settings, api_prefix=API_PREFIX + "/")
     if dashboard:

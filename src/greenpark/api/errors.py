@@ -69,8 +69,33 @@ def error_response(status: int, message: str, code: str | None = None, details: 
                         headers=headers)
 
 
+def request_lang(request: Request) -> str:
+    """``zh`` or ``en`` from the request's ``Accept-Language`` (highest q of the two; default ``en``).
+    Error messages that come from the catalogue follow it; ``code`` never changes."""
+    from greenpark.i18n import normalise
+
+    best, best_q = "en", -1.0
+    for i, part in enumerate((request.headers.get("accept-language") or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        lang = normalise(tag)
+        if lang is None:
+            continue
+        q = 1.0
+        for prm in params.split(";"):
+            k, _, v = prm.strip().partition("=")
+            if k == "q":
+                try:
+                    q = float(v)
+                except ValueError:
+                    q = 0.0
+        if q > best_q or (q == best_q and i == 0):
+            best, best_q = lang, q
+    return best if best_q > 0 else "en"
+
+
 def install(app: FastAPI) -> None:
-    """Render every error in the one shape."""
+    """Render every error in the one shape; messages from the catalogue in the request's language."""
+    from greenpark.i18n import text
 
     @app.exception_handler(GreenparkError)
     async def _greenpark(request: Request, exc: GreenparkError):
@@ -78,15 +103,18 @@ def install(app: FastAPI) -> None:
         status = exc.http_status
         if status >= 500 and status != 503:  # a failure of greenpark itself: its text stays in the log
             return await _any(request, exc)
-        return error_response(status, getattr(exc, "message", None) or str(exc), exc.code, exc.details, exc.headers)
+        message = exc.localized(request_lang(request)) if exc.message_code else \
+            (getattr(exc, "message", None) or str(exc))
+        return error_response(status, message, exc.code, exc.details, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) else CODES.get(exc.status_code, "error")
         if exc.status_code == 404 and message == "Not Found":
-            message = f"no such resource: {request.url.path}; the API is described at /api/v1/openapi.json"
+            message = text("api.no_such_resource", request_lang(request), path=request.url.path)
         elif exc.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}; see /api/v1/openapi.json"
+            message = text("api.method_not_allowed", request_lang(request), method=request.method,
+                           path=request.url.path)
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)

@@ -23,7 +23,10 @@ from greenpark.cli.common import (
     UserError,
     err_console,
     friendly_errors,
+    header,
+    lab,
     load_park,
+    msg,
     run,
 )
 from greenpark.findings import label
@@ -45,17 +48,13 @@ class Level(str, Enum):
     provincial = "provincial"
 
 
-FIG_LABELS = {
-    "scope1_t": "Scope 1 范围一",
-    "scope2_location_t": "Scope 2 location 范围二·基于位置",
-    "scope2_market_t": "Scope 2 market 范围二·基于市场",
-    "total_t": "Total 合计",
-    "total_location_t": "Total, location-based 合计（基于位置）",
-    "total_market_t": "Total, market-based 合计（基于市场）",
-}
+def fig_label(code: str) -> str:
+    """The label of a carbon figure (``scope1_t``...) in the command's language (catalogue kind column)."""
+    return escape(header(code))
+
+
 STATUS_STYLE = {"UNVERIFIED": "bold red", "C1": "yellow", "C2+": "green", "USER": "cyan"}
 TARGET_STYLE = {"on_track": "green", "at_risk": "yellow", "exceeded": "bold red", "unknown": "dim"}
-TARGET_LABEL = {"on_track": "on track 正常", "at_risk": "at risk 预警", "exceeded": "exceeded 超标", "unknown": "unknown 未知"}
 
 
 def _n(x: Any, digits: int = 2) -> str:
@@ -104,20 +103,6 @@ def _factor_text(ids: str, factors: dict[str, dict]) -> str:
     return " × ".join(parts)
 
 
-CATEGORY_LABELS = {
-    "fuel_combustion": "combustion 燃烧",
-    "process": "process 过程",
-    "electricity": "electricity 电力",
-    "steam": "purchased steam 外购蒸汽",
-    "heat": "purchased heat 外购热力",
-}
-FLOW_LABELS = {
-    "grid_import": "grid import 电网购入",
-    "onsite_renewable": "on-site renewable 自发自用 (not grid: 0)",
-    "export": "export 上网 (no credit: 0)",
-    "grid_import_certified": "grid, certified 绿证绿电 (market)",
-    "grid_import_residual": "grid, residual 剩余电网电量 (market)",
-}
 
 FLOW_ORDER = {"grid_import": 0, "grid_import_certified": 1, "grid_import_residual": 2, "onsite_renewable": 3,
               "export": 4}
@@ -133,11 +118,11 @@ def calculation_table(report: ca.CarbonReport, enterprise: str | None = None) ->
     res = report.result
     ln = res.lines if enterprise is None else res.lines[res.lines["enterprise_id"] == enterprise]
     factors = {f["id"]: f for f in res.factors}
-    t = Table(title=f"Calculation 计算 — {'park 园区' if enterprise is None else enterprise} {res.period}: "
-                    "activity x factors = tCO2", title_justify="left")
-    for c, j in (("source 排放源", "left"), ("activity 活动数据", "right"), ("unit", "left"),
-                 ("factors 因子", "left"), ("tCO2", "right")):
-        t.add_column(c, justify=j)
+    t = Table(title=escape(msg("cli.carbon.calculation", entity=lab("column", "park") if enterprise is None
+                               else enterprise, year=res.period)), title_justify="left")
+    for c, j in (("emission_source", "left"), ("activity", "right"), ("unit", "left"),
+                 ("factors", "left"), ("tCO2", "right")):
+        t.add_column(escape(header(c)), justify=j)
     if ln.empty:
         return t
     g = ln.assign(factor_ids=ln["factor_ids"].fillna(""))
@@ -152,13 +137,13 @@ def calculation_table(report: ca.CarbonReport, enterprise: str | None = None) ->
     g["_flow"] = g["flow"].map(FLOW_ORDER).fillna(0)
     g = g.sort_values(["scope", "method", "category", "carrier", "_flow"], kind="stable")
     for r in g.to_dict("records"):
-        cat = CATEGORY_LABELS.get(r["category"], r["category"])
+        cat = lab("emission_category", r["category"])
         if r["category"] == "electricity":
-            src = FLOW_LABELS.get(r["flow"], r["flow"])
+            src = lab("flow", r["flow"])
             if r["method"] == "location":
                 src += " (location)" if r["flow"] == "grid_import" else ""
         elif r["category"] == "fuel_combustion":
-            src = f"{r['carrier']} {cat}"
+            src = f"{lab('carrier', r['carrier'])} {cat}"
         elif r["category"] == "process":
             src = f"{cat}: {r['carrier']}"
         else:
@@ -193,24 +178,23 @@ def factors_footnote(report: ca.CarbonReport, factors: list[dict] | None = None)
 def published_note(report: ca.CarbonReport) -> str:
     pub = report.published
     if report.status == "published_now":
-        return (f"[dim]Published as result #{pub.result_id}: later runs keep these factors; a newer factor edition "
-                "restates this year only with --restate.[/]")
+        return "[bold green]" + escape(msg("cli.carbon.published_now", year=report.key.period, result=pub.result_id)) + "[/]"
     if report.status == "not_published":
-        return "[dim]Not published (read-only run).[/]"
+        return "[bold yellow]" + escape(msg("cli.carbon.not_published", year=report.key.period)) + "[/]"
     when = pub.published_at.strftime("%Y-%m-%d %H:%M") if hasattr(pub.published_at, "strftime") else pub.published_at
     if report.status == "restated":
         return (f"[bold yellow]Restated 重述:[/] result #{pub.restates} superseded by #{pub.result_id} ({when}); "
                 "the differences are listed above.")
     if report.status == "nothing_to_restate":
         return f"[dim]Result #{pub.result_id} ({when}) already uses the factors in force: nothing to restate.[/]"
-    msg = f"[dim]Factors of published result #{pub.result_id} ({when}).[/]"
+    note = "[dim]" + escape(msg("cli.carbon.published", year=report.key.period, result=pub.result_id, when=when)) + "[/]"
     if len(report.changes):
         fc = ", ".join(f"{f['id']} {_n(f['before_value'], 4) if f['before_value'] is not None else '—'} → "
                        f"{_n(f['after_value'], 4) if f['after_value'] is not None else '—'}"
                        for f in report.factor_changes)
-        msg += (f"\n[bold yellow]The factors in force now differ ({fc}): {len(report.changes)} figures would change. "
-                "Run with --restate to restate.[/]")
-    return msg
+        note += (f"\n[bold yellow]The factors in force now differ ({fc}): {len(report.changes)} figures would change. "
+                 "Run with --restate to restate.[/]")
+    return note
 
 
 def changes_table(report: ca.CarbonReport, enterprise: str | None = None) -> Table | None:
@@ -257,26 +241,31 @@ def carbon_scorecard(report: ca.CarbonReport, park, enterprise: str | None = Non
     head = Table.grid(padding=(0, 3))
     for _ in range(4):
         head.add_column()
-    head.add_row(f"[bold]{FIG_LABELS['scope1_t']}[/]", f"[bold]{_n(p['scope1_t'])}[/] tCO2",
-                 f"[bold]{FIG_LABELS['scope2_location_t']}[/]", f"{_n(p['scope2_location_t'])} tCO2")
-    head.add_row(f"[bold]{FIG_LABELS['total_t']}[/] ({'market' if res.method == 'market' else 'location'})",
-                 f"[bold green]{_n(p['total_t'])} tCO2[/]", f"[bold]{FIG_LABELS['scope2_market_t']}[/]",
+    head.add_row(f"[bold]{fig_label('scope1_t')}[/]", f"[bold]{_n(p['scope1_t'])}[/] tCO2",
+                 f"[bold]{fig_label('scope2_location_t')}[/]", f"{_n(p['scope2_location_t'])} tCO2")
+    head.add_row(f"[bold]{fig_label('total_market_t' if res.method == 'market' else 'total_location_t')}[/]",
+                 f"[bold green]{_n(p['total_t'])} tCO2[/]", f"[bold]{fig_label('scope2_market_t')}[/]",
                  f"{_n(p['scope2_market_t'])} tCO2")
     certs = d["certificates"]
     applied = sum(c["applied_mwh"] or 0 for c in certs["by_enterprise"])
     n_rej = len({r["id"] for r in certs["rejected"] if not enterprise or r["enterprise_id"] == enterprise})
     head.add_row("[bold]Certificates applied 绿证/绿电抵扣[/]", f"{_n(applied, 1)} MWh",
                  "[bold]Rejected registrations 被拒登记[/]", f"[bold red]{n_rej}[/]" if n_rej else "0")
+    pub = report.published
+    head.add_row(f"[bold]{escape(header('publication'))}[/]",
+                 ("[bold yellow]" if report.status == "not_published" else "[green]") + lab("status", report.status)
+                 + (f" #{pub.result_id}" if pub and report.status != "not_published" else "") + "[/]", "", "")
     level = res.level + (f" ({res.region})" if res.region else "")
     parts: list[Any] = [Panel(head, title=f"{park.park.name_zh} · {park.park.name_en} — carbon 碳排放 {res.period}"
                               + (f" — {enterprise}" if enterprise else ""),
                               subtitle=f"method {res.method} · grid level {level} · GB/T 32150 / GB/T 32151 · MEE/NBS")]
     parts.append(calculation_table(report, enterprise))
     names = _names(park)
-    ents = Table(title="Enterprises 企业" + (f" (top {top} by total; all in --format json/csv)" if top and not enterprise
-                                              and len(d["enterprises"]) > top else ""), title_justify="left")
-    for c in ("id", "name 名称", "scope 1", "scope 2 location", "scope 2 market", "total", "certified MWh"):
-        ents.add_column(c, justify="left" if c in ("id", "name 名称") else "right")
+    ents = Table(title=escape(msg("cli.carbon.table.enterprises_top", top=top) if top and not enterprise
+                              and len(d["enterprises"]) > top else msg("cli.carbon.table.enterprises")),
+                 title_justify="left")
+    for c in ("id", "name", "scope1_t", "scope2_location_t", "scope2_market_t", "total_t", "certified_mwh"):
+        ents.add_column(escape(header(c)), justify="left" if c in ("id", "name") else "right")
     by_ent = {c["id"]: c["applied_mwh"] for c in certs["by_enterprise"]}
     rows = sorted(d["enterprises"], key=lambda e: -(e["total_t"] or 0))
     for e in rows[:top] if top and not enterprise else rows:
@@ -328,11 +317,16 @@ def carbon_cmd(
     enterprise: Annotated[str | None, typer.Option(help="Only this enterprise id (or the park id).")] = None,
     restate: Annotated[bool, typer.Option("--restate", help="Recompute a published year with the factors in force "
                                                            "now, show the difference and publish the restatement.")] = False,
+    publish: Annotated[bool, typer.Option("--publish", help="Publish the year (first result): later runs keep its "
+                                                           "factors. Without it the accounts are computed, not stored.")] = False,
     park: ParkOpt = None,
     db: DbOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
-    """Carbon accounts: Scope 1 and Scope 2 (location- and market-based) of every enterprise and the park, in tCO2."""
+    """Carbon accounts: Scope 1 and Scope 2 (location- and market-based) of every enterprise and the park, in tCO2.
+
+    Computing never publishes: ``--publish`` publishes a year not yet published, ``--restate``
+    publishes a restatement of a published one (the API: POST /api/v1/carbon/publish)."""
     from greenpark.services import carbon_accounts as ca
 
     p = load_park(park)
@@ -343,7 +337,8 @@ def carbon_cmd(
     def compute(p, store):
         try:
             report = ca.carbon_report(store, p, year, method=method.value if method else None,
-                                      level=level.value if level else None, region=region, restate=restate)
+                                      level=level.value if level else None, region=region, restate=restate,
+                                      write=publish or restate)
         except ca.AccountsError as exc:
             raise UserError(str(exc)) from None
         if len(report.rejected) and format != Format.table:
@@ -352,7 +347,7 @@ def carbon_cmd(
                               highlight=False)
         return report
 
-    run(p, db, compute, format, read_only=False, to_json=lambda r: ca.to_json_dict(r, enterprise),
+    run(p, db, compute, format, read_only=not (publish or restate), to_json=lambda r: ca.to_json_dict(r, enterprise),
         rows=lambda r: csv_rows(ca.to_json_dict(r, enterprise), p), columns=CSV_COLUMNS,
         table=lambda r: carbon_scorecard(r, p, enterprise))
 
@@ -366,16 +361,18 @@ def targets_view(report: ts.TargetsReport, park) -> Group:
     """The dual-control table with status, margin and the basis of every figure."""
     res = report.result
     names = _names(park)
-    t = Table(title=f"Dual control 双控目标 {res.year} — as of {res.as_of:%Y-%m}", title_justify="left")
-    for c in ("entity", "metric", "cap", "to date 累计", "projection 年末预测", "status 状态", "margin 余量", "margin %",
-              "projection"):
-        t.add_column(c, justify="left" if c in ("entity", "metric", "status 状态", "projection") else "right")
+    t = Table(title=escape(msg("cli.targets.title", year=res.year, as_of=f"{res.as_of:%Y-%m}")), title_justify="left")
+    for c in ("entity", "metric", "cap", "to_date", "projection", "status", "margin", "margin_pct",
+              "projection_method"):
+        t.add_column(escape(header(c)), justify="left" if c in ("entity", "metric", "status", "projection_method")
+                     else "right")
     for r in res.table.to_dict("records"):
-        ent = "park 园区" if r["entity_id"] == park.park.id else f"{r['entity_id']} {names.get(r['entity_id'], '')}"
+        ent = lab("column", "park") if r["entity_id"] == park.park.id else \
+            f"{r['entity_id']} {names.get(r['entity_id'], '')}"
         nd = 4 if "intensity" in r["metric"] else 1
         st = r["status"]
-        t.add_row(ent, f"{r['metric']} [{r['unit']}]", _n(r["cap"], nd), _n(r["to_date"], nd), _n(r["projection"], nd),
-                  f"[{TARGET_STYLE[st]}]{TARGET_LABEL[st]}[/]", _n(r["margin"], nd), _n(r["margin_pct"], 1),
+        t.add_row(escape(ent), escape(f"{lab('metric', r['metric'])} [{lab('unit', r['unit'])}]"), _n(r["cap"], nd), _n(r["to_date"], nd), _n(r["projection"], nd),
+                  f"[{TARGET_STYLE[st]}]{lab('status', st)}[/]", _n(r["margin"], nd), _n(r["margin_pct"], 1),
                   str(r["projection_method"]) if isinstance(r["projection_method"], str) else "—")
     th = res.thresholds
     basis = "; ".join(f"{y}: " + (f"published result #{b['result_id']}" if b.get("result_id") else

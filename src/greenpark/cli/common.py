@@ -157,6 +157,81 @@ def run(park: Park | Path | None, db: str | None, compute: Callable[[Park, Store
     return result
 
 
+# -- the language of tables: headers, ids and messages from the one catalogue -----------------
+#: table column -> the catalogue kind of its values (ids shown as their label)
+VALUE_KINDS = {"carrier": "carrier", "end_use": "end_use", "industry": "industry", "unit": "unit",
+               "reason": "reason", "statistic": "statistic", "pollutant": "pollutant", "role": "role",
+               "status": "status", "severity": "severity", "verdict": "verdict", "meter_role": "meter_role",
+               "parameter": "parameter", "metric": "metric", "flag": "finding", "code": "finding"}
+
+
+def lang() -> str:
+    """The language of this command (``--lang``, ``GREENPARK_LANG``, the locale)."""
+    from greenpark.i18n import current_lang
+
+    return current_lang()
+
+
+def lab(kind: str, code: Any) -> str:
+    """The label of ``code`` (kind ``kind``) in the command's language; the code itself if unknown."""
+    from greenpark.findings import label
+
+    return "—" if code is None else label(kind, str(code), lang())
+
+
+def msg(code: str, **params: Any) -> str:
+    """A catalogue message (kind ``message``) in the command's language."""
+    from greenpark.i18n import text
+
+    return text(code, **params)
+
+
+def header(code: str, unit: str | None = None) -> str:
+    """A table header: the ``column`` label of ``code`` (else its carrier label, else the code), and
+    the unit's label in brackets."""
+    from greenpark.findings import lookup
+
+    kind = "column" if lookup("column", code) else "carrier" if lookup("carrier", code) else None
+    head = lab(kind, code) if kind else code
+    return f"{head} [{lab('unit', unit)}]" if unit else head
+
+
+def _cell(col: str, v: Any, digits: int, kinds: dict[str, str]) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return msg("cli.yes") if v else msg("cli.no")
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    if col in kinds:
+        return lab(kinds[col], v)
+    return str(v)
+
+
+def code_table(rows: Sequence[dict[str, Any]], *, title: str = "", columns: Iterable[str] | None = None,
+               units: dict[str, str] | None = None, kinds: dict[str, str] | None = None, digits: int = 3):
+    """A rich table of ``rows`` (dicts keyed by stable codes, the same keys as the JSON/CSV) with
+    headers, ids and units labelled in the command's language. Columns: ``columns`` or the union of
+    the rows' keys in first-seen order (never only the first row's: a missing value is "—")."""
+    from rich.table import Table
+
+    kinds = {**VALUE_KINDS, **(kinds or {})}
+    units = units or {}
+    if columns is None:
+        cols: list[str] = []
+        for r in rows:
+            cols.extend(k for k in r if k not in cols)
+    else:
+        cols = list(columns)
+    t = Table(title=title or None, title_justify="left")
+    for c in cols:
+        numeric = any(isinstance(r.get(c), int | float) and not isinstance(r.get(c), bool) for r in rows)
+        t.add_column(escape(header(c, units.get(c))), justify="right" if numeric else "left")
+    for r in rows:
+        t.add_row(*[escape(_cell(c, r.get(c), digits, kinds)) for c in cols])
+    return t
+
+
 def dumps_json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=2, default=str)
 
@@ -164,7 +239,12 @@ def dumps_json(obj: Any) -> str:
 def write_csv(rows: Sequence[dict[str, Any]], columns: Iterable[str] | None = None, out=None) -> None:
     out = out or sys.stdout
     rows = list(rows)
-    cols = list(columns) if columns is not None else (list(rows[0]) if rows else [])
+    if columns is not None:
+        cols = list(columns)
+    else:  # the union of the rows' keys in first-seen order (a key missing from the first row stays)
+        cols = []
+        for r in rows:
+            cols.extend(k for k in r if k not in cols)
     w = csv.DictWriter(out, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:

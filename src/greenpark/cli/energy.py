@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -16,12 +17,15 @@ from greenpark.cli.common import (
     Format,
     FormatOpt,
     ParkOpt,
-    UserError,
+    code_table,
     friendly_errors,
+    header,
+    lab,
+    lang,
     load_park,
+    msg,
     run,
 )
-from greenpark.findings import label
 
 
 class By(str, Enum):
@@ -43,30 +47,35 @@ def _pct(x) -> str:
 
 
 def scorecard(result: dict) -> Group:
+    """The energy scorecard of the park, labelled in the command's language (``--lang``)."""
     p = result["park"]
+    h = lambda code: f"[bold]{escape(header(code))}[/]"  # noqa: E731
     head = Table.grid(padding=(0, 3))
     for _ in range(4):
         head.add_column()
-    head.add_row("[bold]Comprehensive energy 综合能耗[/]", f"[bold green]{_n(p['tce'])} tce[/]",
-                 "[bold]Equal value 等价值[/]", f"{_n(p['tce_equal_value'])} tce")
-    head.add_row("[bold]Renewable share 可再生能源占比[/]", _pct(p["renewable_share"]),
-                 "[bold]Electricity 电力[/]", f"{_n(p['electricity_kwh'] / 1e4)} 万kWh")
+    head.add_row(h("comprehensive_energy"), f"[bold green]{_n(p['tce'])} tce[/]",
+                 h("tce_equal_value"), f"{_n(p['tce_equal_value'])} tce")
+    head.add_row(h("renewable_share"), _pct(p["renewable_share"]),
+                 h("electricity"), f"{_n(p['electricity_kwh'] / 1e4)} {lab('unit', '10^4 kWh')}")
     it = p.get("intensity") or {}
-    head.add_row("[bold]tce / 10k CNY value added 万元增加值能耗[/]", _n(it.get("tce_per_10k_cny_value_added"), 4),
-                 "[bold]tce / 10k CNY output 万元产值能耗[/]", _n(it.get("tce_per_10k_cny_output"), 4))
-    carriers = Table(title="By carrier · 分品种", title_justify="left")
-    for c in ("carrier 品种", "quantity 实物量", "unit", "coefficient 折标系数", "tce"):
-        carriers.add_column(c, justify="right" if c != "carrier 品种" else "left")
+    head.add_row(h("tce_per_10k_cny_value_added"), _n(it.get("tce_per_10k_cny_value_added"), 4),
+                 h("tce_per_10k_cny_output"), _n(it.get("tce_per_10k_cny_output"), 4))
+    carriers = Table(title=msg("cli.energy.table.by_carrier"), title_justify="left")
+    for c in ("carrier", "quantity", "unit", "coefficient", "tce"):
+        carriers.add_column(escape(header(c, "tce" if c == "tce" else None)), justify="left" if c in ("carrier", "unit") else "right")
     for c in p["carriers"]:
-        carriers.add_row(f"{c['name_zh']} {c['name_en']}", _n(c["quantity"], 1), c["unit"],
-                         f"{c['coefficient']} kgce/{c['unit']}", _n(c["tce"]) if c["counted_in_total"] else "not counted")
-    ents = Table(title="Enterprises · 企业 (top 15 by tce)", title_justify="left")
-    for c in ("id", "name 名称", "industry", "tce", "renewable 可再生", "tce/10k CNY VA"):
-        ents.add_column(c, justify="left" if c in ("id", "name 名称", "industry") else "right")
+        carriers.add_row(lab("carrier", c["carrier"]), _n(c["quantity"], 1), lab("unit", c["unit"]),
+                         f"{c['coefficient']} {c.get('coefficient_unit') or 'kgce/' + c['unit']}",
+                         _n(c["tce"]) if c["counted_in_total"] else msg("cli.energy.not_counted"))
+    ents = Table(title=msg("cli.energy.table.enterprises", top=15), title_justify="left")
+    for c in ("id", "name", "industry", "tce", "renewable_share", "tce_per_10k_cny_value_added"):
+        ents.add_column(escape(header(c, "tce" if c == "tce" else None)), justify="left" if c in ("id", "name", "industry") else "right")
     for e in sorted(result["enterprises"], key=lambda e: -e["tce"])[:15]:
-        ents.add_row(e["id"], e["name_zh"], label("industry", e["industry"], "zh"), _n(e["tce"]), _pct(e["renewable_share"]),
+        ents.add_row(e["id"], e["name_zh"] if lang() == "zh" else e["name_en"], lab("industry", e["industry"]),
+                     _n(e["tce"]), _pct(e["renewable_share"]),
                      _n((e.get("intensity") or {}).get("tce_per_10k_cny_value_added"), 4))
-    return Group(Panel(head, title=f"{p['name_zh']} · {p['name_en']} — energy {result['period']['label']}",
+    name = f"{p['name_zh']} · {p['name_en']}"
+    return Group(Panel(head, title=escape(msg("cli.energy.title", park=name, period=result["period"]["label"])),
                        subtitle="GB/T 2589-2020"), carriers, ents, footnote(result))
 
 
@@ -77,18 +86,19 @@ def footnote(result: dict) -> str:
     n_meters = len(lin["meters"])
     readings = sum(m["readings"] for m in lin["meters"])
     comp = [m["completeness_pct"] for m in lin["meters"] if m["completeness_pct"] is not None and m["role"] != "sub-meter"]
-    lines = [f"[dim]Lineage: {n_meters} meters, {readings:,} readings via monthly rollups; top-level data completeness "
-             f"min {min(comp) if comp else 0:.2f} %. Coefficients: {coefs}."]
+    lines = [escape(msg("cli.energy.lineage", meters=n_meters, readings=f"{readings:,}",
+                        completeness=f"{min(comp) if comp else 0:.2f}", coefficients=coefs))]
     if lin.get("equal_value_coal_rate"):
         r = lin["equal_value_coal_rate"]
-        lines.append(f"Equal value: coal rate {r['value']} {r['unit']} [{r['status']}] ({r['source']}).")
-    codes = {}
+        lines.append(escape(msg("cli.energy.coal_rate", value=r["value"], unit=r["unit"], status=r["status"],
+                                source=r["source"])))
+    lines.append(escape(msg("cli.energy.working_media_note")))
+    codes: dict[str, int] = {}
     for f in result["flags"]:
         codes[f["code"]] = codes.get(f["code"], 0) + 1
     if codes:
-        lines.append("Flags: " + ", ".join(f"{k} {label('finding', k, 'zh')} x{v}" for k, v in codes.items())
-                     + " (see --format json).")
-    return "\n".join(lines) + "[/]"
+        lines.append(escape(msg("cli.flags", flags=", ".join(f"{k} {lab('finding', k)} x{v}" for k, v in codes.items()))))
+    return "[dim]" + "\n".join(lines) + "[/]"
 
 
 @app.command()
@@ -108,24 +118,23 @@ def energy(
     p = load_park(park)
     if enterprise:
         p.enterprise(enterprise)
-    try:
-        per = core_energy.parse_period(period)
-    except core_energy.PeriodError as exc:
-        raise UserError(str(exc)) from None
+    per = core_energy.parse_period(period)  # a PeriodError is an InputError: friendly_errors prints it
     breakdown = core_energy.By(by.value) if by is not None else None
 
     def table(result: dict) -> list:
         if breakdown is None and enterprise is None:
             return [scorecard(result)]
-        rows = core_energy.rows_for(result, breakdown or core_energy.By.carrier)
-        t = Table(title=f"Energy {per.label} by {(breakdown or core_energy.By.carrier).value}"
-                  + (f" — {enterprise}" if enterprise else ""))
-        cols = list(rows[0]) if rows else []
-        for c in cols:
-            t.add_column(c, justify="right" if rows and isinstance(rows[0][c], float) else "left")
-        for r in rows:
-            t.add_row(*[_n(v, 3) if isinstance(v, float) else ("—" if v is None else str(v)) for v in r.values()])
+        view = breakdown or core_energy.By.carrier
+        rows = core_energy.rows_for(result, view)
+        if lang() == "zh":  # the one name column of the language (CSV/JSON keep both)
+            rows = [{k: v for k, v in r.items() if k != "name_en"} for r in rows]
+        else:
+            rows = [{k: v for k, v in r.items() if k != "name_zh"} for r in rows]
+        title = msg("cli.energy.table.view", period=per.label, by=header(view.value.replace("-", "_")))
+        t = code_table(rows, title=escape(title + (f" — {enterprise}" if enterprise else "")),
+                       units=core_energy.row_units(result, view))
         return [t, footnote(result)]
 
+    # CSV: stable codes as headers, the union of the rows' columns (every carrier of --by month)
     run(p, db, lambda p, store: energy_mod.compute(store.con, p, per, enterprise=enterprise), format, table=table,
         rows=lambda result: core_energy.rows_for(result, breakdown or core_energy.By.enterprise))

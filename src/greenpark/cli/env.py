@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -20,7 +21,11 @@ from greenpark.cli.common import (
     UserError,
     console,
     friendly_errors,
+    header,
+    lab,
+    lang,
     load_park,
+    msg,
     run,
 )
 from greenpark.findings import label
@@ -69,20 +74,22 @@ def air(period: Annotated[str, typer.Option(help="2025 or 2025-03 (park time).")
         head = Table.grid(padding=(0, 3))
         for _ in range(4):
             head.add_column()
-        head.add_row("[bold]PM2.5 mean 年均浓度[/]", f"{rec['pm25_annual_mean']} µg/m³",
-                     "[bold]Good days 优良天数比例[/]", f"{rec['good_days_ratio']} %")
-        head.add_row("[bold]Heavily polluted 重污染天数比例[/]", f"{rec['heavy_pollution_days_ratio']} %",
-                     "[bold]Valid days 有效天数[/]", str(rec["valid_days"]))
-        head.add_row("[bold]Composite index 综合指数[/]", str(rec["composite_index"]),
-                     "[bold]Attains class 2 达标[/]", {True: "yes 达标", False: "no 未达标", None: "—"}[rec["attainment"]])
+        h = lambda code: f"[bold]{escape(header(code))}[/]"  # noqa: E731
+        head.add_row(h("pm25_annual_mean"), f"{rec['pm25_annual_mean']} µg/m³",
+                     h("good_days_ratio"), f"{rec['good_days_ratio']} %")
+        head.add_row(h("heavy_pollution_days_ratio"), f"{rec['heavy_pollution_days_ratio']} %",
+                     h("valid_days"), str(rec["valid_days"]))
+        head.add_row(h("composite_index"), str(rec["composite_index"]),
+                     h("attainment"), {True: msg("cli.yes"), False: msg("cli.no"), None: "—"}[rec["attainment"]])
         console.print(head)
-        t = Table(title=f"Air quality {rec['period']} · 环境空气质量 ({rec['edition']['evaluation']})")
-        for c in ("pollutant 污染物", "statistic 统计量", "value 浓度", "limit 二级限值", "attains 达标", "days"):
-            t.add_column(c, justify="left" if c.startswith(("pollutant", "statistic")) else "right")
+        t = Table(title=escape(msg("cli.air.title", period=rec["period"], evaluation=rec["edition"]["evaluation"])))
+        for c in ("pollutant", "statistic", "value", "limit_class2", "attains", "n_days"):
+            t.add_column(escape(header(c)), justify="left" if c in ("pollutant", "statistic") else "right")
+        yes, no = msg("cli.yes"), msg("cli.no")
         for s in rec["statistics"]:
-            t.add_row(POLLUTANT_LABEL.get(s["pollutant"], s["pollutant"]), STAT_LABEL.get(s["statistic"], s["statistic"]),
-                      f"{s['value']} {s['unit']}", "—" if s["limit"] is None else f"{s['limit']:g}",
-                      {True: "[green]yes[/]", False: "[red]no[/]", None: "—"}[s["attains"]], str(s["n_days"]))
+            t.add_row(escape(lab("pollutant", s["pollutant"])), escape(lab("statistic", s["statistic"])),
+                      escape(f"{s['value']} {lab('unit', s['unit'])}"), "—" if s["limit"] is None else f"{s['limit']:g}",
+                      {True: f"[green]{yes}[/]", False: f"[red]{no}[/]", None: "—"}[s["attains"]], str(s["n_days"]))
         console.print(t)
         if rec["stations"]:
             st = Table(title="Stations · 监测站")
@@ -114,14 +121,16 @@ def water_cmd(period: Annotated[str, typer.Option(help="2025, 2025-Q3 or 2025-03
 
     def table(rec: dict) -> None:
         names = {s.id: s for s in p.stations}
-        t = Table(title=f"Surface water {rec['period']} · 地表水 (GB 3838-2002, single-factor evaluation)")
-        for c in ("section 断面", "water body", "samples", "class 类别", "meets III", "above class III (exceedance multiple)"):
-            t.add_column(c)
+        t = Table(title=escape(msg("cli.water.title", period=rec["period"])))
+        for c in ("section", "water_body", "n_samples", "class", "meets_iii", "exceeding"):
+            t.add_column(escape(header(c)))
         colour = {1: "cyan", 2: "blue", 3: "green", 4: "yellow", 5: "red", 6: "bold red"}
         for s in rec["sections"]:
             st = names.get(s["section_id"])
-            t.add_row(f"{s['section_id']} {st.name_zh if st else ''}", s["water_body"], str(s["n_samples"]),
-                      f"[{colour.get(s['class'], 'white')}]{s['class_label']}[/]", "yes" if s["meets_iii"] else "[red]no[/]",
+            name = (st.name_zh if lang() == "zh" else st.name_en) if st else ""
+            t.add_row(escape(f"{s['section_id']} {name}"), escape(lab("water_body", s["water_body"])), str(s["n_samples"]),
+                      f"[{colour.get(s['class'], 'white')}]{s['class_label']}[/]",
+                      msg("cli.yes") if s["meets_iii"] else f"[red]{msg('cli.no')}[/]",
                       s["exceeding"] or "—")
         console.print(t)
         console.print(f"[bold]Share of sections in classes I–III · I–III类水质断面比例: {rec['good_share_pct']} %[/]")

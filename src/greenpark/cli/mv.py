@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -26,10 +27,11 @@ from greenpark.cli.common import (
     dumps_json,
     err_console,
     friendly_errors,
+    lab,
+    lang,
     load_park,
     park_store,
 )
-from greenpark.findings import label
 
 mv_app = typer.Typer(help="Measurement & verification of energy savings (IPMVP Option B/C, ASHRAE Guideline 14-2014).",
                      no_args_is_help=True)
@@ -53,6 +55,11 @@ ConfidenceOpt = Annotated[float | None, typer.Option(
 def _n(x, digits: int = 0) -> str:
     """A number with thousands separators, or an em dash for None."""
     return "—" if x is None else f"{x:,.{digits}f}"
+
+
+def _L(code: str) -> str:
+    """A label of the M&V tables (catalogue kind column, code ``mv_<code>``) in the command's language."""
+    return escape(lab("column", "mv_" + code))
 
 
 def _pct(x, digits: int = 1) -> str:
@@ -115,69 +122,67 @@ def project_panel(res: dict) -> Panel:
     g = Table.grid(padding=(0, 2))
     g.add_column(style="bold")
     g.add_column()
-    g.add_row("Enterprise 企业", pr["enterprise"])
-    g.add_row("IPMVP option 方案", f"Option {pr['option']} "
-              + ("(retrofit isolation 改造隔离)" if pr["option"] == "B" else "(whole facility 整体设施)"))
-    g.add_row("Meters 计量表", f"{', '.join(pr['meters'])} ({pr['carrier']}, {pr['unit']})")
-    g.add_row("Weather station 气象站", pr["weather_station"])
+    g.add_row(_L("enterprise"), pr["enterprise"])
+    g.add_row(_L("ipmvp_option"), f"Option {pr['option']} "
+              + (f"({_L('option_b')})" if pr["option"] == "B" else f"({_L('option_c')})"))
+    g.add_row(_L("meters"), f"{', '.join(pr['meters'])} ({pr['carrier']}, {pr['unit']})")
+    g.add_row(_L("weather_station"), pr["weather_station"])
     if pr.get("products"):
-        g.add_row("Production 产量", ", ".join(pr["products"]))
-    g.add_row("Baseline 基准期", _period(pr["baseline"]))
-    g.add_row("Installation 实施期", _period(pr.get("installation")))
-    g.add_row("Reporting 报告期", _period(pr["reporting"]))
+        g.add_row(_L("production"), ", ".join(pr["products"]))
+    g.add_row(_L("baseline"), _period(pr["baseline"]))
+    g.add_row(_L("installation"), _period(pr.get("installation")))
+    g.add_row(_L("reporting"), _period(pr["reporting"]))
     if pr.get("shutdowns"):
-        g.add_row("Shutdowns 停产", "; ".join(f"{s['start']} … {s['end']}" for s in pr["shutdowns"]))
-    g.add_row("Model 模型", f"{pr['model']} → {pr.get('model_used', '—')}")
-    return Panel(g, title=f"M&V 测量与验证 · {pr['id']} — {pr['name_zh']} · {pr['name_en']}")
+        g.add_row(_L("shutdowns"), "; ".join(f"{s['start']} … {s['end']}" for s in pr["shutdowns"]))
+    g.add_row(_L("model"), f"{pr['model']} → {pr.get('model_used', '—')}")
+    name = pr["name_zh"] if lang() == "zh" else pr["name_en"]
+    return Panel(g, title=escape(f"{lab('column', 'mv_title')} · {pr['id']} — {name}"))
 
 
-COEF_LABELS = {"intercept": ("Base load (working day) 工作日基础负荷", "{u}/d"),
-               "holiday": ("Holiday shift 节假日差值", "{u}/d"),
-               "weekend": ("Weekend shift 周末差值", "{u}/d"),
-               "makeup_workday": ("Make-up working day shift 调休日差值", "{u}/d"),
-               "production": ("Production slope 产量系数", "{u}/{p}"),
-               "heating": ("Heating slope 采暖斜率", "{u}/(degC d)"),
-               "cooling": ("Cooling slope 制冷斜率", "{u}/(degC d)")}
+#: model coefficient -> unit pattern (labels: catalogue column mv_coef_<name>)
+COEF_UNITS = {"intercept": "{u}/d", "holiday": "{u}/d", "weekend": "{u}/d", "makeup_workday": "{u}/d",
+              "production": "{u}/{p}", "heating": "{u}/(degC d)", "cooling": "{u}/(degC d)"}
 
 
 def model_table(res: dict) -> Table:
     m = res["model"]
     unit = m.get("unit", "kWh")
     punit = ((res.get("data") or {}).get("production") or {}).get("unit") or "product unit"
-    t = Table(title="Baseline model 基线模型", title_justify="left")
-    t.add_column("term 项")
-    t.add_column("value 数值", justify="right")
-    t.add_column("unit 单位")
+    t = Table(title=_L("baseline_model"), title_justify="left")
+    t.add_column(_L("term"))
+    t.add_column(_L("value"), justify="right")
+    t.add_column(_L("unit"))
     if m["kind"] == "daily_change_point":
-        forms = {"intercept_only": "intercept only 常数", "heating": "heating 采暖 (3P)",
-                 "cooling": "cooling 制冷 (3P)", "heating_cooling": "heating + cooling 采暖+制冷 (5P)", None: "not fitted 未拟合"}
+        forms = {"intercept_only": _L("form_intercept_only"), "heating": _L("form_heating") + " (3P)",
+                 "cooling": _L("form_cooling") + " (3P)", "heating_cooling": _L("form_heating_cooling") + " (5P)",
+                 None: _L("not_fitted")}
         segments = m.get("segments") or []
         if not segments:
-            t.add_row("Daily change-point model 日变点模型", forms.get(m["form"], m["form"]), "")
+            t.add_row(_L("daily_change_point"), forms.get(m["form"], m["form"]), "")
             segments = [{"balance_points": m.get("balance_points"), "coefficients": m.get("coefficients"),
                          "smoothing_sd": m.get("smoothing_sd")}]
         else:
-            t.add_row("Daily change-point model 日变点模型",
-                      f"{len(segments)} segments 分段 (BIC)", "")
+            t.add_row(_L("daily_change_point"),
+                      f"{len(segments)} {_L('segments')} (BIC)", "")
         for seg in segments:
             if "form" in seg:
                 months = ",".join(str(x) for x in seg.get("months", []))
-                t.add_row(f"[bold]segment 分段 {'+'.join(seg.get('seasons', []))} / {seg.get('days')}[/]",
-                          forms.get(seg["form"], seg["form"]), f"months {months}, n={seg.get('n')}")
+                t.add_row(f"[bold]{_L('segment')} {'+'.join(seg.get('seasons', []))} / {seg.get('days')}[/]",
+                          forms.get(seg["form"], seg["form"]), f"{_L('months')} {months}, n={seg.get('n')}")
             bp = seg.get("balance_points") or {}
-            t.add_row("  Heating balance point 采暖平衡点", _n(bp.get("heating"), 1), "degC")
-            t.add_row("  Cooling balance point 制冷平衡点", _n(bp.get("cooling"), 1), "degC")
+            t.add_row("  " + _L("heating_balance_point"), _n(bp.get("heating"), 1), "degC")
+            t.add_row("  " + _L("cooling_balance_point"), _n(bp.get("cooling"), 1), "degC")
             if seg.get("smoothing_sd"):
-                t.add_row("  Degree-day smoothing σ 度日平滑", _n(seg["smoothing_sd"], 1), "degC")
+                t.add_row("  " + _L("degree_day_smoothing"), _n(seg["smoothing_sd"], 1), "degC")
             for k, v in (seg.get("coefficients") or {}).items():
-                label, u = COEF_LABELS.get(k, (k, "{u}"))
-                t.add_row("  " + label, _n(v, 2), u.format(u=unit, p=punit))
+                t.add_row("  " + (_L("coef_" + k) if k in COEF_UNITS else k), _n(v, 2),
+                          COEF_UNITS.get(k, "{u}").format(u=unit, p=punit))
     else:
         n_tow = sum(1 for c in m.get("columns", []) if c.startswith("tow_"))
-        t.add_row("Hourly TOWT model 逐时周内时段-温度模型", m.get("form") or "not fitted 未拟合", "")
-        t.add_row("Time-of-week intercepts 周内时段截距", str(n_tow), "")
-        t.add_row("Temperature knots 温度分段点", ", ".join(f"{k:g}" for k in m.get("knots", [])), "degC")
-        t.add_row("Occupied hours of week 生产时段", str(sum(m.get("occupied", []))), "h")
+        t.add_row(_L("hourly_towt"), m.get("form") or _L("not_fitted"), "")
+        t.add_row(_L("tow_intercepts"), str(n_tow), "")
+        t.add_row(_L("temperature_knots"), ", ".join(f"{k:g}" for k in m.get("knots", [])), "degC")
+        t.add_row(_L("occupied_hours"), str(sum(m.get("occupied", []))), "h")
     return t
 
 
@@ -185,13 +190,13 @@ def statistics_table(res: dict) -> Table:
     """Baseline statistics against the ASHRAE Guideline 14-2014 criteria (with each row's status)."""
     me = res.get("metrics") or {}
     crit = {c["id"]: c for c in res["verdict"].get("criteria", [])}
-    t = Table(title="Statistics vs ASHRAE Guideline 14-2014 统计指标与判据", title_justify="left")
-    for c in ("statistic 指标", "value 数值", "limit 限值", "criterion 判据 [status]", "result 结果"):
-        t.add_column(c, justify="right" if c.startswith(("value", "limit")) else "left")
+    t = Table(title=_L("statistics_title"), title_justify="left")
+    for c in ("statistic", "value", "limit", "criterion", "result"):
+        t.add_column(_L(c), justify="right" if c in ("value", "limit") else "left")
     codes = set(res["verdict"].get("codes", []))
 
     def ok(code: str) -> str:
-        return "[red]fail 不合格[/]" if code in codes else "[green]pass 合格[/]"
+        return f"[red]{_L('fail')}[/]" if code in codes else f"[green]{_L('pass')}[/]"
 
     cv = next((c for i, c in crit.items() if i.startswith("g14_wb_cvrmse")), None)
     if cv:
@@ -201,14 +206,14 @@ def statistics_table(res: dict) -> Table:
     if nm:
         t.add_row("NMBE", _pct(me.get("nmbe"), 3), f"± {_pct(nm['value'], 1)}", f"{nm['id']} [{_status(nm)}]",
                   ok("mv.verdict.nmbe_above_limit"))
-    t.add_row("R²", _n(me.get("r2"), 3), "—", "reported, no limit 仅报告", "")
-    t.add_row("Lag-1 autocorrelation ρ 自相关", _n(me.get("rho"), 3), "—", "G14 Annex B n' correction", "")
-    t.add_row("Days (hours) used n 样本数", _n(me.get("n")), "—", f"parameters p = {me.get('p', '—')}", "")
+    t.add_row("R²", _n(me.get("r2"), 3), "—", _L("reported_no_limit"), "")
+    t.add_row(_L("lag1_autocorrelation"), _n(me.get("rho"), 3), "—", "G14 Annex B n' correction", "")
+    t.add_row(_L("n_used"), _n(me.get("n")), "—", f"parameters p = {me.get('p', '—')}", "")
     fsu = crit.get("g14_fsu")
     sav = res.get("savings") or {}
     unc = sav.get("uncertainty") or {}
     if fsu and unc:
-        t.add_row(f"FSU at {_pct(unc.get('confidence'), 0)} 节能量相对不确定度", _pct(unc.get("fsu")),
+        t.add_row(f"FSU {_pct(unc.get('confidence'), 0)} {_L('fsu')}", _pct(unc.get("fsu")),
                   f"≤ {_pct(fsu['value'], 0)}", f"{fsu['id']} [{_status(fsu)}]", ok("mv.verdict.fsu_above_limit"))
     return t
 
@@ -216,9 +221,8 @@ def statistics_table(res: dict) -> Table:
 def verdict_line(res: dict) -> str:
     v = res["verdict"]
     if v["fit"]:
-        return "[bold green]Verdict 结论: fit for M&V 基线满足测量与验证要求[/]"
-    return (f"[bold red]Verdict 结论: not fit for M&V 基线不满足要求[/] — codes 代码: "
-            f"{', '.join(v['codes']) or '—'}")
+        return f"[bold green]{_L('verdict_fit')}[/]"
+    return f"[bold red]{_L('verdict_not_fit')}[/] — {_L('code')}: {', '.join(v['codes']) or '—'}"
 
 
 def savings_table(res: dict) -> Table | None:
@@ -233,38 +237,38 @@ def savings_table(res: dict) -> Table | None:
         return f" ± {_n(x, d)}" if x is not None else ""
 
     what = "hours" if (res.get("data") or {}).get("resolution") == "hourly" else "days"
-    t = Table(title=f"Savings over the reporting period 报告期节能量 ({s['periods']['used']:,} {what} used"
-                    + (f", {s['periods']['missing']:,} missing" if s["periods"]["missing"] else "") + ")",
+    t = Table(title=f"{_L('savings_title')} ({s['periods']['used']:,} {_L(what)}"
+                    + (f", {s['periods']['missing']:,} {_L('missing')}" if s["periods"]["missing"] else "") + ")",
               title_justify="left")
-    t.add_column("quantity 项目")
-    t.add_column("value 数值", justify="right")
-    t.add_column("unit 单位")
-    t.add_row("Adjusted baseline 调整后基线能耗", _n(s["adjusted_baseline"]), u)
-    t.add_row("Actual 实际能耗", _n(s["reporting"]), u)
+    t.add_column(_L("quantity"))
+    t.add_column(_L("value"), justify="right")
+    t.add_column(_L("unit"))
+    t.add_row(_L("adjusted_baseline"), _n(s["adjusted_baseline"]), u)
+    t.add_row(_L("actual"), _n(s["reporting"]), u)
     if s["adjustments"]["items"]:
         for a in s["adjustments"]["items"]:
             t.add_row(f"Non-routine adjustment 非常规调整: {a['reason']} ({a['period'][0]} … {a['period'][1]})",
                       _n(a["amount"]), u)
-    t.add_row(f"[bold]Avoided energy 节能量[/] ({conf} confidence 置信度)",
+    t.add_row(f"[bold]{_L('avoided_energy')}[/] ({conf} {_L('confidence')})",
               f"[bold]{_n(s['energy'])}{pm(unc.get('absolute'))}[/]", u)
-    t.add_row("Savings fraction 节能率", _pct(s.get("fraction")), "")
+    t.add_row(_L("savings_fraction"), _pct(s.get("fraction")), "")
     if s.get("tce"):
         c = s["tce"]
-        t.add_row("Standard coal saved 节约标准煤 (GB/T 2589-2020)", f"{_n(c['value'], 1)}{pm(c.get('uncertainty'), 1)}",
+        t.add_row(_L("standard_coal_saved"), f"{_n(c['value'], 1)}{pm(c.get('uncertainty'), 1)}",
                   f"tce ({c['coefficient']['value']:g} {c['coefficient']['unit']})")
     if s.get("tco2"):
         c = s["tco2"]
-        t.add_row("Avoided CO2 减排二氧化碳", f"{_n(c['value'], 1)}{pm(c.get('uncertainty'), 1)}",
+        t.add_row(_L("avoided_co2"), f"{_n(c['value'], 1)}{pm(c.get('uncertainty'), 1)}",
                   f"tCO2 ({c['factor']['id']}, {c['factor']['table_value']:g} {c['factor']['table_unit']})")
     d = s.get("designed")
     if d:
-        per = "per year, pro-rated by days 按天折算" if d["per"] == "year" else "over the reporting period"
-        t.add_row(f"Designed saving 设计节能量 ({_n(d['value'])} {d['unit']} {per})", _n(d["for_reporting_period"]), u)
+        per = _L("per_year_prorated") if d["per"] == "year" else _L("over_reporting_period")
+        t.add_row(f"{_L('designed_saving')} ({_n(d['value'])} {d['unit']} {per})", _n(d["for_reporting_period"]), u)
         if d.get("within_uncertainty") is not None:
-            t.add_row("Verified − designed 验证值−设计值",
+            t.add_row(_L("verified_minus_designed"),
                       f"{_n(d['difference'])} ({_pct(d['ratio'] - 1 if d.get('ratio') else None)})",
-                      "[green]within the uncertainty 在不确定度内[/]" if d["within_uncertainty"]
-                      else "[yellow]outside the uncertainty 超出不确定度[/]")
+                      f"[green]{_L('within_uncertainty')}[/]" if d["within_uncertainty"]
+                      else f"[yellow]{_L('outside_uncertainty')}[/]")
     return t
 
 
@@ -277,13 +281,14 @@ def flags_table(res: dict) -> Table | None:
             rows.append(f)
     if not rows:
         return None
-    t = Table(title="Findings 数据与方法提示", title_justify="left")
-    t.add_column("code 代码")
-    t.add_column("severity")
-    t.add_column("message 说明", overflow="fold")
+    t = Table(title=_L("findings"), title_justify="left")
+    t.add_column(_L("code"))
+    t.add_column(_L("severity"))
+    t.add_column(_L("message"), overflow="fold")
     colour = {"fatal": "red", "warning": "yellow", "info": "dim"}
     for f in rows:
-        t.add_row(f"{f['code']}\n{label('finding', f['code'], 'zh')}", f"[{colour.get(f['severity'], '')}]{f['severity']}[/]",
+        t.add_row(f"{f['code']}\n{escape(lab('finding', f['code']))}",
+                  f"[{colour.get(f['severity'], '')}]{escape(lab('severity', f['severity']))}[/]",
                   f["message"])
     return t
 

@@ -11,6 +11,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from greenpark.cli.app import app
@@ -23,7 +24,10 @@ from greenpark.cli.common import (
     console,
     dumps_json,
     friendly_errors,
+    header,
+    lab,
     load_park,
+    msg,
     park_store,
 )
 from greenpark.services import users
@@ -142,17 +146,18 @@ def list_cmd(park: ParkOpt = None, db: DbOpt = None, format: FormatOpt = Format.
 
         write_csv(user_rows)
         return
-    t = Table(title="Users · 用户")
+    t = Table(title=msg("cli.user.users"))
     for c in ("user", "role", "enterprise", "meters", "password", "created", "revoked"):
-        t.add_column(c)
+        t.add_column(escape(header(c)))
     for u in user_rows:
-        t.add_row(u["username"], u["role"], u["enterprise_id"] or "—", ", ".join(u["meters"]) if u["meters"] else "—",
-                  "yes" if u["has_password"] else "no", str(u["created_at"])[:19],
+        t.add_row(u["username"], lab("role", u["role"]), u["enterprise_id"] or "—",
+                  ", ".join(u["meters"]) if u["meters"] else "—",
+                  msg("cli.yes") if u["has_password"] else msg("cli.no"), str(u["created_at"])[:19],
                   str(u["revoked_at"])[:19] if u["revoked_at"] else "—")
     console.print(t)
-    tt = Table(title="API tokens · 令牌")
+    tt = Table(title=msg("cli.user.tokens"))
     for c in ("id", "user", "name", "prefix", "created", "expires", "revoked"):
-        tt.add_column(c)
+        tt.add_column(escape(header(c)))
     for k in tokens:
         tt.add_row(str(k["token_id"]), k["username"], k["name"], k["prefix"] + "…", str(k["created_at"])[:19],
                    str(k["expires_at"])[:19] if k["expires_at"] else "—",

@@ -74,7 +74,7 @@ def parse_period(text: str) -> Period:
     """'2025', '2025-Q1' or '2025-03' -> Period, for years within :data:`PERIOD_YEARS`."""
     text = str(text).strip()
     if (m := re.match(r"(\d{4})(?:$|-|[Qq])", text)) and not PERIOD_YEARS[0] <= int(m[1]) <= PERIOD_YEARS[1]:
-        raise PeriodError(f"period '{text}': the year must be between {PERIOD_YEARS[0]} and {PERIOD_YEARS[1]}")
+        raise PeriodError.t("period.year_range", period=text, first=PERIOD_YEARS[0], last=PERIOD_YEARS[1])
     return _parse_period(text)
 
 
@@ -92,7 +92,7 @@ def _parse_period(text: str) -> Period:
         if 1 <= mo <= 12:
             end = dt.date(y + 1, 1, 1) if mo == 12 else dt.date(y, mo + 1, 1)
             return Period(f"{y}-{mo:02d}", dt.date(y, mo, 1), end)
-    raise PeriodError(f"period '{text}' is not a year (2025), a quarter (2025-Q1) or a month (2025-03)")
+    raise PeriodError.t("period.invalid", period=text)
 
 
 def meter_coefficients(park) -> tuple[pa.Table, dict[str, dict]]:
@@ -137,6 +137,45 @@ def activity_conversions(park) -> pa.Table:
                                                        ("unit", pa.string()), ("flow", pa.string())]))
 
 
+#: names of breakdown rows without an end use / building of their own (catalogue kind end_use)
+UNMETERED, UNASSIGNED, SELF_CONSUMED = "(unmetered remainder)", "(unassigned)", "(on-site generation, self-consumed)"
+
+
+def _unnamed(r: dict) -> str:
+    """The breakdown name of a meter without an end use or building: its sub-meters' remainder;
+    on-site generation and export (together: the generation the owner consumed itself); else unassigned."""
+    if r["n_children"]:
+        return UNMETERED
+    if r["renewable_generation"] or r["export"]:
+        return SELF_CONSUMED
+    return UNASSIGNED
+
+
+def display_units(meters: list[dict], cited: dict[str, dict]) -> dict[str, tuple[str, float]]:
+    """carrier -> (unit shown, its size in the coefficient's unit): shown quantity = quantity / size.
+
+    Quantities are shown in the unit the carrier's meters read in (steam metered in t shows in t,
+    not in the kg of its coefficient); when the meters of a carrier use different units, in the
+    coefficient's unit."""
+    out: dict[str, tuple[str, float]] = {}
+    for carrier, coef_unit in {m["carrier"]: cited[m["coefficient_id"]]["unit"].split("/", 1)[1] for m in meters}.items():
+        units_ = {(m["unit"], m["to_coef_unit"]) for m in meters if m["carrier"] == carrier}
+        if len(units_) == 1 and (only := next(iter(units_)))[1]:
+            out[carrier] = (only[0], only[1])
+        else:
+            out[carrier] = (coef_unit, 1.0)
+    out.setdefault("electricity", ("kWh", 1.0))
+    return out
+
+
+def _to_display(c: dict, shown: tuple[str, float]) -> None:
+    """A carrier entry's quantities from the coefficient's unit to the display unit."""
+    unit, factor = shown
+    for k in ("quantity", "delivered", "renewable_generation", "exported"):
+        c[k] /= factor
+    c["unit"] = unit
+
+
 def _carrier_meta() -> dict[str, dict]:
     return {r["id"]: r for r in reference.load("carriers").rows}
 
@@ -163,6 +202,7 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
     names = {e.id: e for e in park.enterprises}
     owners = [e.id for e in park.enterprises] + [park.park.id]
     top = [m for m in meters if m["parent"] is None]
+    shown = display_units(meters, cited)
 
     def carriers_of(owner: str) -> list[dict]:
         out = {}
@@ -172,7 +212,8 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
             c = out.setdefault(m["carrier"], {
                 "carrier": m["carrier"], "name_zh": cmeta[m["carrier"]]["name_zh"],
                 "name_en": cmeta[m["carrier"]]["name_en"], "quantity": 0.0,
-                "unit": cited[m["coefficient_id"]]["unit"].split("/", 1)[1], "delivered": 0.0,
+                "unit": cited[m["coefficient_id"]]["unit"].split("/", 1)[1],
+                "coefficient_unit": cited[m["coefficient_id"]]["unit"], "delivered": 0.0,
                 "renewable_generation": 0.0, "exported": 0.0, "kgce": 0.0,
                 "coefficient_id": m["coefficient_id"], "coefficient": m["kgce_per_unit"],
                 "counted_in_total": bool(m["counted"]), "meters": []})
@@ -184,6 +225,7 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
             c["meters"].append(m["meter_id"])
         for c in out.values():
             c["tce"] = c["kgce"] / KG_PER_T
+            _to_display(c, shown[c["carrier"]])
         return sorted(out.values(), key=lambda c: -c["kgce"])
 
     def summary(owner_ids: list[str]) -> dict:
@@ -200,19 +242,20 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
             c["tce"] = c["kgce"] / KG_PER_T
         kgce = sum(c["kgce"] for c in carriers.values())
         elec = carriers.get("electricity")
-        renewable_kwh = max(0.0, elec["renewable_generation"] - elec["exported"]) if elec else 0.0
+        kwh = shown["electricity"][1] if elec else 1.0  # display unit of electricity -> kWh
+        renewable_kwh = max(0.0, elec["renewable_generation"] - elec["exported"]) * kwh if elec else 0.0
         renewable_kgce = renewable_kwh * (elec["coefficient"] if elec else 0.0)
         out = {
             "tce": kgce / KG_PER_T,
             "tce_equal_value": None,
             "renewable_share": (renewable_kgce / kgce) if kgce > 0 else None,
             "renewable_electricity_kwh": renewable_kwh,
-            "electricity_kwh": elec["quantity"] if elec else 0.0,
+            "electricity_kwh": elec["quantity"] * kwh if elec else 0.0,
             "carriers": sorted(carriers.values(), key=lambda c: -c["kgce"]),
         }
         if rate is not None:
             elec_kgce = elec["kgce"] if elec else 0.0
-            elec_kwh = elec["quantity"] if elec else 0.0
+            elec_kwh = elec["quantity"] * kwh if elec else 0.0
             out["tce_equal_value"] = (kgce - elec_kgce + elec_kwh * rate / GCE_PER_KGCE) / KG_PER_T
         return out
 
@@ -273,26 +316,30 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
     park_summary = summary(owners)
     park_summary["intensity"] = intensity([e.id for e in park.enterprises], park_summary)
 
-    # breakdowns: by end use and by building from the sub-meter tree (remainders never double count)
+    # breakdowns: by end use and by building from the sub-meter tree (remainders never double count).
+    # Working media count exactly as in the totals (kgce only when ``counted``; tce None otherwise),
+    # and quantities are in the carrier's display unit (the meters' own unit).
     def breakdown(label: str) -> list[dict]:
         agg: dict[tuple, dict] = {}
         for r in remainders:
             if only_enterprise and r["owner"] != only_enterprise:
                 continue
-            name = r[label] or ("(unmetered remainder)" if r["n_children"] else "(unassigned)")
+            name = r[label] or _unnamed(r)
             sign = -1.0 if r["export"] else 1.0
             key = (r["owner"], r["carrier"], name)
             a = agg.setdefault(key, {"owner": r["owner"], "carrier": r["carrier"], label: name,
-                                     "quantity": 0.0, "kgce": 0.0})
+                                     "quantity": 0.0, "unit": shown[r["carrier"]][0], "kgce": 0.0,
+                                     "counted_in_total": bool(r["counted"])})
             q = sign * r["own_quantity"] * r["to_coef_unit"]
-            a["quantity"] += q
-            a["kgce"] += q * r["kgce_per_unit"]
+            a["quantity"] += q / shown[r["carrier"]][1]
+            if r["counted"]:
+                a["kgce"] += q * r["kgce_per_unit"]
             if r["own_quantity"] < 0 and r["n_children"]:
                 flags.append(flag("energy.submeters_exceed_parent", meter_id=r["meter_id"],
                                    message=f"sub-meters of {r['meter_id']} add up to more than the meter itself "
-                                         f"({-r['own_quantity']:.3f} {cmeta[r['carrier']]['unit']})"))
+                                         f"({-r['own_quantity']:.3f} {r['unit']})"))
         for a in agg.values():
-            a["tce"] = a["kgce"] / KG_PER_T
+            a["tce"] = a["kgce"] / KG_PER_T if a["counted_in_total"] else None
         return sorted(agg.values(), key=lambda a: (a["owner"], a["carrier"], -a["kgce"]))
 
     by_month: dict[str, dict] = {}
@@ -302,9 +349,13 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
         key = r["month"].isoformat()[:7]
         b = by_month.setdefault(key, {"month": key, "kgce": 0.0, "carriers": {}})
         b["kgce"] += r["kgce"]
-        b["carriers"][r["carrier"]] = b["carriers"].get(r["carrier"], 0.0) + r["quantity"]
+        b["carriers"][r["carrier"]] = b["carriers"].get(r["carrier"], 0.0) + r["quantity"] / shown[r["carrier"]][1]
+    # every month names every carrier of the period (0.0 where it had no readings): the table and
+    # CSV columns of :func:`rows_for` are the same for all months
+    month_carriers = sorted({c for b in by_month.values() for c in b["carriers"]})
     for b in by_month.values():
         b["tce"] = b["kgce"] / KG_PER_T
+        b["carriers"] = {c: b["carriers"].get(c, 0.0) for c in month_carriers}
 
     lineage_meters = []
     for m in meters:
@@ -343,16 +394,20 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
         "park": {"id": park.park.id, "name_zh": park.park.name_zh, "name_en": park.park.name_en, **park_summary},
         "enterprises": enterprises,
         "breakdowns": {"end_use": breakdown("end_use"), "building": breakdown("building"),
-                       "month": sorted(by_month.values(), key=lambda b: b["month"])},
+                       "month": sorted(by_month.values(), key=lambda b: b["month"]),
+                       "units": {c: u for c, (u, _) in sorted(shown.items())}},
         "lineage": {
             "standard": "GB/T 2589-2020",
             "method": "totals from top-level meters of each owner (export deducted, on-site renewable generation "
-                      "included); sub-meters break totals down, remainders shown as '(unmetered remainder)'; "
-                      "kgce = quantity x coefficient; figures from monthly rollups of the store",
+                      "included); sub-meters break totals down, remainders shown as '(unmetered remainder)', "
+                      "on-site generation less export as '(on-site generation, self-consumed)'; "
+                      "kgce = quantity x coefficient; quantities in the meters' own unit; figures from monthly "
+                      "rollups of the store",
             "renewable_share_definition": "greenpark definition (not in GB/T 2589): on-site renewable electricity "
                                           "consumed (generation - export), at calorific equivalent, over "
                                           "comprehensive energy consumption",
-            "working_media": "included" if acc.include_working_media else "reported in physical units, not counted in tce",
+            "working_media": "included" if acc.include_working_media else
+                             "reported in physical units, not counted in tce (in the totals and in every breakdown)",
             "coefficients": sorted(cited.values(), key=lambda c: c["id"]),
             "equal_value_coal_rate": coal_rate,
             "meters": lineage_meters,
@@ -384,11 +439,22 @@ def rows_for(result: dict, by: By) -> list[dict]:
             for c in e["carriers"]:
                 out.append({"enterprise": e["id"], "carrier": c["carrier"], "name_zh": c["name_zh"],
                             "quantity": c["quantity"], "unit": c["unit"], "coefficient_id": c["coefficient_id"],
-                            "coefficient": c["coefficient"], "tce": c["tce"] if c["counted_in_total"] else None})
+                            "coefficient": c["coefficient"], "coefficient_unit": c.get("coefficient_unit"),
+                            "tce": c["tce"] if c["counted_in_total"] else None})
         return out
     if by == By.month:
-        return [{"month": b["month"], "tce": b["tce"], **{f"{k}": v for k, v in sorted(b["carriers"].items())}}
-                for b in result["breakdowns"]["month"]]
+        months = result["breakdowns"]["month"]
+        carriers = sorted({c for b in months for c in b["carriers"]})
+        return [{"month": b["month"], "tce": b["tce"], **{c: b["carriers"].get(c, 0.0) for c in carriers}}
+                for b in months]
     key = "end_use" if by == By.end_use else "building"
-    return [{"enterprise": r["owner"], "carrier": r["carrier"], key: r[key], "quantity": r["quantity"], "tce": r["tce"]}
+    return [{"enterprise": r["owner"], "carrier": r["carrier"], key: r[key], "quantity": r["quantity"],
+             "unit": r.get("unit"), "tce": r["tce"]}
             for r in result["breakdowns"][key]]
+
+
+def row_units(result: dict, by: By) -> dict[str, str]:
+    """Column -> unit of the columns of :func:`rows_for` that hold quantities (month: one per carrier)."""
+    if by == By.month:
+        return {"tce": "tce", **result["breakdowns"].get("units", {})}
+    return {"tce": "tce", "tce_equal_value": "tce", "electricity_kwh": "kWh"}

@@ -97,15 +97,17 @@ def meter_period(con, coefficients: pa.Table, start: dt.date, end: dt.date) -> p
 
 def meter_remainders(con, coefficients: pa.Table, start: dt.date, end: dt.date) -> pa.Table:
     """Per meter over [start, end): ``own_quantity`` = its quantity less its sub-meters' [meter unit],
-    ``n_children``, with owner, carrier, building, end_use, to_coef_unit, kgce_per_unit, export."""
+    ``n_children``, with owner, carrier, unit, building, end_use, to_coef_unit, kgce_per_unit, counted,
+    export and renewable_generation."""
     with _registered(con, _gp_coef=coefficients, _gp_calendar=_calendar(start, end)) as cur:
         return cur.sql(f"""
             WITH q AS ({_meter_period_sql(start, end)}),
             kids AS (SELECT parent, {exact_sum("quantity")} AS child_quantity, COUNT(*) AS n_children
                      FROM q WHERE parent IS NOT NULL GROUP BY parent)
-            SELECT q.meter_id, q.owner, q.carrier, q.building, q.end_use,
+            SELECT q.meter_id, q.owner, q.carrier, q.unit, q.building, q.end_use,
                    q.quantity - COALESCE(k.child_quantity, 0) AS own_quantity,
-                   CAST(COALESCE(k.n_children, 0) AS BIGINT) AS n_children, q.to_coef_unit, q.kgce_per_unit, q.export
+                   CAST(COALESCE(k.n_children, 0) AS BIGINT) AS n_children, q.to_coef_unit, q.kgce_per_unit, q.counted,
+                   q.export, q.renewable_generation
             FROM q LEFT JOIN kids k ON k.parent = q.meter_id
             ORDER BY q.meter_id""").to_arrow_table()
 

@@ -24,6 +24,32 @@ def _static_dir() -> str:
     return str(resources.files(__package__).joinpath("static"))
 
 
+DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
+            "base-uri 'none'; form-action 'self'; object-src 'none'")
+
+
+def install_docs(app: FastAPI, prefix: str, openapi_url: str) -> None:
+    """The interactive API documentation at ``{prefix}/docs``: Swagger UI shipped in
+    ``static/vendor/swagger-ui`` (served under ``{prefix}/docs/assets``), no CDN, no inline script."""
+    assets = f"{prefix}/docs/assets"
+    html = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>greenpark API</title>
+<link rel="stylesheet" href="{assets}/vendor/swagger-ui/swagger-ui.css">
+<link rel="icon" type="image/png" href="{assets}/vendor/swagger-ui/favicon-32x32.png"></head>
+<body data-openapi="{openapi_url}"><div id="swagger-ui"></div>
+<script src="{assets}/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="{assets}/docs.js"></script></body></html>
+"""
+
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(html, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                                           "Content-Security-Policy": DOCS_CSP})
+
+    app.add_api_route(f"{prefix}/docs", docs, methods=["GET"], include_in_schema=False, response_class=HTMLResponse,
+                      name="api_docs")
+    app.mount(assets, StaticFiles(directory=_static_dir()), name="api_docs_assets")
+
+
 def install(app: FastAPI) -> None:
     shell = resources.files(__package__).joinpath("static", "index.html").read_text(encoding="utf-8")
 

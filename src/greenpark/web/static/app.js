@@ -312,7 +312,10 @@
       box.dataset.carbonPoints = String((cb.by_month || []).length);
       if (kpiBox) {
         const f = enterprise ? (cb.enterprises || [])[0] : cb.park;
-        kpiBox.querySelector(".value").replaceChildren(num(f ? f.total_location_t : null, 1), el("span", { class: "unit", text: "tCO₂" }));
+        // whether the year shown is published (carbon publication is explicit: POST /carbon/publish)
+        const pub = ((cb.lineage || {}).published || {}).status;
+        kpiBox.querySelector(".value").replaceChildren(num(f ? f.total_location_t : null, 1), el("span", { class: "unit", text: "tCO₂" }),
+          ...(pub ? [el("div", { class: "unit", id: "co2-published", "data-status": pub, text: lab("status", pub) })] : []));
       }
     } catch (x) {
       box.dataset.carbonPoints = "0";
@@ -360,7 +363,7 @@
       series: [{ type: "pie", radius: ["35%", "65%"], label: { formatter: "{b}\n{d}%" },
         data: cs.map((c) => ({ name: nm(c), value: +c.tce.toFixed(3) })) }],
     }, cs.length);
-    const eu = en.breakdowns.end_use.filter((r) => r.quantity > 0);
+    const eu = en.breakdowns.end_use.filter((r) => r.quantity > 0 && r.tce !== null);
     chart($("#chart-ent-enduse"), {
       tooltip: { trigger: "axis" }, grid: { left: 160, right: 30, top: 10, bottom: 30 },
       xAxis: { type: "value", name: t("tce_unit") }, yAxis: { type: "category", data: eu.map((r) => `${lab("end_use", r.end_use)} (${lab("carrier", r.carrier)})`) },
