@@ -260,7 +260,9 @@ def test_non_energy_carriers_leave_energy_and_carbon_alone(zpark):
     carriers = {c["carrier"]: c for c in e["park"]["carriers"]}
     assert e["park"]["tce"] == pytest.approx(ENERGY_TCE, rel=REL)
     assert not carriers["reused_water"]["counted_in_total"] and carriers["reused_water"]["kgce"] == 0.0
-    assert carriers["recovered_heat"]["quantity"] == pytest.approx(365_000.0, rel=REL)  # MJ
+    assert carriers["recovered_heat"]["quantity"] == pytest.approx(365.0, rel=REL)  # GJ: the meter's unit
+    assert carriers["recovered_heat"]["unit"] == "GJ"
+    assert carriers["recovered_heat"]["quantity_coefficient_unit"] == pytest.approx(365_000.0, rel=REL)  # MJ
     assert not carriers["recovered_heat"]["counted_in_total"]
 
 

@@ -171,6 +171,7 @@ def display_units(meters: list[dict], cited: dict[str, dict]) -> dict[str, tuple
 def _to_display(c: dict, shown: tuple[str, float]) -> None:
     """A carrier entry's quantities from the coefficient's unit to the display unit."""
     unit, factor = shown
+    c["quantity_coefficient_unit"] = c["quantity"]  # [the coefficient's unit = carriers.csv unit]
     for k in ("quantity", "delivered", "renewable_generation", "exported"):
         c[k] /= factor
     c["unit"] = unit

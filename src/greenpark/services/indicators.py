@@ -91,7 +91,8 @@ class _Inputs:
             for field, carrier, scale in (("fresh_water_t", "water", 1.0), ("reused_water_t", "reused_water", 1.0),
                                           ("waste_heat_recovered_gj", "recovered_heat", 0.001)):
                 if carrier in carriers:
-                    row[field] = carriers[carrier]["quantity"] * scale
+                    # [carriers.csv unit: t, t, MJ]; "quantity" is in the meters' own unit
+                    row[field] = carriers[carrier].get("quantity_coefficient_unit", carriers[carrier]["quantity"]) * scale
                     row["sources"][field] = "meters: " + ", ".join(carriers[carrier]["meters"])
                 elif rec.get(field) is not None:
                     row[field] = rec[field]
