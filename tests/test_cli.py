@@ -37,7 +37,7 @@ def test_demo_quarters_add_up_to_the_year(demo_dir):
 
 
 def test_demo_planted_faults_are_in_quarantine(demo_dir):
-    rows = json.loads(run("quarantine", "--format", "json", cwd=demo_dir).stdout)
+    rows = json.loads(run("quarantine", "--format", "json", cwd=demo_dir).stdout)["rows"]
     reasons = {r["reason"] for r in rows}
     assert {"duplicate_in_file", "unknown_meter", "unparsable_value", "unparsable_timestamp", "negative_consumption",
             "timestamp_in_future", "unit_not_convertible"} <= reasons

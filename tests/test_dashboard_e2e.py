@@ -52,6 +52,7 @@ def server(request, demo_dir, tmp_path_factory):
     extra = ["--db", db] if db else []
     _user(park, "admin", "--role", "park_admin", *extra)
     _user(park, "e01", "--role", "enterprise", "--enterprise", "E01", *extra)
+    _user(park, "e02", "--role", "enterprise", "--enterprise", "E02", *extra)
     srv = Server(park, tmp_path_factory.mktemp("e2e-log") / "serve.log", db=db)
     srv.engine = request.param
     yield srv
@@ -202,6 +203,33 @@ def test_fix_a_quarantined_row_in_the_browser(tab):
     tab.page.wait_for_selector("#imports-note .notice")
     assert "拒收 0" in tab.page.inner_text("#imports-note")
     tab.shot("imports-fixed")
+
+
+def test_enterprise_user_fixes_its_own_quarantined_row(tab):
+    tab.login("e02", "enterprise")
+    assert "隔离区" in tab.page.inner_text("#nav")
+    tab.open("/quarantine", "quarantine")
+    main = tab.page.inner_text("main")
+    assert "E02-EL-MAIN" in main and "E01-EL-MAIN" not in main and "E99-EL-MAIN" not in main
+    row = tab.page.locator("tr", has_text="n/a")
+    row.locator("button", has_text="更正").click()
+    form = row.locator("form")
+    form.locator("input[name=value]").fill("10.0")
+    form.locator("button[type=submit]").click()
+    tab.page.wait_for_selector("#imports-note .notice")
+    assert "拒收 0" in tab.page.inner_text("#imports-note")
+    tab.shot("quarantine-enterprise-fixed")
+    tab.page.wait_for_selector("tr:has-text('n/a')", state="detached")  # the page re-rendered: row fixed
+    # a corrected CSV (the export's layout) resubmitted from the page: the gas row in m3, not kg
+    cells = tab.page.locator("tr", has_text="E02-NG").locator("td").all_inner_texts()
+    import_id, line_no = cells[1].strip(), cells[3].strip()
+    fixed = ("meter_id,timestamp,value,unit,reason,detail,import_id,line_no\n"
+             f"E02-NG,2025-03-03T10:00,5,m3,unit_not_convertible,,{import_id},{line_no}\n")
+    tab.page.set_input_files("#resubmit-file", files=[{"name": "fixed.csv", "mimeType": "text/csv",
+                                                       "buffer": fixed.encode()}])
+    tab.page.click("#resubmit-file-form button[type=submit]")
+    tab.page.wait_for_selector("#imports-note .notice:has-text('已跳过')")
+    assert "拒收 0" in tab.page.inner_text("#imports-note")
 
 
 def test_enterprise_user_sees_only_its_enterprise(tab):

@@ -100,8 +100,8 @@ def test_cli_and_api_list_the_same_quarantine_rows(tmp_path):
         assert fix.status_code == 200, fix.text
         api_rows = call(ap, "admin", "GET", "/quarantine?limit=100000").json()["rows"]
     # the server is stopped (it holds the store's write lock); the CLI opens the store after it
-    cli_rows = json.loads(run("quarantine", "--format", "json", cwd=ap.dir).stdout)
-    resolved = json.loads(run("quarantine", "--format", "json", "--status", "resolved", cwd=ap.dir).stdout)
+    cli_rows = json.loads(run("quarantine", "--format", "json", cwd=ap.dir).stdout)["rows"]
+    resolved = json.loads(run("quarantine", "--format", "json", "--status", "resolved", cwd=ap.dir).stdout)["rows"]
     key = lambda r: (r["import_id"], r["line_no"])  # noqa: E731
     assert sorted(map(key, cli_rows)) == sorted(map(key, api_rows))
     assert key(row) not in set(map(key, cli_rows)) and key(row) in set(map(key, resolved))

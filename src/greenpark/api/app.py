@@ -8,13 +8,14 @@ import asyncio
 import contextlib
 import gc
 import logging
+import secrets
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from greenpark import __version__
+from greenpark import __version__, discovery
 from greenpark.api import errors
 from greenpark.api.backend import Backend
 from greenpark.api.ratelimit import LoginThrottle
@@ -27,6 +28,7 @@ from greenpark.api.routes import (
     environment,
     health,
     imports,
+    local,
     mv,
     readings,
     reports,
@@ -82,6 +84,20 @@ async def _purge_periodically(backend: Backend, settings: Settings) -> None:
         await asyncio.sleep(settings.purge_interval.total_seconds())
 
 
+def _announce(app: FastAPI) -> bool:
+    """Write the discovery file of a server started by ``greenpark serve`` on a DuckDB file
+    (``app.state.announce``: its URL and the addresses of this machine it listens on), so that
+    CLI read commands can ask it for a snapshot (routes/local.py). Returns whether it wrote one."""
+    spec = getattr(app.state, "announce", None)
+    backend = app.state.backend
+    if not spec or backend.store.engine != "duckdb" or backend.db == ":memory:":
+        return False
+    app.state.local_secret = secrets.token_urlsafe(32)
+    app.state.local_hosts = frozenset(spec["hosts"])
+    discovery.announce(backend.db, spec["url"], app.state.local_secret)
+    return True
+
+
 def create_app(park: Park, db: str | None = None, *, settings: Settings | None = None,
                dashboard: bool = True, freeze_gc: bool = False,
                on_start: Callable[[Backend], Callable[[], None]] | None = None) -> FastAPI:
@@ -99,6 +115,7 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
     async def lifespan(app: FastAPI):
         app.state.backend = Backend(park, db)
         on_stop = on_start(app.state.backend) if on_start is not None else None
+        announced = _announce(app)
         if freeze_gc:
             # objects made at start-up (park model, reference data, modules) live as long as the
             # process: keep them out of the cyclic GC's full passes, which otherwise stall requests
@@ -115,6 +132,8 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
             purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await purger
+            if announced:
+                discovery.withdraw(app.state.backend.db)
             app.state.backend.close()
 
     app = FastAPI(
@@ -139,7 +158,7 @@ def create_app(park: Park, db: str | None = None, *, settings: Settings | None =
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (health, auth, user_routes, park_routes, readings, energy, environment, carbon, target_routes, mv, imports,
-                   reports, audit, catalogue, indicator_routes, sources):
+                   reports, audit, catalogue, indicator_routes, sources, local):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(sources.metrics_router)

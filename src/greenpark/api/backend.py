@@ -155,6 +155,13 @@ class Backend:
             raise RuntimeError("the server is shutting down")
         return await asyncio.wrap_future(self._writer.submit(self._run_write, fn))
 
+    async def exclusive(self, fn: Callable[[Store], T]) -> T:
+        """Run ``fn(store)`` on the writer thread, between writes, without counting it as one (the
+        caches stay): for work that must see no write half done and changes nothing (a snapshot)."""
+        if self._closed:
+            raise RuntimeError("the server is shutting down")
+        return await asyncio.wrap_future(self._writer.submit(fn, self.store))
+
     def write_sync(self, fn: Callable[[Store], T]) -> T:
         return self._writer.submit(self._run_write, fn).result()
 

@@ -259,6 +259,8 @@ class QuarantineOut(BaseModel):
     reason: str
     detail: str | None
     raw: str | None
+    meter_id: str | None = Field(None, description="the meter the row was for, when the row named one")
+    ts: dt.datetime | None = Field(None, description="the row's instant [UTC], when it could be read")
     resolved_by_import: int | None
     resolved_at: dt.datetime | None
     resolution: str | None
@@ -267,6 +269,7 @@ class QuarantineOut(BaseModel):
 class QuarantinePage(BaseModel):
     total: int
     by_reason: dict[str, int]
+    by_status: dict[str, int] = Field(description="the rows of the filters counted as open, resolved, superseded")
     rows: list[QuarantineOut]
 
 

@@ -8,7 +8,21 @@ modules; heavy modules only inside the command functions (tests/test_cli_startup
 
 from __future__ import annotations
 
-from greenpark.cli import air, carbon, collect, data, energy, env, indicators, mv, report, serve, setup, user  # noqa: F401  (register commands)
+from greenpark.cli import (  # noqa: F401  (register commands)
+    air,
+    carbon,
+    collect,
+    data,
+    energy,
+    env,
+    indicators,
+    mv,
+    quarantine,
+    report,
+    serve,
+    setup,
+    user,
+)
 from greenpark.cli.app import app
 
 __all__ = ["app", "main"]

@@ -98,13 +98,49 @@ def load_park(path: Path | None) -> Park:
 
 
 def open_store(park: Park, db: str | None, read_only: bool = False) -> Store:
-    """The store of ``park`` (``--db`` or park.toml's db); its errors as a :class:`UserError`."""
-    from greenpark.store import Store, StoreError
+    """The store of ``park`` (``--db`` or park.toml's db); its errors as a :class:`UserError`.
 
+    A DuckDB file held by a running ``greenpark serve``: opened for reading, the store is a
+    snapshot the server takes for this command (:func:`_snapshot_of_server`); opened for writing,
+    the error names the server and what to do."""
+    from greenpark.store import Store, StoreError, StoreLocked
+
+    path = db or park.db_path
     try:
-        return Store(db or park.db_path, park.park.timezone, read_only=read_only)
+        return Store(path, park.park.timezone, read_only=read_only)
+    except StoreLocked as exc:
+        return _snapshot_of_server(path, park.park.timezone, read_only, exc)
     except StoreError as exc:
         raise UserError(str(exc)) from None
+
+
+def _snapshot_of_server(path: str, timezone: str, read_only: bool, locked: Exception) -> Store:
+    """A read-only store on a snapshot of the store ``path`` from the ``greenpark serve`` that
+    holds it (found through its discovery file); a clear error when there is none, it does not
+    answer, or the command writes."""
+    from greenpark import discovery
+    from greenpark.store import Store
+    from greenpark.store import snapshot as store_snapshot
+
+    server = discovery.find(path)
+    if server is None or (getattr(locked, "pid", None) not in (None, server.pid)):
+        err = UserError(str(locked))  # another process, or a server of an older greenpark: wait or stop it
+        err.message_code, err.message_params = locked.message_code, locked.message_params  # type: ignore[attr-defined]
+        raise err from None
+    if not read_only:
+        raise UserError.t("server.write_blocked", pid=server.pid, url=server.url, db=path) from None
+    try:
+        snap = discovery.request_snapshot(server)
+    except discovery.DiscoveryError as exc:
+        raise UserError.t("server.snapshot_failed", pid=server.pid, url=server.url, db=path, error=str(exc)) from None
+    try:
+        store = Store(snap, timezone, read_only=True)
+    finally:
+        store_snapshot.remove(snap)  # the open store keeps reading it (POSIX); nothing is left behind
+    from greenpark.i18n import text
+
+    err_console.print(text("server.reading_snapshot", pid=server.pid, url=server.url), style="dim", highlight=False)
+    return store
 
 
 @contextmanager

@@ -1,9 +1,8 @@
-"""`greenpark ingest`, `greenpark imports`, `greenpark quarantine`."""
+"""`greenpark ingest`, `greenpark imports`, `greenpark readings` (`greenpark quarantine`: cli/quarantine.py)."""
 
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
     from greenpark.store import Store
 
 ingest_mod = lazy_module("greenpark.ingest")  # imported on first use: `greenpark --help` stays fast
-store_quarantine = lazy_module("greenpark.store.quarantine")
 store_readings = lazy_module("greenpark.store.readings")
 
 
@@ -154,45 +152,6 @@ def imports(park: ParkOpt = None, db: DbOpt = None, format: FormatOpt = Format.t
             t.add_row(*[str(r[c])[:16] if c == "checksum" else str(r[c]) for c in
                         ("import_id", "source", "started_at", "rows_read", "accepted", "unchanged", "corrected",
                          "rejected", "checksum")])
-        console.print(t)
-
-
-class Status(str, Enum):
-    open = "open"
-    resolved = "resolved"
-    all = "all"
-
-
-@app.command()
-@friendly_errors
-def quarantine(park: ParkOpt = None, db: DbOpt = None, format: FormatOpt = Format.table,
-               reason: Annotated[str | None, typer.Option(help="Only this reason code.")] = None,
-               status: Annotated[Status, typer.Option(help="open (not resolved by a later import), resolved or "
-                                                           "all; the same rows as GET /api/v1/quarantine.")]
-               = Status.open,
-               limit: Annotated[int, typer.Option(help="At most this many rows (table format).")] = 50) -> None:
-    """Rejected rows with their reason code, detail and original line."""
-    p = load_park(park)
-    if reason and reason not in ingest_mod.REASONS:
-        raise UserError(f"unknown reason '{reason}'; reason codes: {', '.join(ingest_mod.REASONS)}")
-    store = open_store(p, db, read_only=True)
-    try:
-        rows = store_quarantine.list_rows(store.con, reason=reason, status=status.value)
-        counts = store_quarantine.count_by_reason(store.con, status=status.value)
-    finally:
-        store.close()
-    cols = list(store_quarantine.COLUMNS)
-    if format == Format.json:
-        console.print_json(dumps_json(rows))
-    elif format == Format.csv:
-        write_csv(rows, cols)
-    else:
-        t = Table(title=f"Quarantine · 隔离区 ({len(rows)} {status.value} rows; "
-                        + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
-        for c in ("import_id", "source", "line_no", "reason", "detail", "raw"):
-            t.add_column(c, overflow="fold")
-        for r in rows[:limit]:
-            t.add_row(*[escape(str(r[c])) for c in ("import_id", "source", "line_no", "reason", "detail", "raw")])
         console.print(t)
 
 

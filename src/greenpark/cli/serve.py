@@ -26,8 +26,10 @@ def serve(
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json) and the dashboard (/).
 
-    The server opens the store for writing: stop it before running commands that write
-    (ingest, user add). Create the first park admin before starting it:
+    The server opens the store for writing. Read commands (energy, carbon, quarantine...) keep
+    working while it runs: they read a snapshot the server takes for them. Commands that write
+    (ingest, user add) say to stop it or to use the API. Create the first park admin before
+    starting it:
     'greenpark user add NAME --role park_admin'.
     """
     try:
@@ -45,6 +47,7 @@ def serve(
     settings = Settings(session_ttl=dt.timedelta(hours=session_hours), secure_cookies=secure_cookies)
     application = create_app(p, db, settings=settings, freeze_gc=True,
                              on_start=collector_starter(p) if collect else None)
+    application.state.announce = _announcement(host, port)
     _hint_first_user(p, db)
     console.print(f"greenpark: dashboard and API of [bold]{p.park.name_en}[/] at http://{host}:{port}/ "
                   f"(API: /api/v1, OpenAPI: /api/v1/openapi.json); Ctrl+C stops", highlight=False)
@@ -52,6 +55,15 @@ def serve(
         uvicorn.run(application, host=host, port=port, log_level=log_level, workers=1)
     except StoreError as exc:
         raise UserError(str(exc)) from None
+
+
+def _announcement(host: str, port: int) -> dict:
+    """The URL the CLI on this machine uses to ask the server for snapshots, and the client
+    addresses the snapshot endpoint answers (this machine's: loopback, or the address served)."""
+    wildcard = host in ("0.0.0.0", "::", "")
+    local = "127.0.0.1" if wildcard or host == "localhost" else host
+    url_host = f"[{local}]" if ":" in local else local
+    return {"url": f"http://{url_host}:{port}", "hosts": {"127.0.0.1", "::1", local}}
 
 
 def _hint_first_user(p, db) -> None:

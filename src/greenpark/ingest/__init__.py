@@ -446,7 +446,7 @@ def _merge_staged(store: Store, result: ImportResult, layout: Layout, now: dt.da
         store_observations.stage_valid(con)
         step("merge", 0.6)
         counts = store_observations.merge_observations(con, import_id, now_utc, protect_after=protect_after)
-        return _finish(con, result, counts, (0, 0, 0), now, step, same_as)
+        return _finish(con, result, counts, (0, 0, 0), now, step, same_as, meter_rows=False)
     n_reg = store_readings.stage_interval_rows(con)
     if n_reg:
         registers.derive_cumulative(con, import_id)
@@ -460,10 +460,11 @@ def _merge_staged(store: Store, result: ImportResult, layout: Layout, now: dt.da
 
 
 def _finish(con, result: ImportResult, counts: dict[str, int], reg_counts: tuple[int, int, int],
-            now: dt.datetime, step: Progress, same_as: list[int] | None) -> ImportResult:
+            now: dt.datetime, step: Progress, same_as: list[int] | None, meter_rows: bool = True) -> ImportResult:
     """Quarantine the rejected rows, count outcomes, record the import, drop staging tables."""
     step("quarantine", 0.9)
-    by_reason = store_quarantine.add_staged(con, result.import_id, result.source, same_as_imports=same_as)
+    by_reason = store_quarantine.add_staged(con, result.import_id, result.source, same_as_imports=same_as,
+                                            meter_rows=meter_rows)
     result.rows_read = store_imports.rows_read(con)
     result.accepted = counts["new"] + reg_counts[0]
     result.unchanged = counts["unchanged"] + reg_counts[1]

@@ -31,11 +31,28 @@ import duckdb
 from greenpark import __version__
 from greenpark.errors import InputError, StoreUnavailable
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class StoreError(StoreUnavailable, RuntimeError):
     """The store cannot be opened or is of an unknown schema version."""
+
+
+class StoreLocked(StoreError):
+    """Another process holds the DuckDB file (a running ``greenpark serve``, an import). ``pid``:
+    that process when DuckDB names it."""
+
+    pid: int | None = None
+
+
+def _locked(path: str, exc: Exception) -> StoreLocked:
+    import re
+
+    m = re.search(r"\(PID (\d+)\)", str(exc))
+    pid = int(m[1]) if m else None
+    err = StoreLocked.t("store.locked", db=path, holder=f" (pid {pid})" if pid else "")
+    err.pid = pid
+    return err
 
 
 class TextValueError(InputError, ValueError):
@@ -102,6 +119,8 @@ class Store:
         try:
             self.con = duckdb.connect(path, read_only=read_only)
         except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise _locked(path, exc) from None
             raise StoreError(f"{path}: cannot open the store ({exc}). Another greenpark process may be writing "
                              "to it: only one process writes at a time.") from None
         self.con.execute(f"SET TimeZone = '{timezone}'")

@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-PAGES = ("/", "/login", "/enterprises/{enterprise_id}", "/meters/{meter_id}", "/air", "/water", "/imports", "/sources",
-         "/mv", "/mv/{project_id}", "/indicators")
+PAGES = ("/", "/login", "/enterprises/{enterprise_id}", "/meters/{meter_id}", "/air", "/water", "/imports", "/quarantine",
+         "/sources", "/mv", "/mv/{project_id}", "/indicators")
 
 
 def _static_dir() -> str:

@@ -4,7 +4,8 @@ A fixed or re-submitted row goes through the import path again as a new import (
 validation, same merge); the quarantined row is then marked resolved by that import, and if it
 fails again it is quarantined anew in that import, with its new reason. Park admins write;
 auditors read; enterprise users and devices do not see imports (a file holds many enterprises'
-rows).
+rows). Enterprise users see, fix and re-submit the quarantined rows of their own meters (and no
+other row: one of another enterprise answers 404 as if it did not exist).
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from greenpark import ingest
-from greenpark.api.deps import Admin, BackendDep, Overseer, ParkDep
-from greenpark.api.errors import ApiError, bad_request, not_found
+from greenpark.api.deps import Admin, BackendDep, Overseer, ParkDep, Reader, Scope, Writer
+from greenpark.api.errors import ApiError, bad_request, forbidden, not_found
 from greenpark.api.render import csv_response
 from greenpark.api.routes.readings import import_out
 from greenpark.api.schemas import ERRORS, FixIn, FixOut, ImportOut, PushOut, QuarantinePage, ResubmitIn
+from greenpark.services import quarantine as quarantine_service
 from greenpark.services import users
 from greenpark.store import imports as store_imports
 from greenpark.store import quarantine as store_quarantine
@@ -129,32 +131,49 @@ class OutFormat(str, Enum):
     csv = "csv"
 
 
+def _scope_meters(user, park) -> list[str] | None:
+    """The meters an enterprise user's quarantine is limited to (None: the whole park)."""
+    scope = Scope(user, park)
+    return [m.id for m in scope.meters()] if scope.enterprise else None
+
+
 @router.get("/quarantine", name="list_quarantine", response_model=QuarantinePage,
             responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
-def list_quarantine(user: Overseer, backend: BackendDep,
+def list_quarantine(user: Reader, park: ParkDep, backend: BackendDep,
                     reason: Annotated[str | None, Query(max_length=64, description="only this reason code")] = None,
                     import_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+                    source: Annotated[str | None, Query(max_length=300, description="only rows of imports of this "
+                                                                                     "file or source")] = None,
+                    meter: Annotated[str | None, Query(max_length=200, description="only rows of this meter")] = None,
+                    period: Annotated[str | None, Query(max_length=20, description="2025, 2025-Q1 or 2025-03")] = None,
                     status: Status = Status.open, format: OutFormat = OutFormat.json,
                     limit: Annotated[int, Query(ge=1, le=100_000)] = 200,
                     offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
-    """Rejected rows with reason code, detail and original line; open (default), resolved or all."""
-    if reason is not None and reason not in ingest.REASONS:
-        raise bad_request(f"unknown reason '{reason}'; reason codes: {', '.join(ingest.REASONS)}")
+    """Rejected rows with reason code, detail and original line: open (default: neither fixed nor
+    superseded by a later accepted reading of the same meter and time), resolved or all.
+    Enterprise users see the rows of their own meters only. ``format=csv`` gives them in the file
+    layout (meter_id, timestamp, value, unit) with reason and key columns, for fixing."""
+    meters = _scope_meters(user, park)
+    if meter is not None and meters is not None:
+        Scope(user, park).check_meter(meter)
+    sel = quarantine_service.Selection(reason=reason, import_id=import_id, source=source, meter=meter, period=period,
+                                       meters=meters, status=status.value).check(park)
     cur = backend.cursor()
-    sel = {"reason": reason, "import_id": import_id, "status": status.value}
-    rows = store_quarantine.list_rows(cur, **sel, limit=limit, offset=offset)
     if format == OutFormat.csv:
-        return csv_response(rows, list(store_quarantine.COLUMNS), "quarantine.csv")
-    counts = store_quarantine.count_by_reason(cur, **sel)
-    return {"total": sum(counts.values()), "by_reason": counts, "rows": rows}
+        rows = store_quarantine.list_rows(cur, status=sel.status, limit=limit, offset=offset, **sel.filters())
+        return csv_response(quarantine_service.export_rows(rows, park.tz), list(quarantine_service.EXPORT_COLUMNS),
+                            "quarantine.csv")
+    return quarantine_service.listing(cur, sel, limit=limit, offset=offset)
 
 
 def _quarantined(con, keys: list[tuple[int, int]]) -> dict[tuple[int, int], dict]:
     return store_quarantine.rows_for_keys(con, keys)
 
 
-def _check_open(found: dict, keys: list[tuple[int, int]]) -> None:
-    missing = [k for k in keys if k not in found]
+def _check_open(found: dict, keys: list[tuple[int, int]], meters: list[str] | None = None) -> None:
+    """404 for rows that do not exist or, for an enterprise user, are not of its meters (the same
+    answer, so that nothing of other enterprises leaks); 409 for rows already resolved."""
+    missing = [k for k in keys if k not in found or (meters is not None and found[k]["meter_id"] not in meters)]
     if missing:
         raise not_found("no quarantined row " + ", ".join(f"(import {i}, line {n})" for i, n in missing[:5]) +
                         "; GET /api/v1/quarantine lists them")
@@ -169,10 +188,17 @@ def _resolve(con, keys: list[tuple[int, int]], result: ingest.ImportResult, acti
 
 
 @router.post("/quarantine/{import_id}/{line_no}/fix", response_model=FixOut, name="fix_quarantined_row")
-async def fix_row(import_id: int, line_no: int, body: FixIn, user: Admin, park: ParkDep, backend: BackendDep,
+async def fix_row(import_id: int, line_no: int, body: FixIn, user: Writer, park: ParkDep, backend: BackendDep,
                   request: Request) -> dict:
-    """Submit a corrected version of a quarantined row (park admins). It is imported as a new
-    import through the same validation; the original row is marked resolved by that import."""
+    """Submit a corrected version of a quarantined row (park admins; enterprise users for rows of
+    their own meters). It is imported as a new import through the same validation; the original
+    row is marked resolved by that import."""
+    meters = _scope_meters(user, park)
+    if meters is not None:
+        if body.station_id is not None:
+            raise forbidden("enterprise users fix meter readings of their own meters only, not station observations")
+        if body.meter_id is not None:
+            Scope(user, park).check_meter(body.meter_id)
     if (body.meter_id is None) == (body.station_id is None):
         raise bad_request("give either meter_id (a reading) or station_id and parameter (an observation)")
     if body.station_id is not None and not body.parameter:
@@ -192,7 +218,7 @@ async def fix_row(import_id: int, line_no: int, body: FixIn, user: Admin, park: 
 
     def run(store):
         found = _quarantined(store.con, [key])
-        _check_open(found, [key])
+        _check_open(found, [key], meters)
 
         def done(result):
             aid = users.audit(store.con, user, "quarantine.fix", f"import {import_id} line {line_no}",
@@ -223,16 +249,18 @@ def _split_raw(row: dict, station_ids: set[str]) -> tuple[str, list[str]] | None
 
 
 @router.post("/quarantine/resubmit", response_model=FixOut, name="resubmit_quarantined_rows")
-async def resubmit(body: ResubmitIn, user: Admin, park: ParkDep, backend: BackendDep, request: Request) -> dict:
-    """Re-submit quarantined rows as they were (park admins), e.g. after adding a missing meter to
-    park.toml and restarting the server: one new import per layout; each row is marked resolved."""
+async def resubmit(body: ResubmitIn, user: Writer, park: ParkDep, backend: BackendDep, request: Request) -> dict:
+    """Re-submit quarantined rows as they were (park admins; enterprise users for rows of their own
+    meters), e.g. after adding a missing meter to park.toml and restarting the server: one new
+    import per layout; each row is marked resolved."""
     keys = list(dict.fromkeys((k.import_id, k.line_no) for k in body.rows))
+    meters = _scope_meters(user, park)
     station_ids = {s.id for s in park.stations}
     remote = _remote(request)
 
     def run(store):
         found = _quarantined(store.con, keys)
-        _check_open(found, keys)
+        _check_open(found, keys, meters)
         groups: dict[str, list] = {"meter": [], "station": []}
         bad = []
         for k in keys:
@@ -266,6 +294,34 @@ async def resubmit(body: ResubmitIn, user: Admin, park: ParkDep, backend: Backen
             result = ingest.ingest_batch(store, park, table, source=f"resubmit:{user.username}", before_commit=done)
             out.append(import_out(store.con, result))
         return {"resolved": [{"import_id": i, "line_no": n} for i, n in keys], "imports": out}
+
+    return await backend.write(run)
+
+
+
+
+@router.post("/quarantine/resubmit-file", name="resubmit_quarantine_file",
+             responses={200: {"description": "resolved and skipped rows, and the new import (null: nothing to do)"}})
+async def resubmit_file(user: Writer, park: ParkDep, backend: BackendDep, request: Request,
+                        file: Annotated[UploadFile, File(description="a corrected export: GET /api/v1/quarantine"
+                                                                     "?format=csv, first four columns fixed")]) -> dict:
+    """Import the corrected rows of a quarantine export as one new import and mark each original
+    row (``import_id, line_no``) resolved by it, as 'greenpark quarantine resubmit FILE' does (park
+    admins; enterprise users for rows of their own meters). Rows already resolved are skipped: the
+    same file twice changes nothing."""
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ApiError(413, f"the file is larger than {MAX_UPLOAD_BYTES >> 20:,} MiB; split it")
+    name = safe_name(file.filename)
+    rows = quarantine_service.parse_fix_csv(data, name)
+    meters = _scope_meters(user, park)
+    remote = _remote(request)
+
+    def run(store):
+        out = quarantine_service.resubmit(store, park, rows, user, meters=meters, remote=remote,
+                                          source=f"resubmit:{name}")
+        return {"resolved": out["resolved"], "skipped": out["skipped"],
+                "import": import_out(store.con, out["import"]) if out["import"] is not None else None}
 
     return await backend.write(run)
 

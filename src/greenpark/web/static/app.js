@@ -545,11 +545,15 @@
 
   async function pageImports(main) {
     const admin = me.role === "park_admin";
+    // enterprise users see and fix the quarantined rows of their own meters (the API scopes them)
+    const fixer = admin || me.role === "enterprise";
     const q = params();
     const reason = q.get("reason") || "";
     const status = q.get("status") || "open";
-    const [imps, qr] = await Promise.all([api("/imports?limit=50"),
-      api(`/quarantine?status=${status}&limit=500` + (reason ? `&reason=${encodeURIComponent(reason)}` : ""))]);
+    const meter = q.get("meter") || "";
+    const filters = `status=${status}` + (reason ? `&reason=${encodeURIComponent(reason)}` : "") + (meter ? `&meter=${encodeURIComponent(meter)}` : "");
+    const [imps, qr] = await Promise.all([me.role === "enterprise" ? Promise.resolve(null) : api("/imports?limit=50"),
+      api(`/quarantine?${filters}&limit=500`)]);
     const note = el("div", { id: "imports-note" });
     const setq = (k, v) => { const p = params(); if (v) p.set(k, v); else p.delete(k); history.replaceState(null, "", "?" + p); render(); };
     const upload = admin ? el("form", { class: "toolbar", id: "upload-form" }, el("strong", { text: t("upload") }),
@@ -569,12 +573,34 @@
     });
     const checks = [];
     const cols = [];
-    if (admin && status === "open") cols.push({ label: t("select"), render: (r) => { const c = el("input", { type: "checkbox", "data-key": `${r.import_id}:${r.line_no}` }); checks.push(c); return c; } });
+    if (fixer && status === "open") cols.push({ label: t("select"), render: (r) => { const c = el("input", { type: "checkbox", "data-key": `${r.import_id}:${r.line_no}` }); checks.push(c); return c; } });
     cols.push({ label: t("import_id"), key: "import_id", num: true }, { label: t("source"), key: "source" }, { label: t("line"), key: "line_no", num: true },
       { label: t("reason"), render: (r) => labEl("reason", r.reason, "tag bad") }, { label: t("detail"), key: "detail" },
-      { label: t("raw"), key: "raw" }, { label: t("status"), render: (r) => (r.resolved_by_import ? `${t("resolved")} → ${r.resolved_by_import}` : t("open")) });
-    if (admin && status === "open") cols.push({ label: t("fix"), render: (r) => fixButton(r, note) });
-    const resub = admin && status === "open" ? el("button", { class: "btn secondary", type: "button", id: "resubmit", text: t("resubmit"), onclick: async () => {
+      { label: t("meter"), key: "meter_id" }, { label: t("raw"), key: "raw" },
+      { label: t("status"), render: (r) => (r.resolution === "superseded" ? `${t("superseded")} → ${r.resolved_by_import}`
+        : r.resolved_by_import ? `${t("resolved")} → ${r.resolved_by_import}` : t("open")) });
+    if (fixer && status === "open") cols.push({ label: t("fix"), render: (r) => fixButton(r, note) });
+    const hidden = status === "open" && qr.by_status && (qr.by_status.superseded || qr.by_status.resolved)
+      ? el("p", { class: "muted", id: "quarantine-hidden", text: t("quarantine_hidden").replace("{superseded}", qr.by_status.superseded).replace("{resolved}", qr.by_status.resolved) }) : null;
+    const download = el("a", { class: "btn secondary", id: "quarantine-csv", href: `${API}/quarantine?${filters}&format=csv&limit=100000`, download: "quarantine.csv", text: t("export_csv") });
+    const fixForm = fixer ? el("form", { class: "toolbar", id: "resubmit-file-form" }, el("strong", { text: t("resubmit_file") }),
+      el("input", { type: "file", id: "resubmit-file", accept: ".csv" }),
+      el("button", { class: "btn secondary", type: "submit", text: t("submit") })) : null;
+    if (fixForm) fixForm.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const f = $("#resubmit-file").files[0];
+      if (!f) return;
+      const fd = new FormData();
+      fd.append("file", f);
+      try {
+        const r = await api("/quarantine/resubmit-file", { method: "POST", body: fd });
+        const i = r.import;
+        note.replaceChildren(el("div", { class: "notice", text: `${t("done")}: ${r.resolved.length} · ${t("skipped")} ${r.skipped.length}` +
+          (i ? ` · import ${i.import_id}: ${t("accepted")} ${i.accepted + i.corrected + i.unchanged}, ${t("rejected")} ${i.rejected}` : "") }));
+        setTimeout(render, 800);
+      } catch (x) { note.replaceChildren(showError(x)); }
+    });
+    const resub = fixer && status === "open" ? el("button", { class: "btn secondary", type: "button", id: "resubmit", text: t("resubmit"), onclick: async () => {
       const rows = checks.filter((c) => c.checked).map((c) => { const [i, n] = c.dataset.key.split(":"); return { import_id: +i, line_no: +n }; });
       if (!rows.length) return;
       try {
@@ -583,22 +609,24 @@
         setTimeout(render, 800);
       } catch (x) { note.replaceChildren(showError(x)); }
     } }) : null;
-    main.replaceChildren(
-      el("h1", {}, t("imports")), upload, note,
+    main.replaceChildren(...[
+      el("h1", {}, t(imps ? "imports" : "quarantine")), upload, fixForm, note,
       el("div", { class: "grid" },
-        card(t("quarantine") + ` (${qr.total})`, el("div", {},
+        card(t("quarantine") + ` (${qr.total})`, el("div", {}, hidden,
           el("div", { class: "toolbar" },
             el("select", { id: "reason", onchange: (e) => setq("reason", e.target.value) }, el("option", { value: "", text: t("all_reasons") }),
               Object.keys(qr.by_reason).concat(reason && !(reason in qr.by_reason) ? [reason] : []).map((k) => el("option", { value: k, selected: k === reason, text: `${lab("reason", k)} (${qr.by_reason[k] || 0})` }))),
             el("select", { id: "status", onchange: (e) => setq("status", e.target.value) },
-              ["open", "resolved", "all"].map((k) => el("option", { value: k, selected: k === status, text: t(k) }))), resub),
+              ["open", "resolved", "all"].map((k) => el("option", { value: k, selected: k === status, text: t(k) }))),
+            el("input", { id: "meter-filter", placeholder: t("meter"), value: meter, onchange: (e) => setq("meter", e.target.value.trim()) }),
+            resub, download),
           el("div", { class: "chart", id: "chart-reasons", style: "height:220px" }),
           table(cols, qr.rows)), true),
-        card(t("import_list"), table([{ label: t("import_id"), key: "import_id", num: true }, { label: t("source"), key: "source" },
+        imps && card(t("import_list"), table([{ label: t("import_id"), key: "import_id", num: true }, { label: t("source"), key: "source" },
           { label: t("started"), render: (r) => String(r.started_at).slice(0, 19).replace("T", " ") },
           { label: t("rows_read"), key: "rows_read", num: true }, { label: t("accepted"), key: "accepted", num: true },
           { label: t("unchanged"), key: "unchanged", num: true }, { label: t("corrected"), key: "corrected", num: true },
-          { label: t("rejected"), key: "rejected", num: true }], imps), true)));
+          { label: t("rejected"), key: "rejected", num: true }], imps), true))].filter(Boolean));
     const reasons = Object.entries(qr.by_reason);
     chart($("#chart-reasons"), {
       tooltip: { trigger: "axis" }, grid: { left: 170, right: 30, top: 10, bottom: 25 },
@@ -732,7 +760,7 @@
   const ROUTES = [
     [/^\/login$/, pageLogin, "login"], [/^\/$/, pageOverview, "overview"], [/^\/enterprises\/([^/]+)$/, pageEnterprise, "enterprise"],
     [/^\/meters\/([^/]+)$/, pageMeter, "meter"], [/^\/air$/, pageAir, "air"], [/^\/water$/, pageWater, "water"],
-    [/^\/imports$/, pageImports, "imports"], [/^\/sources$/, pageSources, "sources"], [/^\/mv$/, pageMvList, "mv"],
+    [/^\/imports$/, pageImports, "imports"], [/^\/quarantine$/, pageImports, "quarantine"], [/^\/sources$/, pageSources, "sources"], [/^\/mv$/, pageMvList, "mv"],
     [/^\/mv\/([^/]+)$/, pageMvProject, "mv-project"], [/^\/indicators$/, pageIndicators, "indicators"],
   ];
 
@@ -742,6 +770,7 @@
     if (me.role === "enterprise") links.push(["/enterprises/" + encodeURIComponent(me.enterprise_id), "enterprise"]);
     links.push(["/indicators", "indicators"], ["/mv", "mv"], ["/air", "air"], ["/water", "water"]);
     if (me.role === "park_admin" || me.role === "auditor") links.push(["/imports", "imports"], ["/sources", "sources"]);
+    if (me.role === "enterprise") links.push(["/quarantine", "quarantine"]);
     $("#nav").replaceChildren(...links.map(([href, k]) => el("a", { href, class: k === active || (k === "mv" && active === "mv-project") ? "active" : null, text: t(k) })));
     $("#who").textContent = `${me.username} (${lab("role", me.role)}${me.enterprise_id ? " · " + me.enterprise_id : ""})`;
     const lo = $("#logout");
