@@ -227,3 +227,23 @@ def test_end_label_reading_at_midnight_on_the_1st_is_previous_month(end_label_st
     tce = energy.monthly_energy_tce(store.con, p, dt.date(2025, 1, 1), dt.date(2026, 1, 1))
     by_month = tce.groupby(tce["month"].dt.strftime("%Y-%m"))["energy_tce"].sum().to_dict()
     assert by_month == {m: pytest.approx(k / 1000, rel=1e-12) for m, k in END_LABEL_MONTHS.items()}
+
+
+def test_park_carriers_sum_every_quantity_of_the_enterprises(tmp_path, store, park):
+    """The park's carrier entries add the enterprises' quantities in every unit they carry (the
+    quantity in the coefficient's unit too: it once kept the first enterprise's value)."""
+    # E2-EL is a register x 2: 100 -> 225 adds (225 - 100) x 2 = 250 kWh to what the first reading brings
+    registers = "E2-EL,2025-03-11 10:00,100\nE2-EL,2025-03-11 10:15,225\n"
+    ingest_file(store, write(tmp_path / "m.csv", DATA + registers), now=NOW)
+    acc = energy.compute(store.con, park, core_energy.parse_period("2025-03"))
+    e2 = next(c for e in acc["enterprises"] if e["id"] == "E2" for c in e["carriers"] if c["carrier"] == "electricity")
+    assert e2["quantity"] >= 250.0
+    elec = next(c for c in acc["park"]["carriers"] if c["carrier"] == "electricity")
+    assert elec["quantity"] == pytest.approx(1150.0 + e2["quantity"])
+    assert elec["quantity_coefficient_unit"] == pytest.approx(1150.0 + e2["quantity"])
+    steam = next(c for c in acc["park"]["carriers"] if c["carrier"] == "steam")
+    assert steam["quantity"] == pytest.approx(2.0) and steam["quantity_coefficient_unit"] == pytest.approx(2000.0)
+    for c in acc["park"]["carriers"]:
+        per_enterprise = [x for e in acc["enterprises"] for x in e["carriers"] if x["carrier"] == c["carrier"]]
+        for key in ("quantity", "quantity_coefficient_unit", "kgce"):
+            assert c[key] == pytest.approx(sum(x[key] for x in per_enterprise), rel=1e-12), (c["carrier"], key)

@@ -103,11 +103,13 @@ def test_park_xlsx_figures_are_the_cli_json_figures(park_rep, cli_json):
     assert got == pytest.approx({x["id"]: x["tce"] for x in e["enterprises"]}, rel=1e-12)
     # carriers: quantities and tce per carrier; units in the headers
     h, rows = _sheet_rows(wb["carriers"])
-    assert any("[tce]" in x for x in h) and any("[kgce/unit]" in x for x in h)
-    q, t = _col(h, "quantity"), _col(h, "comprehensive energy [tce]")
+    assert any("[tce]" in x for x in h)
+    q, t, u, cu = _col(h, "quantity"), _col(h, "comprehensive energy [tce]"), _col(h, "unit"), _col(h, "coefficient unit")
     for x in e["park"]["carriers"]:
         r = _row(rows, x["name_zh"])
         assert r[q] == pytest.approx(x["quantity"], rel=1e-12)
+        # the quantity in the meters' unit (steam in t) beside the coefficient in its own (kgce/kg)
+        assert (r[u], r[cu]) == (x["unit"], x["coefficient_unit"])
         assert r[t] == (pytest.approx(x["tce"], rel=1e-12) if x["counted_in_total"] else None)
 
 

@@ -233,10 +233,11 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
         carriers: dict[str, dict] = {}
         for o in owner_ids:
             for c in carriers_of(o):
-                agg = carriers.setdefault(c["carrier"], {**c, "quantity": 0.0, "delivered": 0.0,
-                                                         "renewable_generation": 0.0, "exported": 0.0,
-                                                         "kgce": 0.0, "meters": []})
-                for k in ("quantity", "delivered", "renewable_generation", "exported", "kgce"):
+                agg = carriers.setdefault(c["carrier"], {**c, "quantity": 0.0, "quantity_coefficient_unit": 0.0,
+                                                         "delivered": 0.0, "renewable_generation": 0.0,
+                                                         "exported": 0.0, "kgce": 0.0, "meters": []})
+                for k in ("quantity", "quantity_coefficient_unit", "delivered", "renewable_generation", "exported",
+                          "kgce"):
                     agg[k] += c[k]
                 agg["meters"] = agg["meters"] + c["meters"]
         for c in carriers.values():

@@ -388,7 +388,8 @@ def park_report(store, park, year: int) -> Report:
         pm = {m["month"][5:]: m["tce"] for m in prev["breakdowns"]["month"]}
         series.append(((str(year - 1),) * 2, [_f(pm.get(m[5:])) for m in months]))
     carriers = [{"carrier": pair("carrier", x["carrier"]), "code": x["carrier"], "quantity": x["quantity"],
-                 "unit": x["unit"], "coefficient": x["coefficient"], "tce": x["tce"] if x["counted_in_total"] else None,
+                 "unit": x["unit"], "coefficient": x["coefficient"], "coefficient_unit": x["coefficient_unit"],
+                 "tce": x["tce"] if x["counted_in_total"] else None,
                  "share_pct": 100 * x["tce"] / p["tce"] if x["counted_in_total"] and p["tce"] else None}
                 for x in p["carriers"]]
     ents = sorted(e["enterprises"], key=lambda x: -x["tce"])
@@ -409,7 +410,8 @@ def park_report(store, park, year: int) -> Report:
         Chart("monthly_energy", "chart.monthly_energy", "bar", months, series, "tce"),
         Table("carriers", "sec.carriers",
               [Col("carrier", "col.carrier"), Col("quantity", "col.quantity", digits=1), Col("unit", "col.unit"),
-               Col("coefficient", "col.coefficient", "kgce/unit", 4), Col("tce", "col.tce", "tce"),
+               Col("coefficient", "col.coefficient", None, 4), Col("coefficient_unit", "col.coefficient_unit"),
+               Col("tce", "col.tce", "tce"),
                Col("share_pct", "col.share", "%")], carriers, note="note.gbt2589"),
         Chart("carrier_mix", "chart.carrier_mix", "barh", [x["carrier"] for x in carriers if x["tce"]],
               [(("tce", "tce"), [x["tce"] for x in carriers if x["tce"]])], "tce"),
@@ -668,7 +670,8 @@ def load_fill(path: str | Path | None) -> dict[str, Any]:
 #: the columns each filler provides
 FILLERS: dict[str, tuple[str, ...]] = {
     "basic": ("item", "value", "unit"),
-    "carriers": ("carrier", "unit", "quantity", "coefficient", "tce", "tce_equal_value", "share_pct"),
+    "carriers": ("carrier", "unit", "quantity", "coefficient", "coefficient_unit", "tce", "tce_equal_value",
+                 "share_pct"),
     "balance": ("carrier", "unit", "purchased", "produced", "exported", "stock_change", "consumed"),
     "unit_product": ("product", "unit", "output", "energy_tce", "kgce_per_unit", "note"),
     "retrofit": ("project", "status", "period", "savings", "savings_unit", "uncertainty", "tce", "tco2",
@@ -708,9 +711,11 @@ def enterprise_report(store, park, enterprise_id: str, year: int, template: str 
             eq = x["tce"] if x["counted_in_total"] else None
             ev = eq
             if eq is not None and x["carrier"] == "electricity" and rate:
-                ev = x["quantity"] * float(rate["value"]) / 1e6  # gce/kWh -> t
+                # [kWh: the coefficient's unit, whatever unit the meters read in] x gce/kWh -> t
+                ev = x["quantity_coefficient_unit"] * float(rate["value"]) / 1e6
             rows.append({"carrier": pair("carrier", x["carrier"]), "code": x["carrier"],
-                         "unit": x["unit"], "quantity": x["quantity"], "coefficient": x["coefficient"], "tce": eq,
+                         "unit": x["unit"], "quantity": x["quantity"], "coefficient": x["coefficient"],
+                         "coefficient_unit": x["coefficient_unit"], "tce": eq,
                          "tce_equal_value": ev,
                          "share_pct": 100 * eq / er["tce"] if eq is not None and er["tce"] else None})
         return rows
