@@ -264,3 +264,14 @@ def test_xlsx_sheet_header_row_and_misnamed_xlsx(tmp_path, store):
 def dataclass_replace_sheet(park, sheet):
     prof = park.profiles["second_sheet"].model_copy(update={"sheet": sheet})
     return park.model_copy(update={"profiles": {**park.profiles, "second_sheet": prof}})
+
+
+def test_apostrophe_text_marker_of_spreadsheets_is_no_part_of_a_number(store, park, tmp_path):
+    """Spreadsheets (and greenpark's own CSV exports, which guard formula-like cells such as -3 with
+    a leading apostrophe) mark numbers kept as text with ' : the number is read, not quarantined."""
+    f = tmp_path / "marked.csv"
+    f.write_text("meter_id,timestamp,value,unit\nK-EL-01,2025-03-05 00:15,'12.5,kWh\n"
+                 "K-EL-01,2025-03-05 00:30,\"'1,000\",kWh\nK-EL-01,2025-03-05 00:45,'x,kWh\n", encoding="utf-8")
+    res = ingest.ingest_file(store, f, park=park, now=NOW)
+    assert totals(store) == {"K-EL-01": (1012.5, 2)}
+    assert res.rejected_by_reason == {"unparsable_value": 1}

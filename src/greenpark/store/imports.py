@@ -302,9 +302,11 @@ _LABELS = ("['%Y-%m', '%Y年%m月', '%Y%m', '%Y/%m', '%Y年%m月%d日', '%Y%m%d'
 _TS_TEXT = "coalesce(TRY_CAST(r.ts_text AS TIMESTAMPTZ), " \
            "CAST(try_strptime(trim(" + _FULLWIDTH.format(x="r.ts_text") + "), " + _LABELS + ") AS TIMESTAMPTZ))"
 _PARSED_TS = (f"CASE WHEN isfinite({_TS_TEXT}) THEN timezone('UTC', {_TS_TEXT}) END")
-#: a value's number: as it is, else with full-width digits, surrounding spaces and thousands
-#: separators (1,234,008.0) read; a comma that is not a thousands separator is no number
-_V = "trim(" + _FULLWIDTH.format(x="value_text") + ")"
+#: a value's number: as it is, else with full-width digits, surrounding spaces, thousands
+#: separators (1,234,008.0) and the leading apostrophe with which spreadsheets (and greenpark's own
+#: CSV exports, jsonsafe.csv_safe) keep a number as text read; a comma that is not a thousands
+#: separator is no number
+_V = "ltrim(trim(" + _FULLWIDTH.format(x="value_text") + "), '''')"
 _PARSED_VALUE = ("coalesce(TRY_CAST(value_text AS DOUBLE), TRY_CAST(CASE WHEN regexp_full_match(" + _V
                  + ", '[+-]?[0-9]{1,3}(,[0-9]{3})+(\\.[0-9]*)?') THEN replace(" + _V + ", ',', '') ELSE " + _V
                  + " END AS DOUBLE))")
