@@ -39,9 +39,10 @@ demo-live: $(STAMP)
 # the browser tests drive Debian's chromium (never a downloaded browser); CJK fonts for the screenshots;
 # the PostgreSQL tests start their own throwaway server from Debian's postgresql (on 127.0.0.1);
 # the collector tests their own Mosquitto broker (Debian's mosquitto, on 127.0.0.1);
-# the report tests render PDF with WeasyPrint (Pango) and read it back with poppler-utils (pdftotext, pdftoppm)
+# the report tests render PDF with WeasyPrint (Pango) and read it back with poppler-utils (pdftotext, pdftoppm);
+# the Spark tests run pyspark in local[2] on Debian's Java 17
 test: $(STAMP)
-	(command -v chromium && command -v pdftotext && dpkg -s fonts-noto-cjk postgresql mosquitto libpango-1.0-0 libpangoft2-1.0-0) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk postgresql mosquitto poppler-utils libpango-1.0-0 libpangoft2-1.0-0)
+	(command -v chromium && command -v pdftotext && command -v java && dpkg -s fonts-noto-cjk postgresql mosquitto libpango-1.0-0 libpangoft2-1.0-0) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk postgresql mosquitto poppler-utils libpango-1.0-0 libpangoft2-1.0-0 openjdk-17-jre-headless)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

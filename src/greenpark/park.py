@@ -43,6 +43,13 @@ class ParkInfo(_Model):
     province: str | None = None
     #: DuckDB file (relative to park.toml) or a database URL
     db: str = "greenpark.duckdb"
+    #: the engine of the accounts: "duckdb" (the store at ``db``; also PostgreSQL URLs) or "spark"
+    #: (Parquet data lake at ``lake``, greenpark.store.spark)
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    #: Spark stores: the lake root (relative to park.toml, or an object-store URL such as s3a://...)
+    lake: str = "lake"
+    #: Spark stores: the master URL (local[N], spark://host:port, yarn; default GREENPARK_SPARK_MASTER or local[2])
+    spark_master: str | None = None
     #: whether a reading's timestamp labels the end (default) or the start of its interval
     interval_label: Literal["end", "start"] = "end"
 
@@ -993,6 +1000,14 @@ class Park(_Model):
         """The collector's spool folder, resolved against park.toml's folder."""
         base = self.source_path.parent if self.source_path else Path.cwd()
         return (base / self.collect.spool_dir).resolve()
+
+    @property
+    def lake_path(self) -> str:
+        """The lake root of Spark stores: a URL as given, or a path resolved against park.toml's folder."""
+        if "://" in self.park.lake:
+            return self.park.lake
+        base = self.source_path.parent if self.source_path else Path.cwd()
+        return str((base / self.park.lake).resolve())
 
 
 def _entry_name(data: dict, loc: tuple) -> str:

@@ -18,6 +18,7 @@ from greenpark.cli import (  # noqa: F401  (register commands)
     indicators,
     mv,
     quarantine,
+    region,
     report,
     serve,
     setup,

@@ -17,6 +17,7 @@ from rich.table import Table
 from greenpark.cli.app import app
 from greenpark.cli.common import (
     DbOpt,
+    EngineOpt,
     Format,
     FormatOpt,
     ParkOpt,
@@ -321,6 +322,7 @@ def carbon_cmd(
                                                            "factors. Without it the accounts are computed, not stored.")] = False,
     park: ParkOpt = None,
     db: DbOpt = None,
+    engine: EngineOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """Carbon accounts: Scope 1 and Scope 2 (location- and market-based) of every enterprise and the park, in tCO2.
@@ -338,7 +340,7 @@ def carbon_cmd(
         try:
             report = ca.carbon_report(store, p, year, method=method.value if method else None,
                                       level=level.value if level else None, region=region, restate=restate,
-                                      write=publish or restate)
+                                      write=(publish or restate) and store.engine != "spark")
         except ca.AccountsError as exc:
             raise UserError(str(exc)) from None
         if len(report.rejected) and format != Format.table:
@@ -349,7 +351,7 @@ def carbon_cmd(
 
     run(p, db, compute, format, read_only=not (publish or restate), to_json=lambda r: ca.to_json_dict(r, enterprise),
         rows=lambda r: csv_rows(ca.to_json_dict(r, enterprise), p), columns=CSV_COLUMNS,
-        table=lambda r: carbon_scorecard(r, p, enterprise))
+        table=lambda r: carbon_scorecard(r, p, enterprise), engine=engine)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,6 +400,7 @@ def targets_cmd(
                                                                "month with data).")] = None,
     park: ParkOpt = None,
     db: DbOpt = None,
+    engine: EngineOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """Dual control (双控) of carbon and energy: progress, year-end projection and status of every target."""
@@ -427,4 +430,4 @@ def targets_cmd(
     cols = ["entity_id", "year", "metric", "unit", "cap", "to_date", "months_to_date", "projection",
             "projection_method", "share_last_year", "value_added_10k_cny", "status", "margin", "margin_pct", "source"]
     run(p, db, compute, format, to_json=ts.targets_json, rows=lambda r: ts.targets_json(r)["targets"], columns=cols,
-        table=lambda r: targets_view(r, p))
+        table=lambda r: targets_view(r, p), engine=engine)

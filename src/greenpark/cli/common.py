@@ -43,6 +43,12 @@ DbOpt = Annotated[
     typer.Option("--db", envvar="GREENPARK_DB", help="Store: a DuckDB file path (default: park.toml's db) or postgresql://..."),
 ]
 
+EngineOpt = Annotated[
+    str | None,
+    typer.Option("--engine", envvar="GREENPARK_ENGINE",
+                 help="duckdb (default: park.toml's engine) or spark (Parquet lake at --db or park.toml's lake)."),
+]
+
 
 class Format(str, Enum):
     table = "table"
@@ -97,19 +103,31 @@ def load_park(path: Path | None) -> Park:
     return park_mod.load(park_mod.find_park_file(path))
 
 
-def open_store(park: Park, db: str | None, read_only: bool = False) -> Store:
+def open_store(park: Park, db: str | None, read_only: bool = False, engine: str | None = None) -> Store:
     """The store of ``park`` (``--db`` or park.toml's db); its errors as a :class:`UserError`.
+    ``engine`` "spark" (or park.toml's engine): the Parquet lake at ``--db`` or park.toml's lake.
 
     A DuckDB file held by a running ``greenpark serve``: opened for reading, the store is a
     snapshot the server takes for this command (:func:`_snapshot_of_server`); opened for writing,
     the error names the server and what to do."""
     from greenpark.store import Store, StoreError, StoreLocked
 
-    path = db or park.db_path
+    engine = engine or park.park.engine
+    if engine not in ("duckdb", "spark"):
+        raise UserError(f"--engine {engine}: use duckdb or spark")
     try:
-        return Store(path, park.park.timezone, read_only=read_only)
-    except StoreLocked as exc:
-        return _snapshot_of_server(path, park.park.timezone, read_only, exc)
+        if engine == "spark":
+            from greenpark.store.spark import SparkStore
+
+            store = SparkStore(db or park.lake_path, park.park.timezone, master=park.park.spark_master,
+                               read_only=read_only)
+            store.sync_park(park)
+            return store
+        path = db or park.db_path
+        try:
+            return Store(path, park.park.timezone, read_only=read_only)
+        except StoreLocked as exc:
+            return _snapshot_of_server(path, park.park.timezone, read_only, exc)
     except StoreError as exc:
         raise UserError(str(exc)) from None
 
@@ -145,12 +163,12 @@ def _snapshot_of_server(path: str, timezone: str, read_only: bool, locked: Excep
 
 @contextmanager
 def park_store(park: Park | Path | None, db: str | None, *, read_only: bool = True,
-               hint: str | None = None) -> Iterator[tuple[Park, Store]]:
+               hint: str | None = None, engine: str | None = None) -> Iterator[tuple[Park, Store]]:
     """park.toml loaded (unless given loaded) and its store open, closed on the way out (also after
     an error); ``hint`` is added to the message when the store cannot be opened."""
     p = load_park(park) if park is None or isinstance(park, str | Path) else park
     try:
-        store = open_store(p, db, read_only=read_only)
+        store = open_store(p, db, read_only=read_only, engine=engine)
     except UserError as exc:
         if hint is None:
             raise
@@ -184,10 +202,10 @@ def render(result: Any, format: Enum | str, *, table: Callable[[Any], Any] | Non
 def run(park: Park | Path | None, db: str | None, compute: Callable[[Park, Store], Any], format: Enum | str, *,
         read_only: bool = True, table: Callable[[Any], Any] | None = None,
         rows: Callable[[Any], Sequence[dict[str, Any]]] | None = None, columns: Iterable[str] | None = None,
-        to_json: Callable[[Any], Any] | None = None) -> Any:
+        to_json: Callable[[Any], Any] | None = None, engine: str | None = None) -> Any:
     """The one path of a command: load park.toml -> open the store -> ``compute(park, store)`` ->
     close the store -> :func:`render`. Returns the result."""
-    with park_store(park, db, read_only=read_only) as (p, store):
+    with park_store(park, db, read_only=read_only, engine=engine) as (p, store):
         result = compute(p, store)
     render(result, format, table=table, rows=rows, columns=columns, to_json=to_json)
     return result

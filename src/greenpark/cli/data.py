@@ -14,6 +14,7 @@ from rich.table import Table
 from greenpark.cli.app import app
 from greenpark.cli.common import (
     DbOpt,
+    EngineOpt,
     Format,
     FormatOpt,
     ParkOpt,
@@ -108,13 +109,27 @@ def ingest(
                                                      "maps, header row, sheet, wide layout, number marks.")] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding of CSV files (e.g. gb18030, utf-8); "
                                                       "default: detected.")] = None,
+    engine: EngineOpt = None,
 ) -> None:
     """Import meter readings; bad rows go to the quarantine with a reason code.
 
     Exit status is non-zero only when no file could be read.
     """
     p = load_park(park)
-    store = open_store(p, db)
+    store = open_store(p, db, engine=engine)
+    if store.engine == "spark":  # the Parquet lake (greenpark.store.lake): Parquet batches only
+        bad = [f for f in files if f.suffix.lower() != ".parquet" and not f.is_dir()]
+        if bad:
+            raise UserError(f"{bad[0]}: Spark imports take Parquet files or folders (meter_id, timestamp, value)")
+        out = [store.lake.ingest(store, p, str(f), source=f.name, force=force).to_dict() for f in files]
+        if format == Format.json:
+            console.print_json(dumps_json(out))
+        else:
+            for r in out:
+                console.print(f"{r['source']}: " + (f"already imported as #{r['import_id']}" if r["skipped"] else
+                              f"import #{r['import_id']}: {r['accepted']:,} new, {r['unchanged']:,} unchanged, "
+                              f"{r['corrected']:,} corrected, {r['rejected']:,} quarantined {r['rejected_by_reason'] or ''}"))
+        return
     results = run_ingest(store, p, files, force=force, quiet=format != Format.table, profile=profile,
                          encoding=encoding)
     store.close()

@@ -14,6 +14,7 @@ from rich.table import Table
 from greenpark.cli.app import app
 from greenpark.cli.common import (
     DbOpt,
+    EngineOpt,
     Format,
     FormatOpt,
     ParkOpt,
@@ -109,6 +110,7 @@ def energy(
     by: Annotated[By | None, typer.Option(help="Break down by carrier, enterprise, building, end-use or month.")] = None,
     park: ParkOpt = None,
     db: DbOpt = None,
+    engine: EngineOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """Comprehensive energy consumption in tce (GB/T 2589-2020), renewable share and intensity."""
@@ -137,4 +139,4 @@ def energy(
 
     # CSV: stable codes as headers, the union of the rows' columns (every carrier of --by month)
     run(p, db, lambda p, store: energy_mod.compute(store.con, p, per, enterprise=enterprise), format, table=table,
-        rows=lambda result: core_energy.rows_for(result, breakdown or core_energy.By.enterprise))
+        rows=lambda result: core_energy.rows_for(result, breakdown or core_energy.By.enterprise), engine=engine)

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from greenpark.cli.app import app
-from greenpark.cli.common import DbOpt, Format, FormatOpt, ParkOpt, friendly_errors, load_park, run
+from greenpark.cli.common import DbOpt, EngineOpt, Format, FormatOpt, ParkOpt, friendly_errors, load_park, run
 from greenpark.findings import label
 
 VERDICT_STYLE = {"pass": "green", "fail": "red", "no_threshold": "yellow", "no_data": "dim"}
@@ -147,6 +147,7 @@ def indicators(
         "--what-if-green-electricity", min=0, help="Add green-electricity contracts or certificates [MWh/yr].")] = 0.0,
     park: ParkOpt = None,
     db: DbOpt = None,
+    engine: EngineOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
     """Zero-carbon park indicators (core and guiding) with thresholds, or an enterprise's green-factory
@@ -165,4 +166,4 @@ def indicators(
                                   what_if_green_mwh=what_if_green_electricity)
 
     run(p, db, compute, format, table=enterprise_view if enterprise else park_view,
-        rows=lambda d: d["indicators"], columns=ENTERPRISE_COLUMNS if enterprise else PARK_COLUMNS)
+        rows=lambda d: d["indicators"], columns=ENTERPRISE_COLUMNS if enterprise else PARK_COLUMNS, engine=engine)

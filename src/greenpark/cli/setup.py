@@ -41,7 +41,12 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
          live: Annotated[bool, typer.Option("--live", help="Then run it live: a Mosquitto broker, simulated gateways "
                                                           "and meters, the collector and the dashboard (reuses a demo "
                                                           "already in DIRECTORY).")] = False,
-         port: Annotated[int, typer.Option(help="Dashboard port of --live.")] = 8000) -> None:
+         port: Annotated[int, typer.Option(help="Dashboard port of --live.")] = 8000,
+         region: Annotated[int | None, typer.Option(help="Instead: a synthetic region of N key energy-using units "
+                                                         "(15-minute Parquet, region.toml; see 'greenpark region').")] = None,
+         meters: Annotated[int, typer.Option(help="--region: meters per unit.")] = 10,
+         days: Annotated[int | None, typer.Option(help="--region: days of data (default the whole year).")] = None) -> None:
+
     """Generate a realistic demo park, import a year of its data and print its energy scorecard."""
     from greenpark import demo as demo_mod
     from greenpark import park as park_mod
@@ -50,6 +55,17 @@ def demo(directory: Annotated[Path, typer.Argument(help="Folder for the demo par
         _live(directory, year, port, db)  # the demo is there: go live at once
         return
     t0 = time.perf_counter()
+    if region is not None:
+        from greenpark.demo.region import generate_region
+
+        try:
+            r = generate_region(directory, region, meters=meters, days=days, year=year, seed=seed)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        console.print(f"wrote {r.region_toml}: {r.units} units, {r.readings:,} readings in {r.data} "
+                      f"({time.perf_counter() - t0:.1f} s). Next: greenpark region ingest {r.region_toml}; "
+                      f"greenpark region report {r.region_toml} --year {year}")
+        return
     with console.status("generating the demo park (about 30 enterprises, one year of 15-minute data)..."):
         files = demo_mod.generate(directory, seed=seed, year=year)
     console.print(f"wrote {files.park_toml} and {len(files.data_files)} data files in {directory / 'data'}")

@@ -1,0 +1,200 @@
+"""Spark over a Parquet lake (issue 14): the store's SQL translated to Spark SQL gives the demo
+park's energy, carbon and targets JSON identical to DuckDB's; ingest on Spark keeps the store's
+quarantine and idempotency rules. One Spark session (local[2]) for the whole module."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+pytest.importorskip("pyspark")
+
+from greenpark import park as park_mod  # noqa: E402
+from greenpark.core import energy as core_energy  # noqa: E402
+from greenpark.demo.region import generate_region  # noqa: E402
+from greenpark.services import carbon_accounts as ca  # noqa: E402
+from greenpark.services import energy  # noqa: E402
+from greenpark.services import targets as ts  # noqa: E402
+from greenpark.store import Store  # noqa: E402
+from greenpark.store.spark import TranslationError, translate  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def spark_session():
+    from greenpark.store import spark
+
+    s = spark.session("local[2]", {"spark.sql.shuffle.partitions": "2"})
+    yield s
+    spark.stop()
+
+
+def _json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str, ensure_ascii=False)
+
+
+# -- translation ------------------------------------------------------------------------------------
+def test_translation_rewrites_what_sqlglot_leaves():
+    out = translate("SELECT make_timestamp(((epoch_us(r.ts) + 28800000000 - 1) // 3600000000) * 3600000000) AS h "
+                    "FROM r SEMI JOIN t USING (k) GROUP BY ALL")
+    assert "UNIX_MICROS(CAST(r.ts AS TIMESTAMP_LTZ))" in out
+    assert "CAST(TIMESTAMP_MICROS(" in out and "AS TIMESTAMP_NTZ)" in out and " DIV " in out
+    assert "LEFT SEMI JOIN t" in out and "GROUP BY ALL" in out
+
+
+@pytest.mark.parametrize("sql", [
+    "DELETE FROM rollup_hourly WHERE meter_id = 'a'",
+    "INSERT INTO readings SELECT * FROM x",
+    "CREATE OR REPLACE TEMP TABLE t AS SELECT 1",
+    "SELECT timezone('Europe/Berlin', timezone('UTC', ts)) FROM readings",
+    "SELECT * FROM read_csv('x.csv')",
+])
+def test_what_has_no_translation_raises(sql):
+    with pytest.raises(TranslationError):
+        translate(sql)
+
+
+# -- the demo park on DuckDB and on Spark -----------------------------------------------------------
+def test_demo_accounts_identical_on_duckdb_and_spark(demo_dir, tmp_path, spark_session):
+    from greenpark.store.spark import SparkStore
+
+    p = park_mod.load(demo_dir / "park.toml")
+    duck = Store(str(demo_dir / "greenpark.duckdb"), p.park.timezone, read_only=True)
+    sp = SparkStore(str(tmp_path / "lake"), p.park.timezone)
+    counts = sp.lake.export_store(duck, ("rollup_monthly", "carbon_results", "carbon_certificate_uses"))
+    assert counts["rollup_monthly"] > 1000 and counts["carbon_results"] >= 1
+    sp.sync_park(p)
+    per = core_energy.parse_period("2025")
+    e_duck, e_spark = energy.compute(duck.con, p, per), energy.compute(sp.con, p, per)
+    assert e_duck["park"]["tce"] > 0
+    assert _json(e_duck) == _json(e_spark)
+    c_duck = ca.to_json_dict(ca.carbon_report(duck, p, 2025, write=False))
+    c_spark = ca.to_json_dict(ca.carbon_report(sp, p, 2025, write=False))
+    assert c_duck["lineage"]["published"]["status"] == "pinned"
+    assert _json(c_duck) == _json(c_spark)
+    # the CLI: --engine spark and --db naming the lake (in-process: the module's Spark session)
+    from typer.testing import CliRunner
+
+    from greenpark.cli import app
+
+    outs = [CliRunner().invoke(app, ["energy", "--period", "2025-Q2", "--park", str(demo_dir / "park.toml"),
+                                     "--format", "json", *args]) for args in
+            (["--db", str(demo_dir / "greenpark.duckdb")], ["--engine", "spark", "--db", str(tmp_path / "lake")])]
+    assert outs[0].exit_code == 0 and outs[1].exit_code == 0, outs[1].output
+    assert json.loads(outs[0].stdout) == json.loads(outs[1].stdout)
+    t_duck = ts.targets_json(ts.targets_report(duck, p, 2025))
+    t_spark = ts.targets_json(ts.targets_report(sp, p, 2025))
+    assert t_duck["targets"]
+    assert _json(t_duck) == _json(t_spark)
+    duck.close()
+
+
+# -- ingest on Spark --------------------------------------------------------------------------------
+def _bad_rows(unit: str) -> pa.Table:
+    """Rows every engine must quarantine, one reason each (and a repeated identical row, kept once)."""
+    t = [dt.datetime(2025, 1, 3, 10, 15)] * 6 + [dt.datetime(2025, 1, 3, 10, 45)] * 2
+    return pa.table({
+        "meter_id": [f"{unit}-XX", f"{unit}-M01", f"{unit}-M01", f"{unit}-M02", f"{unit}-M02", f"{unit}-M03",
+                     f"{unit}-M03", f"{unit}-M03"],
+        "timestamp": pa.array([t[0], None, t[1], t[2], t[3], t[4], t[6], t[7]], pa.timestamp("us")),
+        "value": [1.0, 1.0, -2.0, 3.0, 4.0, math.nan, 5.0, 5.0]})
+
+
+def test_spark_ingest_matches_duckdb_and_reingest_changes_nothing(tmp_path, spark_session):
+    from greenpark.ingest import ingest_batch
+    from greenpark.store.spark import SparkStore
+
+    r = generate_region(tmp_path / "region", 1, meters=3, days=35, seed=7)
+    p = park_mod.load(tmp_path / "region" / "units" / "U0001" / "park.toml")
+    clean = pq.read_table(r.data / "U0001.parquet")
+    # the bad rows replace clean rows of the same keys (as a real file would carry them)
+    bad = _bad_rows("U0001")
+    keys = {(m, t) for m, t in zip(bad["meter_id"].to_pylist(), bad["timestamp"].to_pylist(), strict=True)}
+    mask = [(m, t) not in keys for m, t in zip(clean["meter_id"].to_pylist(), clean["timestamp"].to_pylist(), strict=True)]
+    batch = pa.concat_tables([clean.filter(pa.array(mask)), bad.cast(clean.schema)])
+    pq.write_table(batch, tmp_path / "batch.parquet")
+
+    duck = Store(":memory:", p.park.timezone)
+    with duck.transaction():
+        duck.sync_park(p)
+    d = ingest_batch(duck, p, batch, source="batch.parquet", now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+
+    sp = SparkStore(str(tmp_path / "lake"), p.park.timezone)
+    sp.sync_park(p)
+    s = sp.lake.ingest(sp, p, str(tmp_path / "batch.parquet"), source="batch.parquet",
+                       now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert (s.accepted, s.rejected, s.rows_read) == (d.accepted, d.rejected, d.rows_read)
+    assert s.rejected_by_reason == d.rejected_by_reason == {
+        "duplicate_in_file": 3, "negative_consumption": 1, "unknown_meter": 1, "unparsable_timestamp": 1,
+        "unparsable_value": 1}
+    per = core_energy.parse_period("2025-01")
+    e_duck, e_spark = energy.compute(duck.con, p, per), energy.compute(sp.con, p, per)
+    assert e_duck["park"]["tce"] > 0
+    assert _json(e_duck) == _json(e_spark)
+
+    def snapshot():
+        return [sp.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                for t in ("readings", "rollup_hourly", "rollup_daily", "rollup_monthly", "quarantine")]
+
+    before = snapshot()
+    again = sp.lake.ingest(sp, p, str(tmp_path / "batch.parquet"), source="again.parquet")
+    assert again.skipped and again.import_id == s.import_id
+    forced = sp.lake.ingest(sp, p, str(tmp_path / "batch.parquet"), source="batch.parquet", force=True,
+                            now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert forced.accepted == 0 and forced.corrected == 0 and forced.unchanged == s.accepted
+    after = snapshot()
+    assert after[:4] == before[:4]  # readings and rollups: nothing changed
+
+    # a correction: the new value wins, the old one goes to the history, the rollups follow
+    fix = pa.table({"meter_id": ["U0001-M01"], "timestamp": pa.array([dt.datetime(2025, 1, 10, 8, 0)], pa.timestamp("us")),
+                    "value": [999.0]})
+    c = sp.lake.ingest(sp, p, sp.con.spark.createDataFrame(fix), source="fix")
+    assert (c.corrected, c.accepted) == (1, 0)
+    hist = sp.con.execute("SELECT meter_id, new_value FROM readings_history").fetchall()
+    assert hist == [("U0001-M01", 999.0)]
+    ingest_batch(duck, p, fix, source="fix")
+    assert _json(energy.compute(duck.con, p, per)) == _json(energy.compute(sp.con, p, per))
+
+    # the CLI: greenpark ingest --engine spark (a batch already imported changes nothing)
+    from typer.testing import CliRunner
+
+    from greenpark.cli import app
+
+    out = CliRunner().invoke(app, ["ingest", str(tmp_path / "batch.parquet"), "--engine", "spark", "--db", str(tmp_path / "lake"), "--park",
+                                   str(tmp_path / "region" / "units" / "U0001" / "park.toml"), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)[0]["skipped"] is True
+
+
+# -- a region of key energy-using units --------------------------------------------------------------
+def test_region_report_flags_units_and_each_unit_opens_on_its_own(tmp_path, spark_session):
+    from greenpark.services import region as region_mod
+    from greenpark.store.spark import SparkStore
+
+    r = generate_region(tmp_path / "rg", 12, meters=2, days=35, seed=3)
+    reg = region_mod.load(r.region_toml)
+    res = region_mod.ingest(reg, str(r.data))
+    assert res["accepted"] == r.readings and res["rejected"] == 0
+    assert region_mod.ingest(reg, str(r.data))["skipped"]
+    out = region_mod.report(reg, 2025, daily_out=str(tmp_path / "daily"))
+    units = {u["unit_id"]: u for u in out["units"]}
+    assert len(units) == 12
+    # the generator's planted failures, and only those: every 7th unit incomplete, every 11th a bad report
+    assert {u for u, x in units.items() if x["months_incomplete"]} == {"U0007"}
+    assert {u for u, x in units.items() if x["months_day_month_fail"]} == {"U0011"}
+    codes = {f["code"]: f["ids"] for f in out["flags"]}
+    assert codes["keyunit.incomplete"] == ["U0007:2025-01"] and codes["keyunit.day_month_mismatch"] == ["U0011:2025-01"]
+    assert out["months"][0]["month"] == "2025-01-01T00:00"  # time label: start of the period
+    assert out["lineage"]["limits"]["completeness_min"]["value"] == 0.9
+    assert all(x["co2_location_t"] > 0 for x in units.values())
+    assert len(pq.read_table(tmp_path / "daily")) == 12 * 35  # one carrier (electricity), 35 days
+    # one unit opened on its own (its park.toml: engine spark, the region's lake) gives the same energy
+    p = reg.parks["U0005"]
+    sp = SparkStore(p.lake_path, p.park.timezone)
+    sp.sync_park(p)
+    e = energy.compute(sp.con, p, core_energy.parse_period("2025"))
+    assert round(e["park"]["tce"], 6) == round(units["U0005"]["energy_tce"], 6)
