@@ -83,3 +83,32 @@ def test_cli_breakdowns_match_the_service():
     from greenpark.core.energy import By
 
     assert [b.value for b in CliBy] == [b.value for b in By]
+
+
+def _commands(cmd, path=()):
+    yield path, cmd
+    if hasattr(cmd, "commands"):
+        for name, sub in cmd.commands.items():
+            yield from _commands(sub, (*path, name))
+
+
+def test_every_help_text_is_printed_as_written():
+    """Help texts are plain text: park.toml's [[sources]], [collect] or a unit [h] in an option's help
+    reach the reader (rich markup once swallowed them as style tags)."""
+    import typer
+    from typer.testing import CliRunner
+
+    from greenpark.cli import app
+
+    root = typer.main.get_command(app)
+    runner = CliRunner()
+    checked = 0
+    for path, cmd in _commands(root):
+        texts = [p.help for p in cmd.params if getattr(p, "help", None) and "[" in p.help]
+        if not texts:
+            continue
+        out = " ".join(runner.invoke(app, [*path, "--help"], terminal_width=200).output.split())
+        for t in texts:
+            assert " ".join(t.split()) in out, (path, t)
+            checked += 1
+    assert checked >= 5

@@ -18,6 +18,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # help texts are plain text: park.toml's [[sources]], [collect], [h] are not rich markup
+    rich_markup_mode=None,
 )
 
 

@@ -33,7 +33,7 @@ from greenpark.cli.common import (
     park_store,
 )
 
-mv_app = typer.Typer(help="Measurement & verification of energy savings (IPMVP Option B/C, ASHRAE Guideline 14-2014).",
+mv_app = typer.Typer(rich_markup_mode=None, help="Measurement & verification of energy savings (IPMVP Option B/C, ASHRAE Guideline 14-2014).",
                      no_args_is_help=True)
 app.add_typer(mv_app, name="mv")
 

@@ -33,7 +33,7 @@ from greenpark.i18n import current_lang, text
 
 service = lazy_module("greenpark.services.quarantine")  # pyarrow, duckdb: on first use only
 
-quarantine_app = typer.Typer(help="Rejected rows: list and filter them, export them for fixing, resubmit the fixes.",
+quarantine_app = typer.Typer(rich_markup_mode=None, help="Rejected rows: list and filter them, export them for fixing, resubmit the fixes.",
                              invoke_without_command=True)
 app.add_typer(quarantine_app, name="quarantine")
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from greenpark.cli.app import app
 from greenpark.cli.common import Format, FormatOpt, UserError, console, dumps_json, friendly_errors, write_csv
 
-region_app = typer.Typer(help="Regions of many key energy-using units on Spark (region file + Parquet lake).",
+region_app = typer.Typer(rich_markup_mode=None, help="Regions of many key energy-using units on Spark (region file + Parquet lake).",
                          no_args_is_help=True)
 app.add_typer(region_app, name="region")
 

@@ -32,7 +32,7 @@ from greenpark.cli.common import (
 )
 from greenpark.services import users
 
-user_app = typer.Typer(help="Users, roles and API tokens of 'greenpark serve'.", no_args_is_help=True)
+user_app = typer.Typer(rich_markup_mode=None, help="Users, roles and API tokens of 'greenpark serve'.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
 
