@@ -152,12 +152,12 @@ def test_duplicates_out_of_order_malformed_and_late_readings(tmp_path):
         for i in infos:
             i.wait_for_publish(10)
         n_good = len(rows) + 40 + 1
-        assert _wait(lambda: c.stats.sources["gw"]["readings"] == n_good and c.spool.depth == 0)
+        assert _wait(lambda: c.stats.sources["gw"]["readings"] == n_good and c.spool.idle)
         # late readings: two days before the rest, after them
         late = cs.produce(4, seed=9, start=96 * 8)
         for i in cs.publish_batches(pub, late, per_message=4):
             i.wait_for_publish(10)
-        assert _wait(lambda: c.stats.sources["gw"]["readings"] == n_good + len(late) and c.spool.depth == 0)
+        assert _wait(lambda: c.stats.sources["gw"]["readings"] == n_good + len(late) and c.spool.idle)
         st = c.write_status()
         c.stop()
         pub.loop_stop()
@@ -252,7 +252,7 @@ def test_broker_restart_mid_stream_loses_and_doubles_nothing(tmp_path):
         assert _wait(pub.is_connected, 30)
         for i in cs.publish_batches(pub, second, per_message=5):
             i.wait_for_publish(60)
-        assert _wait(lambda: c.stats.sources["gw"]["readings"] >= len(rows) and c.spool.depth == 0, 60)
+        assert _wait(lambda: c.stats.sources["gw"]["readings"] >= len(rows) and c.spool.idle, 60)
         time.sleep(1.0)
         c.stop()
         pub.loop_stop()
@@ -280,7 +280,7 @@ def test_status_cli_api_and_metrics_show_what_arrives(tmp_path):
         for i in cs.publish_batches(pub, rows, per_message=20):
             i.wait_for_publish(10)
         pub.publish("site/x/readings", b"nope", qos=1).wait_for_publish(10)
-        assert _wait(lambda: c.stats.sources["gw"]["readings"] == len(rows) and c.spool.depth == 0)
+        assert _wait(lambda: c.stats.sources["gw"]["readings"] == len(rows) and c.spool.idle)
         c._store_view_at = 0.0
         c.write_status()
         out = CliRunner().invoke(cli_app, ["status", "--park", str(pt), "--format", "json"])
@@ -360,7 +360,7 @@ def test_server_stopped_while_the_collector_delivers_through_the_api(tmp_path):
         first, second = rows[:450], rows[450:]
         for i in cs.publish_batches(pub, first, per_message=9):
             i.wait_for_publish(10)
-        assert _wait(lambda: c.stats.delivery["readings"] >= len(first) and c.spool.depth == 0, 30)
+        assert _wait(lambda: c.stats.delivery["readings"] >= len(first) and c.spool.idle, 30)
         server.send_signal(signal.SIGTERM)  # the server goes away mid-stream
         server.wait(30)
         for i in cs.publish_batches(pub, second, per_message=9):
@@ -368,7 +368,7 @@ def test_server_stopped_while_the_collector_delivers_through_the_api(tmp_path):
         assert _wait(lambda: c.spool.depth == len(second) and c.stats.delivery["last_error"], 30)
         assert "not reachable" in c.stats.delivery["last_error"]
         server = _serve(pt, port)  # back: the spool catches up
-        assert _wait(lambda: c.spool.depth == 0, 60)
+        assert _wait(lambda: c.spool.idle, 60)
         c.stop()
         pub.loop_stop()
         server.send_signal(signal.SIGTERM)
@@ -450,7 +450,7 @@ def test_tasmota_registers_out_of_order_become_the_exact_intervals(tmp_path):
             pub.publish("tele/PLUG1/SENSOR", json.dumps({"Time": ts, "ENERGY": {"Total": r, "Power": 120}}),
                         qos=1).wait_for_publish(10)
             time.sleep(0.01)
-        assert _wait(lambda: c.stats.sources["plugs"]["readings"] == len(regs) and c.spool.depth == 0)
+        assert _wait(lambda: c.stats.sources["plugs"]["readings"] == len(regs) and c.spool.idle)
         c.stop()
         pub.loop_stop()
     want = {("PLUG1", dt.datetime.fromisoformat(regs[i][0]) - dt.timedelta(hours=8), round(regs[i][1] - regs[i - 1][1], 6))
@@ -555,7 +555,7 @@ def test_tls_and_password(tmp_path, monkeypatch):
         rows = cs.produce(10, seed=23)
         for i in cs.publish_batches(pub, rows, per_message=5):
             i.wait_for_publish(10)
-        assert _wait(lambda: c.stats.sources["gw"]["readings"] == len(rows) and c.spool.depth == 0)
+        assert _wait(lambda: c.stats.sources["gw"]["readings"] == len(rows) and c.spool.idle)
         c.stop()
         pub.loop_stop()
     assert cs.stored_set(tmp_path / "park" / "store.duckdb") == cs.expected_set(rows)
@@ -579,7 +579,7 @@ def test_collector_into_postgresql(tmp_path, request):
         random.Random(2).shuffle(shuffled)
         for i in cs.publish_batches(pub, shuffled + shuffled[:30], per_message=6):
             i.wait_for_publish(10)
-        assert _wait(lambda: c.stats.sources["gw"]["readings"] == len(rows) + 30 and c.spool.depth == 0, 60)
+        assert _wait(lambda: c.stats.sources["gw"]["readings"] == len(rows) + 30 and c.spool.idle, 60)
         c.stop()
         pub.loop_stop()
     store = Store(db, read_only=True)
