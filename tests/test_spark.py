@@ -95,17 +95,21 @@ def test_demo_accounts_identical_on_duckdb_and_spark(demo_dir, tmp_path, spark_s
 
 # -- ingest on Spark --------------------------------------------------------------------------------
 def _bad_rows(unit: str) -> pa.Table:
-    """Rows every engine must quarantine, one reason each (and a repeated identical row, kept once)."""
-    t = [dt.datetime(2025, 1, 3, 10, 15)] * 6 + [dt.datetime(2025, 1, 3, 10, 45)] * 2
+    """Rows every engine must quarantine, one reason each (and a repeated identical row, kept once),
+    and rows in another unit (MWh into a kWh meter: converted, or refused when not convertible)."""
+    t = [dt.datetime(2025, 1, 3, 10, 15)] * 6 + [dt.datetime(2025, 1, 3, 10, 45)] * 2 + [
+        dt.datetime(2025, 1, 4, 10, 15), dt.datetime(1999, 12, 31, 10, 15), dt.datetime(2025, 1, 4, 10, 30),
+        dt.datetime(2025, 1, 4, 10, 45)]
     return pa.table({
         "meter_id": [f"{unit}-XX", f"{unit}-M01", f"{unit}-M01", f"{unit}-M02", f"{unit}-M02", f"{unit}-M03",
-                     f"{unit}-M03", f"{unit}-M03"],
-        "timestamp": pa.array([t[0], None, t[1], t[2], t[3], t[4], t[6], t[7]], pa.timestamp("us")),
-        "value": [1.0, 1.0, -2.0, 3.0, 4.0, math.nan, 5.0, 5.0]})
+                     f"{unit}-M03", f"{unit}-M03", f"{unit}-M01", f"{unit}-M01", f"{unit}-M01", f"{unit}-M01"],
+        "timestamp": pa.array([t[0], None, t[1], t[2], t[3], t[4], t[6], t[7], *t[8:]], pa.timestamp("us")),
+        "value": [1.0, 1.0, -2.0, 3.0, 4.0, math.nan, 5.0, 5.0, 5e9, 1.0, 0.25, 1.0],
+        "unit": [None] * 10 + ["MWh", "m3"]})
 
 
 def test_spark_ingest_matches_duckdb_and_reingest_changes_nothing(tmp_path, spark_session):
-    from greenpark.ingest import ingest_batch
+    from greenpark.ingest import ingest_batch, ingest_file, ingest_lake
     from greenpark.store.spark import SparkStore
 
     r = generate_region(tmp_path / "region", 1, meters=3, days=35, seed=7)
@@ -115,22 +119,27 @@ def test_spark_ingest_matches_duckdb_and_reingest_changes_nothing(tmp_path, spar
     bad = _bad_rows("U0001")
     keys = {(m, t) for m, t in zip(bad["meter_id"].to_pylist(), bad["timestamp"].to_pylist(), strict=True)}
     mask = [(m, t) not in keys for m, t in zip(clean["meter_id"].to_pylist(), clean["timestamp"].to_pylist(), strict=True)]
+    clean = clean.append_column("unit", pa.nulls(len(clean), pa.string()))
     batch = pa.concat_tables([clean.filter(pa.array(mask)), bad.cast(clean.schema)])
     pq.write_table(batch, tmp_path / "batch.parquet")
 
     duck = Store(":memory:", p.park.timezone)
     with duck.transaction():
         duck.sync_park(p)
-    d = ingest_batch(duck, p, batch, source="batch.parquet", now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    d = ingest_file(duck, tmp_path / "batch.parquet", park=p, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 
     sp = SparkStore(str(tmp_path / "lake"), p.park.timezone)
     sp.sync_park(p)
-    s = sp.lake.ingest(sp, p, str(tmp_path / "batch.parquet"), source="batch.parquet",
-                       now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    s = ingest_lake(sp, p, str(tmp_path / "batch.parquet"), source="batch.parquet",
+                    now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert (s.accepted, s.rejected, s.rows_read) == (d.accepted, d.rejected, d.rows_read)
     assert s.rejected_by_reason == d.rejected_by_reason == {
-        "duplicate_in_file": 3, "negative_consumption": 1, "unknown_meter": 1, "unparsable_timestamp": 1,
-        "unparsable_value": 1}
+        "duplicate_in_file": 3, "negative_consumption": 1, "timestamp_too_early": 1, "unit_not_convertible": 1,
+        "unknown_meter": 1, "unparsable_timestamp": 1, "unparsable_value": 1, "value_out_of_range": 1}
+    # the same validation SQL on both engines: the same details (duplicates aside: Parquet rows have no line numbers)
+    q = "SELECT reason, detail FROM quarantine WHERE reason <> 'duplicate_in_file' ORDER BY ALL"
+    assert sp.con.execute(q).fetchall() == duck.con.execute(q).fetchall()
+    assert set(s.steps) >= {"checksum", "validate", "merge", "write readings", "rollups", "quarantine"}
     per = core_energy.parse_period("2025-01")
     e_duck, e_spark = energy.compute(duck.con, p, per), energy.compute(sp.con, p, per)
     assert e_duck["park"]["tce"] > 0
@@ -141,10 +150,10 @@ def test_spark_ingest_matches_duckdb_and_reingest_changes_nothing(tmp_path, spar
                 for t in ("readings", "rollup_hourly", "rollup_daily", "rollup_monthly", "quarantine")]
 
     before = snapshot()
-    again = sp.lake.ingest(sp, p, str(tmp_path / "batch.parquet"), source="again.parquet")
+    again = ingest_lake(sp, p, str(tmp_path / "batch.parquet"), source="again.parquet")
     assert again.skipped and again.import_id == s.import_id
-    forced = sp.lake.ingest(sp, p, str(tmp_path / "batch.parquet"), source="batch.parquet", force=True,
-                            now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    forced = ingest_lake(sp, p, str(tmp_path / "batch.parquet"), source="batch.parquet", force=True,
+                         now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert forced.accepted == 0 and forced.corrected == 0 and forced.unchanged == s.accepted
     after = snapshot()
     assert after[:4] == before[:4]  # readings and rollups: nothing changed
@@ -152,11 +161,17 @@ def test_spark_ingest_matches_duckdb_and_reingest_changes_nothing(tmp_path, spar
     # a correction: the new value wins, the old one goes to the history, the rollups follow
     fix = pa.table({"meter_id": ["U0001-M01"], "timestamp": pa.array([dt.datetime(2025, 1, 10, 8, 0)], pa.timestamp("us")),
                     "value": [999.0]})
-    c = sp.lake.ingest(sp, p, sp.con.spark.createDataFrame(fix), source="fix")
+    c = ingest_lake(sp, p, sp.con.spark.createDataFrame(fix), source="fix")
     assert (c.corrected, c.accepted) == (1, 0)
     hist = sp.con.execute("SELECT meter_id, new_value FROM readings_history").fetchall()
     assert hist == [("U0001-M01", 999.0)]
     ingest_batch(duck, p, fix, source="fix")
+    assert _json(energy.compute(duck.con, p, per)) == _json(energy.compute(sp.con, p, per))
+    # a forced re-import of the first batch never overrides the later correction (as on DuckDB)
+    f2 = ingest_lake(sp, p, str(tmp_path / "batch.parquet"), source="batch.parquet", force=True,
+                     now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    d2 = ingest_file(duck, tmp_path / "batch.parquet", park=p, force=True, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert (f2.kept, f2.corrected) == (d2.kept, d2.corrected) == (1, 0)
     assert _json(energy.compute(duck.con, p, per)) == _json(energy.compute(sp.con, p, per))
 
     # the CLI: greenpark ingest --engine spark (a batch already imported changes nothing)

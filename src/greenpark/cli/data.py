@@ -60,6 +60,22 @@ def run_ingest(store: Store, park, files: list[Path], force: bool = False, quiet
     return results
 
 
+def run_lake_ingest(store, park, files: list[Path], force: bool = False, quiet: bool = False) -> list:
+    """Import Parquet files or folders into a Spark store's lake with a progress bar (stage by stage)."""
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[stage]}"), TimeElapsedColumn())
+    out = []
+    with Progress(*columns, console=console, disable=quiet, transient=False) as bar:
+        for f in files:
+            task = bar.add_task(f.name, total=1.0, stage="")
+
+            def step(stage: str, frac: float, _t=task) -> None:
+                bar.update(_t, completed=frac, stage=stage)
+
+            out.append(ingest_mod.ingest_lake(store, park, str(f), source=f.name, force=force, progress=step))
+    return out
+
+
 def summary_table(results: list) -> Table:
     t = Table(title="Import summary · 导入汇总")
     for col in ("file 文件", "import", "read 读取", "accepted 新增", "unchanged 未变", "corrected 更正", "rejected 拒收"):
@@ -78,11 +94,17 @@ def summary_table(results: list) -> Table:
 
 
 def reasons_table(results: list) -> Table | None:
+    """Rejected rows by reason (code, zh label, rows, meaning) of import results; None when none."""
     totals: dict[str, int] = {}
     for r in results:
         if not isinstance(r, Exception):
             for k, v in r.rejected_by_reason.items():
                 totals[k] = totals.get(k, 0) + v
+    return reasons_table_of(totals)
+
+
+def reasons_table_of(totals: dict[str, int]) -> Table | None:
+    """Rejected rows by reason, from counts per reason code; None when there are none."""
     if not totals:
         return None
     t = Table(title="Rejected rows by reason · 拒收原因 (greenpark quarantine lists them)")
@@ -121,14 +143,16 @@ def ingest(
         bad = [f for f in files if f.suffix.lower() != ".parquet" and not f.is_dir()]
         if bad:
             raise UserError(f"{bad[0]}: Spark imports take Parquet files or folders (meter_id, timestamp, value)")
-        out = [store.lake.ingest(store, p, str(f), source=f.name, force=force).to_dict() for f in files]
+        out = run_lake_ingest(store, p, files, force=force, quiet=format != Format.table)
         if format == Format.json:
-            console.print_json(dumps_json(out))
+            console.print_json(dumps_json([r.to_dict() for r in out]))
+        elif format == Format.csv:
+            write_csv([{k: v for k, v in r.to_dict().items() if k not in ("rejected_by_reason", "steps")} for r in out])
         else:
-            for r in out:
-                console.print(f"{r['source']}: " + (f"already imported as #{r['import_id']}" if r["skipped"] else
-                              f"import #{r['import_id']}: {r['accepted']:,} new, {r['unchanged']:,} unchanged, "
-                              f"{r['corrected']:,} corrected, {r['rejected']:,} quarantined {r['rejected_by_reason'] or ''}"))
+            console.print(summary_table(out))
+            reasons = reasons_table(out)
+            if reasons is not None:
+                console.print(reasons)
         return
     results = run_ingest(store, p, files, force=force, quiet=format != Format.table, profile=profile,
                          encoding=encoding)

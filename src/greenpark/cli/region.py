@@ -37,10 +37,18 @@ def ingest_cmd(region: RegionArg,
                force: Annotated[bool, typer.Option("--force", help="Re-process a batch already imported.")] = False,
                master: MasterOpt = None, format: FormatOpt = Format.table) -> None:
     """Import readings of the region's units into its lake (quarantine and idempotency as every import)."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    from greenpark.cli.data import reasons_table_of
     from greenpark.services import region as region_mod
 
     r = _load(region)
-    res = region_mod.ingest(r, data or str(r.source_path.parent / "data"), force=force, master=master)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[stage]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=format != Format.table) as bar:
+        task = bar.add_task("import", total=1.0, stage="")
+        res = region_mod.ingest(r, data or str(r.source_path.parent / "data"), force=force, master=master,
+                                progress=lambda stage, frac: bar.update(task, completed=frac, stage=stage))
     if format == Format.json:
         typer.echo(dumps_json(res))
         return
@@ -49,7 +57,10 @@ def ingest_cmd(region: RegionArg,
         return
     console.print(f"import #{res['import_id']}: {res['rows_read']:,} rows read, {res['accepted']:,} new, "
                   f"{res['unchanged']:,} unchanged, {res['corrected']:,} corrected, {res['rejected']:,} quarantined "
-                  f"{res['rejected_by_reason'] or ''} in {res['partitions']} partitions of {r.lake}")
+                  f"in {res['partitions']} partitions of {r.lake}")
+    table = reasons_table_of(res["rejected_by_reason"])
+    if table is not None:
+        console.print(table)
 
 
 @region_app.command("report")

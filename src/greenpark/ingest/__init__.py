@@ -476,3 +476,18 @@ def _finish(con, result: ImportResult, counts: dict[str, int], reg_counts: tuple
     store_imports.drop_staging(con)
     step("done", 1.0)
     return result
+
+
+def ingest_lake(store, park, batch, *, source: str, force: bool = False, now: dt.datetime | None = None,
+                progress: Progress | None = None, limits=None):
+    """Import a batch of interval readings into a Spark store's lake (:meth:`greenpark.store.lake.Lake.ingest`)
+    with the rules of every import: the store's validation SQL with the unit factors and plausible
+    ranges of ``park`` (``limits``: a Plausibility, or one per meter id -- a region's units), the
+    same reason codes, duplicate, idempotency and ``force`` rules. ``batch``: a Spark DataFrame or
+    the path of Parquet files (meter_id, timestamp, value[, unit]). ``park`` may be a Plausibility
+    (whose earliest date applies)."""
+    lim = limits if limits is not None else plausibility(park)
+    earliest = (park if isinstance(park, Plausibility) else plausibility(park)).earliest_utc(store.timezone)
+    return store.lake.ingest(store, batch, source=source, force=force, now=now, progress=progress,
+                             earliest=earliest,
+                             rules=lambda con, has_unit: validate.reading_rules(con, lim, has_unit=has_unit))

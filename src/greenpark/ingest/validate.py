@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -106,13 +107,16 @@ def _unit_factor_table(triples) -> pa.Table:
                                                         ("accepted", pa.string())]))
 
 
-def _meter_limits(stage, limits: Plausibility) -> pa.Table:
+def _meter_limits(stage, limits: Plausibility | Callable[[str], Plausibility]) -> pa.Table:
     """Plausible range of each meter's stored value [meter unit]: the carrier's range (or the
-    register range for cumulative meters) converted from the carrier's unit."""
+    register range for cumulative meters) converted from the carrier's unit. ``limits``: one
+    Plausibility, or the Plausibility of each meter id (a region's units, each its park.toml)."""
     carrier_unit = {r["id"]: r["unit"] for r in reference.load("carriers").rows}
+    of = limits if callable(limits) else (lambda _m: limits)
     out = {"meter_id": [], "lo": [], "hi": []}
     for meter_id, carrier, unit, kind, _mult in store_imports.meters_of_park(stage):
-        lo, hi = limits.register if kind == "cumulative" else limits.carrier(carrier)
+        lim = of(meter_id)
+        lo, hi = lim.register if kind == "cumulative" else lim.carrier(carrier)
         try:
             f = units.conversion_factor(carrier_unit.get(carrier, unit), unit)  # carrier unit -> meter unit
         except units.UnitError:
@@ -124,10 +128,21 @@ def _meter_limits(stage, limits: Plausibility) -> pa.Table:
                      "hi": pa.array(out["hi"], _F64)})
 
 
+def reading_rules(stage, limits: Plausibility | Callable[[str], Plausibility], *,
+                  has_unit: bool = True) -> tuple[pa.Table, pa.Table]:
+    """The unit factors and plausible ranges the validation of meter rows joins
+    (:func:`greenpark.store.imports.readings_select`), for the rows staged as ``_raw`` on ``stage``
+    (any engine). ``has_unit`` False: the rows carry no unit (each is in its meter's unit), so the
+    rows need not be read to find their units."""
+    pairs = store_imports.meter_unit_pairs(stage) if has_unit else sorted(
+        {(u, u, c) for _m, c, u, _k, _x in store_imports.meters_of_park(stage)})
+    return _unit_factor_table(pairs), _meter_limits(stage, limits)
+
+
 def validate_readings(stage, now: dt.datetime, limits: Plausibility, tz: str) -> None:
     """_parsed for meter rows (see :func:`greenpark.store.imports.validate_readings`)."""
-    factors = _unit_factor_table(store_imports.meter_unit_pairs(stage))
-    store_imports.validate_readings(stage, now, limits.earliest_utc(tz), factors, _meter_limits(stage, limits))
+    factors, ranges = reading_rules(stage, limits)
+    store_imports.validate_readings(stage, now, limits.earliest_utc(tz), factors, ranges)
 
 
 def _station_params(limits: Plausibility) -> pa.Table:

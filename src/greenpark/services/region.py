@@ -113,10 +113,19 @@ def open_store(region: Region, master: str | None = None):
 
 
 def ingest(region: Region, data: str, *, force: bool = False, master: str | None = None,
-           now: dt.datetime | None = None) -> dict[str, Any]:
+           now: dt.datetime | None = None, progress=None) -> dict[str, Any]:
     """Import the Parquet readings at ``data`` (a file or folder) for every unit of the region."""
+    from greenpark import ingest as ingest_mod
+    from greenpark.ingest import validate
+
     store = open_store(region, master)
-    res = store.lake.ingest(store, None, data, source=str(data), force=force, now=now)
+    by_unit = {uid: validate.plausibility(p) for uid, p in region.parks.items()}
+    unit_of = {m.id: uid for uid, p in region.parks.items() for m in p.meters if m.owner == uid}
+    # each meter's plausible range from its unit's park.toml; the earliest plausible date the
+    # earliest of the units' (one batch, one cut-off)
+    first = min(by_unit.values(), key=lambda lim: lim.earliest)
+    res = ingest_mod.ingest_lake(store, first, data, source=str(data), force=force, now=now, progress=progress,
+                                 limits=lambda meter_id: by_unit[unit_of[meter_id]])
     return res.to_dict()
 
 

@@ -312,61 +312,89 @@ _PARSED_VALUE = ("coalesce(TRY_CAST(value_text AS DOUBLE), TRY_CAST(CASE WHEN re
                  + " END AS DOUBLE))")
 
 _VALUE_TEXT = "'value ''' || left(coalesce(value_text, ''), 60) || ''''"
+#: positive infinity (a DOUBLE) in SQL every engine reads
+_INF = "CAST('Infinity' AS DOUBLE)"
+#: a UTC wall clock as ISO 8601 text with Z (the letters outside the formats: Spark's patterns take no literals)
+_ISO = "strftime({x}, '%Y-%m-%d') || 'T' || strftime({x}, '%H:%M:%S') || 'Z'"
+
+
+def number_text(x: str) -> str:
+    """SQL for a DOUBLE as short text (-2, 0.25, 1000000000, nan, inf), the same on every engine:
+    the quarantine's details and raw rows read alike on DuckDB and Spark."""
+    return (f"CASE WHEN isnan({x}) THEN 'nan' WHEN {x} = {_INF} THEN 'inf' WHEN {x} = -{_INF} THEN '-inf' "
+            f"WHEN {x} = floor({x}) AND abs({x}) < 1e15 THEN CAST(CAST({x} AS BIGINT) AS STRING) "
+            f"ELSE CAST({x} AS STRING) END")
+
+
+def iso_utc(t: dt.datetime) -> str:
+    """A UTC wall clock as the ISO text of the validation's details (2000-01-01T00:00:00Z)."""
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def readings_select(ts: str, v: str, keep: tuple[str, ...] = ()) -> str:
+    """The validation of meter rows as one SELECT over ``r`` (``_raw``'s columns: line_no, meter_id,
+    ts_text, value_text, unit, raw), written once for every engine: DuckDB staging
+    (:func:`validate_readings`: ``ts`` and ``v`` parse the text) and the Spark lake
+    (:meth:`greenpark.store.lake.Lake.ingest`: typed Parquet columns). ``ts``: the UTC instant,
+    ``v``: the number in the row's unit. Joins the views ``meters``, ``_gp_uf`` and ``_gp_lim``;
+    parameters (in order): earliest, now, earliest, now, earliest, earliest as ISO text
+    (:func:`iso_utc`). Gives line_no,
+    meter_id, ts (UTC; NULL before ``earliest``), kind, raw, value (in the meter's unit, before the
+    multiplier), multiplier, reason and detail, and the columns of ``_raw`` named in ``keep``."""
+    return """
+        WITH p AS (
+            SELECT r.*, """ + ts + """ AS ts, """ + v + """ AS v,
+                   m.meter_id IS NOT NULL AS known, m.kind, m.multiplier, uf.factor AS unit_factor,
+                   m.unit AS meter_unit, a.accepted, l.lo, l.hi
+            FROM _raw r
+            LEFT JOIN meters m ON m.meter_id = r.meter_id
+            LEFT JOIN _gp_uf uf ON uf.from_unit = coalesce(r.unit, m.unit) AND uf.to_unit = m.unit
+                               AND uf.carrier = m.carrier
+            LEFT JOIN _gp_lim l ON l.meter_id = r.meter_id
+            LEFT JOIN (SELECT DISTINCT to_unit, carrier, accepted FROM _gp_uf) a
+                   ON a.to_unit = m.unit AND a.carrier = m.carrier),
+        q AS (SELECT *, v * unit_factor * multiplier AS stored FROM p)
+        SELECT line_no, meter_id, CASE WHEN ts >= ? THEN ts END AS ts, kind, raw,
+               v * unit_factor AS value,        -- in the meter's unit, before multiplier
+               multiplier,
+               CASE WHEN NOT known THEN 'unknown_meter'
+                    WHEN ts IS NULL THEN 'unparsable_timestamp'
+                    WHEN v IS NULL OR isnan(v) OR abs(v) = """ + _INF + """ THEN 'unparsable_value'
+                    WHEN unit_factor IS NULL THEN 'unit_not_convertible'
+                    WHEN ts > ? THEN 'timestamp_in_future'
+                    WHEN ts < ? THEN 'timestamp_too_early'
+                    WHEN kind = 'interval' AND v < 0 THEN 'negative_consumption'
+                    WHEN abs(stored) = """ + _INF + """ OR stored > hi OR stored < lo THEN 'value_out_of_range'
+               END AS reason,
+               CASE WHEN NOT known THEN 'meter ''' || left(coalesce(meter_id, ''), 60) || ''''
+                    WHEN ts IS NULL THEN 'timestamp ''' || left(coalesce(ts_text, ''), 60) || ''''
+                    WHEN v IS NULL OR isnan(v) OR abs(v) = """ + _INF + """ THEN """ + _VALUE_TEXT + """
+                    WHEN unit_factor IS NULL THEN 'unit ''' || left(coalesce(unit, ''), 60) || ''' (meter unit '
+                         || coalesce(meter_unit, '') || '; accepted: ' || coalesce(accepted, '') || ')'
+                    WHEN ts > ? THEN 'timestamp ' || """ + _ISO.format(x="ts") + """
+                    WHEN ts < ? THEN 'timestamp ' || """ + _ISO.format(x="ts") + """ || ' is before '
+                         || ?
+                    WHEN kind = 'interval' AND v < 0 THEN 'value ' || value_text
+                    WHEN abs(stored) = """ + _INF + """ OR stored > hi OR stored < lo THEN """ + _VALUE_TEXT + """
+                         || ' outside ' || coalesce(""" + number_text("lo") + """, '-inf') || ' .. '
+                         || coalesce(""" + number_text("hi") + """, 'inf') || ' (meter unit, after multiplier)'
+               END AS detail""" + "".join(f", {c}" for c in keep) + """
+        FROM q"""
 
 
 def validate_readings(con, now: dt.datetime, earliest: dt.datetime, unit_factors: pa.Table,
                       limits: pa.Table) -> None:
     """_parsed from _raw (meter rows): parsed timestamp (UTC; NULL before ``earliest``, which
-    every engine can hold), value in the meter's unit before the
-    multiplier, and the reason code. ``unit_factors(from_unit, to_unit, carrier, factor, accepted)``
+    every engine can hold), value in the meter's unit before the multiplier, and the reason code
+    (:func:`readings_select`). ``unit_factors(from_unit, to_unit, carrier, factor, accepted)``
     (``accepted``: the spellings a meter of that unit and carrier accepts, named in the detail);
     ``limits(meter_id, lo, hi)``: plausible range of a stored value (after unit and multiplier;
     for registers of the register times multiplier), NULL = no bound."""
     con.register("_gp_uf", unit_factors)
     con.register("_gp_lim", limits)
     try:
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE _parsed AS
-            WITH p AS (
-                SELECT r.*, """ + _PARSED_TS + """ AS ts,
-                       """ + _PARSED_VALUE + """ AS v,
-                       m.meter_id IS NOT NULL AS known, m.kind, m.multiplier, uf.factor AS unit_factor,
-                       m.unit AS meter_unit, a.accepted,
-                       l.lo, l.hi
-                FROM _raw r
-                LEFT JOIN meters m USING (meter_id)
-                LEFT JOIN _gp_uf uf ON uf.from_unit = coalesce(r.unit, m.unit) AND uf.to_unit = m.unit
-                                   AND uf.carrier = m.carrier
-                LEFT JOIN _gp_lim l ON l.meter_id = r.meter_id
-                LEFT JOIN (SELECT DISTINCT to_unit, carrier, accepted FROM _gp_uf) a
-                       ON a.to_unit = m.unit AND a.carrier = m.carrier),
-            q AS (SELECT *, v * unit_factor * multiplier AS stored FROM p)
-            SELECT line_no, meter_id, CASE WHEN ts >= ? THEN ts END AS ts, kind, raw,
-                   v * unit_factor AS value,        -- in the meter's unit, before multiplier
-                   multiplier,
-                   CASE WHEN NOT known THEN 'unknown_meter'
-                        WHEN ts IS NULL THEN 'unparsable_timestamp'
-                        WHEN v IS NULL OR isnan(v) OR isinf(v) THEN 'unparsable_value'
-                        WHEN unit_factor IS NULL THEN 'unit_not_convertible'
-                        WHEN ts > ? THEN 'timestamp_in_future'
-                        WHEN ts < ? THEN 'timestamp_too_early'
-                        WHEN kind = 'interval' AND v < 0 THEN 'negative_consumption'
-                        WHEN isinf(stored) OR stored > hi OR stored < lo THEN 'value_out_of_range'
-                   END AS reason,
-                   CASE WHEN NOT known THEN 'meter ''' || left(coalesce(meter_id, ''), 60) || ''''
-                        WHEN ts IS NULL THEN 'timestamp ''' || left(coalesce(ts_text, ''), 60) || ''''
-                        WHEN v IS NULL OR isnan(v) OR isinf(v) THEN """ + _VALUE_TEXT + """
-                        WHEN unit_factor IS NULL THEN 'unit ''' || left(coalesce(unit, ''), 60) || ''' (meter unit '
-                             || coalesce(meter_unit, '') || '; accepted: ' || coalesce(accepted, '') || ')'
-                        WHEN ts > ? THEN 'timestamp ' || strftime(ts, '%Y-%m-%dT%H:%M:%SZ')
-                        WHEN ts < ? THEN 'timestamp ' || strftime(ts, '%Y-%m-%dT%H:%M:%SZ') || ' is before '
-                             || strftime(?::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ')
-                        WHEN kind = 'interval' AND v < 0 THEN 'value ' || value_text
-                        WHEN isinf(stored) OR stored > hi OR stored < lo THEN """ + _VALUE_TEXT + """
-                             || ' outside ' || coalesce(lo::VARCHAR, '-inf') || ' .. ' || coalesce(hi::VARCHAR, 'inf')
-                             || ' (meter unit, after multiplier)'
-                   END AS detail
-            FROM q""", [earliest, now, earliest, now, earliest, earliest])
+        con.execute("CREATE OR REPLACE TEMP TABLE _parsed AS " + readings_select(_PARSED_TS, _PARSED_VALUE),
+                    [earliest, now, earliest, now, earliest, iso_utc(earliest)])
     finally:
         con.unregister("_gp_uf")
         con.unregister("_gp_lim")
@@ -418,8 +446,8 @@ def validate_observations(con, now: dt.datetime, earliest: dt.datetime, params: 
                              || strftime(?::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ')
                         WHEN NOT allow_negative AND v < 0 THEN 'value ' || value_text
                         WHEN isinf(conv) OR conv > hi OR conv < lo THEN """ + _VALUE_TEXT + """
-                             || ' outside ' || coalesce(lo::VARCHAR, '-inf') || ' .. ' || coalesce(hi::VARCHAR, 'inf')
-                             || ' (' || param || ')'
+                             || ' outside ' || coalesce(""" + number_text("lo") + """, '-inf') || ' .. '
+                             || coalesce(""" + number_text("hi") + """, 'inf') || ' (' || param || ')'
                    END AS detail
             FROM q""", [earliest, now, earliest, now, earliest, earliest])
     finally:

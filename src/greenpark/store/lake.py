@@ -35,6 +35,7 @@ import datetime as dt
 import functools
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,7 @@ import pyarrow as pa
 from greenpark import __version__
 from greenpark.errors import InputError
 from greenpark.store import Store, exact_sum, fixed_utc_offset, readings
+from greenpark.store.imports import imports_of, iso_utc, number_text, readings_select
 
 #: tables of the lake and their partition columns
 PARTITIONED = {
@@ -115,10 +117,50 @@ class LakeImport:
     corrected: int = 0
     rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    #: rows of a forced re-import whose stored value a later import wrote: left as they are
+    kept: int = 0
     partitions: int = 0
+    #: seconds of each step (checksum, validate, merge, write readings, rollups, quarantine)
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def skipped_as_duplicate_of(self) -> int | None:
+        """The import this batch repeats (as :class:`greenpark.ingest.ImportResult`)."""
+        return self.import_id if self.skipped else None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    as_dict = to_dict
+
+
+class _Clock:
+    """Seconds per step of an import, and the progress callback told of each step."""
+
+    def __init__(self, progress=None):
+        self.progress = progress
+        self.steps: dict[str, float] = {}
+        self._name: str | None = None
+        self._t = time.perf_counter()
+
+    def step(self, name: str, fraction: float) -> None:
+        self._close()
+        self._name = name
+        if self.progress:
+            self.progress(name, fraction)
+
+    def _close(self) -> None:
+        t = time.perf_counter()
+        if self._name:
+            self.steps[self._name] = round(self.steps.get(self._name, 0.0) + t - self._t, 3)
+        self._t = t
+
+    def done(self) -> dict[str, float]:
+        self._close()
+        self._name = None
+        if self.progress:
+            self.progress("done", 1.0)
+        return self.steps
 
 
 class Lake:
@@ -178,15 +220,21 @@ class Lake:
 
     # -- writing ---------------------------------------------------------------------------------
     def _write(self, table: str, frame) -> None:
-        """Replace the partitions of ``table`` that ``frame`` holds (dynamic partition overwrite):
-        staged first, so that a failure leaves the lake as it was and no partition is read while
-        it is overwritten."""
+        """Replace the partitions of ``table`` that ``frame`` holds (Spark's dynamic partition
+        overwrite: tasks write into a staging folder and the job's commit swaps the partitions in,
+        so a failed job leaves the lake as it was). A frame that reads the table it replaces is
+        written to a staging copy first (Spark cannot overwrite what it is reading); checkpointed
+        frames read no files and are written once."""
         parts = list(PARTITIONED[table])
+        target = self.path(table)
+        if not any(f.startswith(target + "/") or f.startswith("file:" + target + "/") for f in frame.inputFiles()):
+            # one file per partition folder and task: the lake's folders hold few, large files
+            frame.repartition(*parts).write.mode("overwrite").partitionBy(*parts).parquet(target)
+            return
         stage = f"{self.root}/_staging/{uuid.uuid4().hex}/{table}"
-        # one file per partition folder and task: the lake's folders hold few, large files
         frame.repartition(*parts).write.mode("overwrite").partitionBy(*parts).parquet(stage)
         staged = self.spark.read.schema(frame.schema).option("basePath", stage).parquet(stage)
-        staged.write.mode("overwrite").partitionBy(*parts).parquet(self.path(table))
+        staged.write.mode("overwrite").partitionBy(*parts).parquet(target)
         if _is_local(stage):
             shutil.rmtree(_local(stage).rsplit("/", 1)[0], ignore_errors=True)
         else:
@@ -246,13 +294,19 @@ class Lake:
                                                                .cast("decimal(38,0)")).alias("h")).first()
         return f"spark-xxhash64:{row['n']}:{row['h'] or 0}"
 
-    def ingest(self, store, park, batch, *, source: str, now: dt.datetime | None = None,
-               force: bool = False) -> LakeImport:
+    def ingest(self, store, batch, *, source: str, rules, earliest: dt.datetime, now: dt.datetime | None = None,
+               force: bool = False, progress=None) -> LakeImport:
         """Import a batch of interval readings (a Spark DataFrame, or the path of Parquet files) with
-        the columns ``meter_id, timestamp, value``: ``timestamp`` an instant (Parquet timestamp with
-        UTC adjustment) or park time (without). See the module text for the rules. ``store``: the
-        :class:`~greenpark.store.spark.SparkStore` whose views the SQL reads (meters synced)."""
+        the columns ``meter_id, timestamp, value[, unit]``: ``timestamp`` an instant (Parquet
+        timestamp with UTC adjustment) or park time (without). See the module text for the rules.
+        ``store``: the :class:`~greenpark.store.spark.SparkStore` whose views the SQL reads (meters
+        synced). ``rules(con, has_unit)`` -> (unit_factors, limits): the tables of
+        :func:`greenpark.store.imports.validate_readings`, built by the ingest layer once the batch is
+        the view ``_raw``; ``earliest``: the earliest plausible instant (UTC);
+        ``progress(stage, fraction)`` as :data:`greenpark.ingest.Progress`. Every step's seconds are in
+        ``LakeImport.steps``."""
         con = self.con
+        clock = _Clock(progress)
         if isinstance(batch, str):
             batch = self.spark.read.parquet(batch)
         missing = {"meter_id", "timestamp", "value"} - set(batch.columns)
@@ -260,76 +314,101 @@ class Lake:
             raise LakeError(f"{source}: the batch lacks the column(s) {', '.join(sorted(missing))} "
                             "(meter_id, timestamp, value)")
         now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
+        clock.step("checksum", 0.0)
         checksum = self.checksum(batch)
         with store.transaction():
-            found = con.execute("SELECT min(import_id) FROM imports WHERE checksum = ?", [checksum]).fetchone()[0]
-        if found is not None and not force:
-            return LakeImport(import_id=int(found), source=source, checksum=checksum, skipped=True)
+            earlier = [int(i) for i in imports_of(con, checksum)]
+        if earlier and not force:
+            return LakeImport(import_id=earlier[0], source=source, checksum=checksum, skipped=True,
+                              steps=clock.done())
         import_id = int(con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0])
         started = dt.datetime.now(dt.UTC)
         off = fixed_utc_offset(store.timezone)
         ttype = dict(batch.dtypes)["timestamp"]
         if ttype == "timestamp_ntz":  # park time
-            ts = f"make_timestamp(epoch_us(b.timestamp) - {int(off.total_seconds()) * 1_000_000})"
+            ts = f"make_timestamp(epoch_us(r.ts_in) - {int(off.total_seconds()) * 1_000_000})"
         elif ttype == "timestamp":  # an instant: its UTC wall clock (the session is in UTC)
-            ts = "CAST(b.timestamp AS TIMESTAMP)"
+            ts = "CAST(r.ts_in AS TIMESTAMP)"
         else:
             raise LakeError(f"{source}: column timestamp is {ttype}; a Parquet timestamp is needed")
-        con.register_frame("_gp_batch", batch.selectExpr("CAST(meter_id AS STRING) AS meter_id", "timestamp",
-                                                         "CAST(value AS DOUBLE) AS value"))
-        if con.execute("SELECT count(*) FROM _gp_batch b JOIN meters m USING (meter_id) "
-                       "WHERE m.kind <> 'interval'").fetchone()[0]:
-            raise LakeError(f"{source}: cumulative registers are not imported on Spark; import them into a "
-                            "DuckDB or PostgreSQL store (rollover and replacement need the register series)")
-        hour = readings.hour_expr(store, "p.ts", "p.interval_label")
-        con.register_frame("_gp_parsed", con.execute(f"""
-            SELECT b.meter_id, {ts} AS ts, b.value * m.multiplier AS value, b.timestamp AS raw_ts, b.value AS raw_value,
-                   m.owner, m.interval_label,
-                   CASE WHEN m.meter_id IS NULL THEN 'unknown_meter'
-                        WHEN b.timestamp IS NULL THEN 'unparsable_timestamp'
-                        WHEN b.value IS NULL OR isnan(b.value) OR abs(b.value) = CAST('Infinity' AS DOUBLE)
-                             THEN 'unparsable_value'
-                        WHEN {ts} > CAST('{now.isoformat(sep=' ')}' AS TIMESTAMP) THEN 'timestamp_in_future'
-                        WHEN {ts} < CAST('{EARLIEST.isoformat(sep=' ')}' AS TIMESTAMP) THEN 'timestamp_too_early'
-                        WHEN b.value < 0 THEN 'negative_consumption' END AS reason
-            FROM _gp_batch b LEFT JOIN meters m USING (meter_id)""")._frame)
-        # repeated keys among valid rows: identical copies keep one, conflicting values are all quarantined
-        con.register_frame("_gp_checked", con.execute(f"""
-            SELECT p.*, {hour} AS hour,
+        has_unit = "unit" in batch.columns
+        # the batch as the store's staging table _raw (text columns for the quarantine's details)
+        con.register_frame("_raw", batch.selectExpr(
+            "CAST(NULL AS BIGINT) AS line_no", "CAST(meter_id AS STRING) AS meter_id",
+            "CAST(timestamp AS STRING) AS ts_text", f"{number_text('value')} AS value_text",
+            "CAST(unit AS STRING) AS unit" if has_unit else "CAST(NULL AS STRING) AS unit",
+            "CAST(NULL AS STRING) AS raw", "timestamp AS ts_in", "CAST(value AS DOUBLE) AS v_in"))
+        unit_factors, limits = rules(con, has_unit)
+        con.register("_gp_uf", unit_factors)
+        con.register("_gp_lim", limits)
+        clock.step("validate", 0.1)
+        # the store's validation (written once: greenpark.store.imports.readings_select), then repeated
+        # keys among valid rows: identical copies keep one, conflicting values are all quarantined
+        con.register_frame("_gp_parsed", con.execute(
+            readings_select(ts, "r.v_in", keep=("ts_in", "v_in", "unit")), [earliest, now, earliest, now, earliest, iso_utc(earliest)])._frame)
+        hour = readings.hour_expr(store, "p.ts", "m.interval_label")
+        checked = con.execute(f"""
+            SELECT p.meter_id, p.ts, p.value * p.multiplier AS value, p.kind, p.ts_in, p.v_in, p.unit,
+                   {hour} AS hour, m.owner,
                    CASE WHEN p.reason IS NOT NULL THEN p.reason
                         WHEN min(p.value) OVER k <> max(p.value) OVER k THEN 'duplicate_in_file'
                         WHEN row_number() OVER (PARTITION BY p.meter_id, p.ts, p.reason IS NULL ORDER BY p.value) > 1
-                             THEN 'duplicate_in_file' END AS why
-            FROM _gp_parsed p
-            WINDOW k AS (PARTITION BY p.meter_id, p.ts, p.reason IS NULL)""")._frame.localCheckpoint())
-        touched = [tuple(r) for r in con.execute(
-            "SELECT DISTINCT CAST(year(hour) AS VARCHAR), CAST(month(hour) AS VARCHAR), owner FROM _gp_checked "
-            "WHERE why IS NULL ORDER BY 1, 2, 3").fetchall()]
+                             THEN 'duplicate_in_file' END AS why,
+                   CASE WHEN p.reason IS NOT NULL THEN p.detail
+                        WHEN min(p.value) OVER k <> max(p.value) OVER k
+                             THEN 'conflicting values for the same key (' || count(*) OVER k || ' rows); none imported'
+                        ELSE 'repeat of an earlier row of the batch' END AS why_detail
+            FROM _gp_parsed p LEFT JOIN meters m ON m.meter_id = p.meter_id
+            WINDOW k AS (PARTITION BY p.meter_id, p.ts, p.reason IS NULL)""")._frame.localCheckpoint()
+        con.register_frame("_gp_checked", checked)
+        # one pass: rows per reason and partition, and any cumulative register
+        stats = con.execute("""
+            SELECT why, CAST(year(hour) AS VARCHAR) AS year, CAST(month(hour) AS VARCHAR) AS month, owner,
+                   count(*) AS n, count_if(why IS NULL AND kind <> 'interval') AS registers
+            FROM _gp_checked GROUP BY ALL""").fetchall()
+        if any(r[5] for r in stats):
+            self._drop_views()
+            raise LakeError(f"{source}: cumulative registers are not imported on Spark; import them into a "
+                            "DuckDB or PostgreSQL store (rollover and replacement need the register series)")
+        touched = sorted({(r[1], r[2], r[3]) for r in stats if r[0] is None})
+        by_reason: dict[str, int] = {}
+        for r in stats:
+            if r[0] is not None:
+                by_reason[r[0]] = by_reason.get(r[0], 0) + int(r[4])
+        result = LakeImport(import_id=import_id, source=source, checksum=checksum, partitions=len(touched),
+                            rows_read=sum(int(r[4]) for r in stats), rejected=sum(by_reason.values()),
+                            rejected_by_reason=dict(sorted(by_reason.items())))
+        clock.step("merge", 0.4)
         where = self._partition_filter(touched, ("year", "month", "enterprise"))
-        con.register_frame("_gp_old", self.frame("readings", partitions=True).where(where))
-        merged = con.execute(f"""
-            SELECT coalesce(n.meter_id, o.meter_id) AS meter_id, coalesce(n.ts, o.ts) AS ts,
-                   coalesce(n.value, o.value) AS value,
-                   CASE WHEN n.meter_id IS NULL OR o.value = n.value THEN o.import_id ELSE {import_id} END AS import_id,
-                   CASE WHEN n.meter_id IS NULL THEN 'kept' WHEN o.meter_id IS NULL THEN 'new'
-                        WHEN o.value = n.value THEN 'unchanged' ELSE 'corrected' END AS state,
-                   o.value AS old_value, o.import_id AS old_import_id,
-                   coalesce(n.year, o.year) AS year, coalesce(n.month, o.month) AS month,
-                   coalesce(n.owner, o.enterprise) AS enterprise
-            FROM (SELECT meter_id, ts, value, CAST(year(hour) AS VARCHAR) AS year,
-                         CAST(month(hour) AS VARCHAR) AS month, owner FROM _gp_checked WHERE why IS NULL) n
-            FULL JOIN _gp_old o ON n.meter_id = o.meter_id AND n.ts = o.ts""")._frame.localCheckpoint()
+        old = self.frame("readings", partitions=True).where(where)
+        con.register_frame("_gp_old", old)
+        protect = earlier[0] if earlier else None  # a forced re-import never overrides a later import's values
+        kept = "FALSE" if protect is None else f"coalesce(o.import_id > {protect} AND o.value <> n.value, FALSE)"
+        new = """SELECT meter_id, ts, value, CAST(year(hour) AS VARCHAR) AS year, CAST(month(hour) AS VARCHAR) AS month,
+                         owner FROM _gp_checked WHERE why IS NULL"""
+        if not old.inputFiles():  # nothing stored in these partitions yet: every row is new
+            merged = con.execute(f"""
+                SELECT meter_id, ts, value, {import_id} AS import_id, 'new' AS state, CAST(NULL AS DOUBLE) AS old_value,
+                       CAST(NULL AS BIGINT) AS old_import_id, year, month, owner AS enterprise FROM ({new}) n""")._frame
+        else:
+            merged = con.execute(f"""
+                SELECT coalesce(n.meter_id, o.meter_id) AS meter_id, coalesce(n.ts, o.ts) AS ts,
+                       CASE WHEN n.meter_id IS NULL OR {kept} THEN o.value ELSE n.value END AS value,
+                       CASE WHEN n.meter_id IS NULL OR o.value = n.value OR {kept} THEN o.import_id
+                            ELSE {import_id} END AS import_id,
+                       CASE WHEN n.meter_id IS NULL THEN 'stored' WHEN o.meter_id IS NULL THEN 'new'
+                            WHEN {kept} THEN 'kept' WHEN o.value = n.value THEN 'unchanged' ELSE 'corrected' END AS state,
+                       o.value AS old_value, o.import_id AS old_import_id,
+                       coalesce(n.year, o.year) AS year, coalesce(n.month, o.month) AS month,
+                       coalesce(n.owner, o.enterprise) AS enterprise
+                FROM ({new}) n FULL JOIN _gp_old o ON n.meter_id = o.meter_id AND n.ts = o.ts""")._frame
+        merged = merged.localCheckpoint()
         con.register_frame("_gp_merged", merged)
         counts = dict(con.execute("SELECT state, count(*) FROM _gp_merged GROUP BY state").fetchall())
-        result = LakeImport(import_id=import_id, source=source, checksum=checksum, partitions=len(touched),
-                            accepted=counts.get("new", 0), unchanged=counts.get("unchanged", 0),
-                            corrected=counts.get("corrected", 0))
-        by_reason = dict(con.execute("SELECT why, count(*) FROM _gp_checked WHERE why IS NOT NULL GROUP BY why")
-                         .fetchall())
-        result.rejected_by_reason = dict(sorted(by_reason.items()))
-        result.rejected = sum(by_reason.values())
-        result.rows_read = int(con.execute("SELECT count(*) FROM _gp_checked").fetchone()[0])
+        result.accepted, result.unchanged = counts.get("new", 0), counts.get("unchanged", 0)
+        result.corrected, result.kept = counts.get("corrected", 0), counts.get("kept", 0)
         if result.accepted or result.corrected:
+            clock.step("write readings", 0.55)
             if result.corrected:
                 con.register_frame("_gp_hist_old", self.frame("readings_history", partitions=True).where(where))
                 self._write("readings_history", con.execute(f"""
@@ -341,14 +420,15 @@ class Lake:
                     FROM _gp_merged WHERE state = 'corrected'""")._frame)
             self._write("readings", merged.selectExpr("meter_id", "ts", "value", "import_id", "year", "month",
                                                       "enterprise"))
-            self.attach()
-            self.rebuild_rollups(store, touched)
+            clock.step("rollups", 0.75)
+            self.rebuild_rollups(store, touched, merged)
         if result.rejected:
+            clock.step("quarantine", 0.95)
             self._write("quarantine", con.execute(f"""
                 SELECT {import_id} AS import_id, '{_q(source)}' AS source, CAST(NULL AS BIGINT) AS line_no,
-                       why AS reason, CAST(NULL AS VARCHAR) AS detail,
-                       concat_ws(',', coalesce(meter_id, ''), coalesce(CAST(raw_ts AS VARCHAR), ''),
-                                 coalesce(CAST(raw_value AS VARCHAR), '')) AS raw
+                       why AS reason, why_detail AS detail,
+                       concat_ws(',', coalesce(meter_id, ''), coalesce(strftime(ts_in, '%Y-%m-%d %H:%M:%S.%f'), ''),
+                                 coalesce({number_text('v_in')}, ''), coalesce(unit, '')) AS raw
                 FROM _gp_checked WHERE why IS NOT NULL""")._frame)
         finished = dt.datetime.now(dt.UTC)
         row = pa.table({"import_id": [import_id], "source": [source], "checksum": [checksum],
@@ -358,18 +438,28 @@ class Lake:
                         "unchanged": [result.unchanged], "corrected": [result.corrected],
                         "rejected": [result.rejected], "status": ["complete"], "greenpark_version": [__version__]})
         self._write("imports", self.spark.createDataFrame(row))
-        for v in ("_gp_batch", "_gp_parsed", "_gp_checked", "_gp_old", "_gp_merged", "_gp_hist_old"):
-            con.unregister(v)
+        self._drop_views()
+        checked.unpersist()
+        merged.unpersist()
         self.attach()
+        result.steps = clock.done()
         return result
 
-    def rebuild_rollups(self, store, touched: list[tuple]) -> None:
+    def _drop_views(self) -> None:
+        for v in ("_raw", "_gp_uf", "_gp_lim", "_gp_parsed", "_gp_checked", "_gp_old", "_gp_merged", "_gp_hist_old"):
+            self.con.unregister(v)
+
+    def rebuild_rollups(self, store, touched: list[tuple], rows=None) -> None:
         """Hourly and daily rollups of the partitions ``touched`` (year, month, enterprise) from their
-        readings; monthly rollups of their (year, enterprise) from the daily ones -- the exact sums of
+        readings (``rows``: a frame holding exactly those partitions' readings, with the columns
+        meter_id, ts, value, year, month, enterprise; default: read from the lake); monthly rollups
+        of their (year, enterprise) from the daily ones -- the exact sums of
         :mod:`greenpark.store.readings`, so the figures equal a DuckDB store's to the last digit."""
         con = self.con
-        where = self._partition_filter(touched, ("year", "month", "enterprise"))
-        con.register_frame("_gp_r", self.frame("readings", partitions=True).where(where))
+        if rows is None:
+            rows = self.frame("readings", partitions=True).where(
+                self._partition_filter(touched, ("year", "month", "enterprise")))
+        con.register_frame("_gp_r", rows)
         hour = readings.hour_expr(store, "r.ts", "m.interval_label")
         hourly = con.execute(f"""
             SELECT r.meter_id, {hour} AS hour, {Store.HOUR_SUM.format(x="r.value")} AS quantity,
@@ -381,7 +471,6 @@ class Lake:
             SELECT meter_id, CAST(hour AS DATE) AS day, {Store.HOUR_SUM.format(x="quantity")} AS quantity,
                    sum(n_readings) AS n_readings, year, month, enterprise
             FROM _gp_h GROUP BY ALL""")._frame)
-        self.attach()
         years = sorted({(y, e) for y, _, e in touched})
         con.register_frame("_gp_d", self.frame("rollup_daily", partitions=True)
                            .where(self._partition_filter(years, ("year", "enterprise"))))
@@ -391,6 +480,7 @@ class Lake:
             FROM _gp_d GROUP BY ALL""")._frame)
         for v in ("_gp_r", "_gp_h", "_gp_d"):
             con.unregister(v)
+        hourly.unpersist()
         self.attach()
 
 
