@@ -20,13 +20,20 @@ The columns are those of the store's tables (``migrations/``), so the store's SQ
 unchanged (:class:`greenpark.store.spark.SparkStore` attaches each table as a view). Statements
 are written in DuckDB's SQL and translated (:func:`greenpark.store.spark.translate`).
 
-Ingest (:meth:`Lake.ingest`) applies the store's rules on Spark: a batch whose content checksum
-was imported already changes nothing; rows are validated with the store's reason codes
-(unknown_meter, unparsable_timestamp, unparsable_value, timestamp_in_future,
-timestamp_too_early, duplicate_in_file, negative_consumption) and the rejected ones quarantined;
-a new value for a stored (meter, ts) wins and the old one goes to ``readings_history``; equal
-values count as unchanged and keep their import. Cumulative registers are not taken on Spark
+Ingest (:meth:`Lake.ingest`, called by :func:`greenpark.ingest.ingest_lake`) applies the store's
+rules on Spark: a batch whose content checksum was imported already changes nothing; rows are
+validated by the store's own validation SQL (:func:`greenpark.store.imports.readings_select`,
+translated), so the reason codes and details are those of a DuckDB import (unknown_meter,
+unparsable_timestamp, unparsable_value, unit_not_convertible, timestamp_in_future,
+timestamp_too_early, negative_consumption, value_out_of_range; then duplicate_in_file) and the
+rejected rows are quarantined; a new value for a stored (meter, ts) wins and the old one goes to
+``readings_history``; equal values count as unchanged and keep their import; a forced re-import
+never overrides what a later import wrote (``kept``). Cumulative registers are not taken on Spark
 (an error, not a guess): import them into a DuckDB or PostgreSQL store.
+
+Nothing that grows with the readings reaches the driver: the batch is validated and merged by
+the executors (checkpointed, spilled to disk when large); the driver gets counts per reason and
+partition.
 """
 
 from __future__ import annotations
@@ -348,23 +355,28 @@ class Lake:
             readings_select(ts, "r.v_in", keep=("ts_in", "v_in", "unit")), [earliest, now, earliest, now, earliest, iso_utc(earliest)])._frame)
         hour = readings.hour_expr(store, "p.ts", "m.interval_label")
         checked = con.execute(f"""
-            SELECT p.meter_id, p.ts, p.value * p.multiplier AS value, p.kind, p.ts_in, p.v_in, p.unit,
-                   {hour} AS hour, m.owner,
-                   CASE WHEN p.reason IS NOT NULL THEN p.reason
-                        WHEN min(p.value) OVER k <> max(p.value) OVER k THEN 'duplicate_in_file'
-                        WHEN row_number() OVER (PARTITION BY p.meter_id, p.ts, p.reason IS NULL ORDER BY p.value) > 1
-                             THEN 'duplicate_in_file' END AS why,
-                   CASE WHEN p.reason IS NOT NULL THEN p.detail
-                        WHEN min(p.value) OVER k <> max(p.value) OVER k
-                             THEN 'conflicting values for the same key (' || count(*) OVER k || ' rows); none imported'
-                        ELSE 'repeat of an earlier row of the batch' END AS why_detail
-            FROM _gp_parsed p LEFT JOIN meters m ON m.meter_id = p.meter_id
-            WINDOW k AS (PARTITION BY p.meter_id, p.ts, p.reason IS NULL)""")._frame.localCheckpoint()
+            SELECT meter_id, ts, value, hour, owner, registers, why,
+                   CASE WHEN why IS NOT NULL THEN why_detail END AS why_detail,
+                   CASE WHEN why IS NOT NULL THEN ts_in END AS ts_in,
+                   CASE WHEN why IS NOT NULL THEN v_in END AS v_in,
+                   CASE WHEN why IS NOT NULL THEN unit END AS unit
+            FROM (SELECT p.meter_id, p.ts, p.value * p.multiplier AS value, p.ts_in, p.v_in, p.unit,
+                         {hour} AS hour, m.owner, p.kind <> 'interval' AS registers,
+                         CASE WHEN p.reason IS NOT NULL THEN p.reason
+                              WHEN min(p.value) OVER k <> max(p.value) OVER k THEN 'duplicate_in_file'
+                              WHEN row_number() OVER (PARTITION BY p.meter_id, p.ts, p.reason IS NULL ORDER BY p.value) > 1
+                                   THEN 'duplicate_in_file' END AS why,
+                         CASE WHEN p.reason IS NOT NULL THEN p.detail
+                              WHEN min(p.value) OVER k <> max(p.value) OVER k
+                                   THEN 'conflicting values for the same key (' || count(*) OVER k || ' rows); none imported'
+                              ELSE 'repeat of an earlier row of the batch' END AS why_detail
+                  FROM _gp_parsed p LEFT JOIN meters m ON m.meter_id = p.meter_id
+                  WINDOW k AS (PARTITION BY p.meter_id, p.ts, p.reason IS NULL)) c""")._frame.localCheckpoint()
         con.register_frame("_gp_checked", checked)
         # one pass: rows per reason and partition, and any cumulative register
         stats = con.execute("""
             SELECT why, CAST(year(hour) AS VARCHAR) AS year, CAST(month(hour) AS VARCHAR) AS month, owner,
-                   count(*) AS n, count_if(why IS NULL AND kind <> 'interval') AS registers
+                   count(*) AS n, count_if(why IS NULL AND registers) AS registers
             FROM _gp_checked GROUP BY ALL""").fetchall()
         if any(r[5] for r in stats):
             self._drop_views()
