@@ -181,6 +181,38 @@ def _carrier_meta() -> dict[str, dict]:
     return {r["id"]: r for r in reference.load("carriers").rows}
 
 
+#: why a product has no unit energy (:func:`unit_product_energy`)
+NOT_ALLOCATED = "energy is not allocated between several products"
+NO_OUTPUT = "no output"
+
+
+def unit_product_energy(kgce, output, n_products):
+    """Unit-product comprehensive energy consumption (单位产品综合能耗, GB/T 2589-2020 Cl. 3 terms) [kgce/unit]:
+    the owner's comprehensive energy consumption ``kgce`` [kgce] over the output of its product
+    ``output`` [product unit] in the same period.
+
+    Only an owner that makes one product in the period (``n_products`` = 1) has one: greenpark does
+    not allocate an owner's energy between several products (NaN, :data:`NOT_ALLOCATED`); an output
+    of 0 gives NaN too (:data:`NO_OUTPUT`). Scalars (returns a float) or aligned arrays / pandas
+    Series (returns an array), so that one park's accounts and a region's unit-months use the one
+    formula."""
+    import numpy as np
+
+    k, o, n = (np.asarray(x, dtype=float) for x in (kgce, output, n_products))
+    ok = (n == 1) & (o > 0)
+    v = np.where(ok, k / np.where(ok, o, 1.0), np.nan)
+    return float(v) if v.ndim == 0 else v
+
+
+def unit_product_note(output, n_products):
+    """Why :func:`unit_product_energy` gives no value (None when it gives one); scalars or arrays."""
+    import numpy as np
+
+    o, n = np.asarray(output, dtype=float), np.asarray(n_products, dtype=float)
+    v = np.where(n > 1, NOT_ALLOCATED, np.where(o > 0, None, NO_OUTPUT))
+    return v.item() if v.ndim == 0 else v
+
+
 def assemble(park, period: Period, meters: list[dict], remainders: list[dict], monthly: list[dict],
              cited: dict[str, dict], only_enterprise: str | None = None) -> dict:
     """The energy accounts of ``park`` for ``period`` as a JSON-ready dict (keys: period, park,
@@ -289,10 +321,11 @@ def assemble(park, period: Period, meters: list[dict], remainders: list[dict], m
                 continue
             output = sum(p.monthly_output[i0:i0 + period.months])
             item = {"id": p.id, "name_zh": p.name_zh, "name_en": p.name_en, "unit": p.unit, "output": output}
-            if len(prods) == 1 and output > 0:
-                item["kgce_per_unit"] = s["tce"] * KG_PER_T / output
+            v = unit_product_energy(s["tce"] * KG_PER_T, output, len(prods))
+            if v == v:
+                item["kgce_per_unit"] = v
             else:
-                item["note"] = "energy is not allocated between several products" if len(prods) > 1 else "no output"
+                item["note"] = unit_product_note(output, len(prods))
             out.append(item)
         return out
 

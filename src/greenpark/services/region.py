@@ -142,9 +142,27 @@ def _coefficients(region: Region) -> tuple[pa.Table, pa.Table]:
     return pa.concat_tables(coef, promote_options="permissive"), pa.concat_tables(conv, promote_options="permissive")
 
 
+def _products(region: Region, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """park.toml ``[[products]]`` of ``year`` (one row per unit, product and month) and the
+    ``[[energy_quotas]]`` of those products, of every unit."""
+    rows, quotas = [], []
+    for uid, p in region.parks.items():
+        mine = {x.id for x in p.products if x.enterprise == uid and x.year == year}
+        for x in p.products:
+            if x.id in mine:
+                rows += [{"unit_id": uid, "product_id": x.id, "name_zh": x.name_zh, "name_en": x.name_en,
+                          "unit": x.unit, "month": dt.date(year, i + 1, 1), "output": float(v)}
+                         for i, v in enumerate(x.monthly_output)]
+        quotas += [{"product_id": q.product, "standard": q.standard, "grade1": q.grade1, "grade2": q.grade2,
+                    "quota_source": q.source} for q in p.energy_quotas if q.product in mine]
+    return (pd.DataFrame(rows, columns=["unit_id", "product_id", "name_zh", "name_en", "unit", "month", "output"]),
+            pd.DataFrame(quotas, columns=["product_id", "standard", "grade1", "grade2", "quota_source"]))
+
+
 def report(region: Region, year: int, *, store=None, daily_out: str | None = None) -> dict[str, Any]:
     """Key-unit monitoring indicators of ``year``: per unit energy [tce], CO2 [t], completeness and
-    day-versus-month consistency, per unit-month the same with carriers, and the flags."""
+    day-versus-month consistency, per unit-month the same with carriers, per unit and quota-covered
+    product the unit-product energy [kgce/unit] and its grade (annual and per month), and the flags."""
     from greenpark.core import carbon, keyunits
     from greenpark.services import carbon_accounts as ca
     from greenpark.store import lake, rollups
@@ -203,6 +221,10 @@ def report(region: Region, year: int, *, store=None, daily_out: str | None = Non
     units["output_value_10k_cny"] = units["unit_id"].map(lambda u: econ[u].output_value_10k_cny if econ.get(u) else None)
     units["tce_per_10k_cny_value_added"] = (units["energy_tce"] / units["value_added_10k_cny"]).where(
         units["value_added_10k_cny"].notna())
+    products, product_months, pflags = keyunits.product_energy(
+        months.assign(energy_kgce=months["kgce"].fillna(0.0))[["unit_id", "month", "energy_kgce"]],
+        *_products(region, year), keyunits.complete_months(year, as_of))
+    flags = flags + pflags
     carriers = by_carrier.rename(columns={"owner": "unit_id"})
     carriers["month"] = pd.to_datetime(carriers["month"]).dt.strftime("%Y-%m-01T00:00")
     out_months = checked[["unit_id", "month_label", "energy_tce", "day_sum_tce", "report_tce", "deviation",
@@ -215,12 +237,20 @@ def report(region: Region, year: int, *, store=None, daily_out: str | None = Non
         "units": _records(units.round(6)),
         "months": _records(out_months.round(6)),
         "carriers": _records(carriers[["unit_id", "carrier", "month", "quantity", "kgce"]].round(6)),
+        "products": _records(products.round(6)),
+        "product_months": _records(product_months.round(6)),
         "flags": flags,
         "lineage": {"lake": region.lake, "engine": store.engine, "as_of": as_of.isoformat(),
                     "limits": {k: {"value": v["value"], "status": v["status"], "source": v["source"]}
                                for k, v in lim.items()},
                     "energy": "GB/T 2589-2020 comprehensive energy consumption from the monthly rollups "
                               "(greenpark.store.rollups.monthly_energy); day sums from the daily rollups",
+                    "unit_product_energy": "GB/T 2589-2020 unit-product comprehensive energy consumption: the "
+                                           "unit's energy over the output of its one product (park.toml "
+                                           "[[products]]; energy is not allocated between several products) over "
+                                           "the complete months, against park.toml [[energy_quotas]] grade 1 / "
+                                           "grade 2 (each row's standard and quota_source); "
+                                           "greenpark.core.energy.unit_product_energy",
                     "carbon": "greenpark.services.carbon_accounts (location- and market-based, park.toml [carbon])",
                     "upload_format": "not produced: the provincial upload standard (GB/T 37947.x) was not read"},
     }
