@@ -207,6 +207,29 @@ def test_region_report_flags_units_and_each_unit_opens_on_its_own(tmp_path, spar
     assert out["lineage"]["limits"]["completeness_min"]["value"] == 0.9
     assert all(x["co2_location_t"] > 0 for x in units.values())
     assert len(pq.read_table(tmp_path / "daily")) == 12 * 35  # one carrier (electricity), 35 days
+    # unit-product energy of the synthetic quota-covered product: January is the complete month
+    prods = {x["unit_id"]: x for x in out["products"]}
+    assert len(prods) == 12 and all(x["months"] == 1 for x in prods.values())
+    jan = {x["unit_id"]: x for x in out["months"] if x["month"] == "2025-01-01T00:00"}
+    for uid, x in prods.items():
+        output = reg.parks[uid].products[0].monthly_output[0]
+        assert x["output"] == output and "synthetic demo value" in x["standard"] and "synthetic" in x["quota_source"]
+        assert x["energy_kgce"] == pytest.approx(jan[uid]["energy_tce"] * 1000, abs=1e-3)  # tce rounded to 6 digits
+        assert x["kgce_per_unit"] == pytest.approx(x["energy_kgce"] / output, abs=1e-6)
+    grades = {g: sorted(u for u, x in prods.items() if x["grade"] == g) for g in ("grade1", "grade2", "above_grade2")}
+    # planted: every 5th unit above grade 2, every 3rd grade 1; U0007 misses 15 % of January (looks better)
+    assert grades["above_grade2"] == ["U0005", "U0010"]
+    assert grades["grade1"] == ["U0003", "U0006", "U0007", "U0009", "U0012"]
+    assert codes["keyunit.product_above_grade2"] == ["U0005:U0005-P1", "U0010:U0010-P1"]
+    feb = [x for x in out["product_months"] if x["month"] == "2025-02-01T00:00"]
+    assert len(feb) == 12 and all(x["kgce_per_unit"] is None and x["output"] > 0 for x in feb)
+    # the CLI's CSV rows (one per unit and product) and table
+    from greenpark.cli.region import _csv_rows, _products_table
+
+    rows = _csv_rows(out)
+    assert len(rows) == 12 and rows[4]["product_id"] == "U0005-P1" and rows[4]["product_grade"] == "above_grade2"
+    assert rows[4]["product_kgce_per_unit"] == prods["U0005"]["kgce_per_unit"]
+    assert _products_table(out["products"]).row_count == 12
     # one unit opened on its own (its park.toml: engine spark, the region's lake) gives the same energy
     p = reg.parks["U0005"]
     sp = SparkStore(p.lake_path, p.park.timezone)

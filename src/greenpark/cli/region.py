@@ -82,8 +82,8 @@ def report_cmd(region: RegionArg, year: Annotated[int, typer.Option(help="Calend
     if format == Format.json:
         typer.echo(dumps_json(res))
         return
-    if format == Format.csv:
-        write_csv(res["units"])
+    if format == Format.csv:  # one row per unit and quota-covered product (product columns empty without)
+        write_csv(_csv_rows(res))
         return
     t = Table(title=f"{r.name_zh} {r.name_en} — key energy-using units {year} 重点用能单位监测")
     for c in ("unit", "tce", "tCO2 (location)", "completeness min", "months <90%", "day≠month", "no report"):
@@ -94,5 +94,43 @@ def report_cmd(region: RegionArg, year: Annotated[int, typer.Option(help="Calend
                   "—" if u["completeness_min"] is None else f"{100 * u['completeness_min']:.1f} %",
                   str(u["months_incomplete"]), str(u["months_day_month_fail"]), str(u["months_no_report"]))
     console.print(t)
+    if res["products"]:
+        console.print(_products_table(res["products"]))
     for f in res["flags"]:
         console.print(f"[yellow]{f['code']}[/] {label('finding', f['code'], 'zh')}: {f['message']}", highlight=False)
+
+
+#: the product columns of the CSV (prefixed ``product_``) and of the table
+_PRODUCT_FIELDS = ("product_id", "unit", "months", "output", "energy_kgce", "kgce_per_unit", "grade1", "grade2",
+                   "grade", "standard", "quota_source", "note")
+
+
+def _csv_rows(res: dict) -> list[dict]:
+    by_unit: dict[str, list[dict]] = {}
+    for p in res["products"]:
+        by_unit.setdefault(p["unit_id"], []).append(p)
+    rows = []
+    for u in res["units"]:
+        for p in by_unit.get(u["unit_id"]) or [{}]:
+            rows.append({**u, **{("" if k == "product_id" else "product_") + k: p.get(k) for k in _PRODUCT_FIELDS}})
+    return rows
+
+
+def _products_table(products: list[dict]) -> Table:
+    from greenpark.cli.common import header, lab
+
+    t = Table(title=lab("column", "kgce_per_unit"))
+    for code, unit in (("key_unit", None), ("product", None), ("output", None), ("energy_kgce", "kgce"),
+                       ("kgce_per_unit", "kgce/unit"), ("grade1", "kgce/unit"), ("grade2", "kgce/unit"),
+                       ("grade", None)):
+        t.add_column(header(code, unit), justify="left" if code in ("key_unit", "product", "grade") else "right")
+
+    def num(v, digits: int = 1) -> str:
+        return "—" if v is None else f"{v:,.{digits}f}"
+
+    for p in products:
+        t.add_row(p["unit_id"], f"{p['product_id']} {p['name_zh']} {p['name_en']}",
+                  f"{num(p['output'])} {p['unit']}", num(p["energy_kgce"], 0), num(p["kgce_per_unit"], 2),
+                  num(p["grade1"], 2), num(p["grade2"], 2),
+                  lab("grade", p["grade"]) if p["grade"] else (p["note"] or "—"))
+    return t

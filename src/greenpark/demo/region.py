@@ -13,6 +13,12 @@ memory stays at one unit's rows. Figures are synthetic: load shapes, not statist
 are made to fail the monitoring checks on purpose (deterministically): every 7th unit misses
 15 % of one month's readings (completeness), every 11th reported a month 8 % above its meters
 (day-versus-month consistency).
+
+Every unit makes one product (``U0001-P1``, synthetic aluminium die castings [t]) with a monthly
+output in its park.toml and an energy quota whose grade values are synthetic demo values (not a
+published standard's: its ``standard`` and ``source`` say so). The output is sized from the unit's
+energy so that its unit-product energy is near :data:`PRODUCT_INTENSITY` of its kind: every 3rd unit
+reaches grade 1, every 5th is above grade 2, the others grade 2 (a multiple of 15 is above grade 2).
 """
 
 from __future__ import annotations
@@ -38,6 +44,26 @@ def _kgce_per_unit(carrier: str) -> float:
     return float(reference.load("gbt2589_coefficients").get(coef)["value"])
 
 
+#: the synthetic quota of every unit's product [kgce/t]: grade 1 (leading), grade 2 (benchmark)
+QUOTA = (330.0, 400.0)
+#: unit-product energy the generator aims at [kgce/t]: grade 1, grade 2, above grade 2
+PRODUCT_INTENSITY = {"grade1": 310.0, "grade2": 365.0, "above_grade2": 440.0}
+SYNTHETIC = "synthetic demo value (greenpark demo --region): not a published energy-quota standard"
+
+
+def _product_kind(u: int) -> str:
+    return "above_grade2" if u % 5 == 0 else "grade1" if u % 3 == 0 else "grade2"
+
+
+def _product_toml(unit: str, year: int, monthly_output: list[float]) -> list[str]:
+    pid = f"{unit}-P1"
+    return ["[[products]]", f'id = "{pid}"', f'enterprise = "{unit}"', 'name_zh = "铝合金压铸件（合成）"',
+            'name_en = "Aluminium die castings (synthetic)"', 'unit = "t"', f"year = {year}",
+            "monthly_output = [" + ", ".join(f"{v:.1f}" for v in monthly_output) + "]", "",
+            "[[energy_quotas]]", f'product = "{pid}"', f'standard = "{SYNTHETIC}"',
+            f"grade1 = {QUOTA[0]}", f"grade2 = {QUOTA[1]}", f'source = "{SYNTHETIC}"', ""]
+
+
 @dataclass
 class RegionFiles:
     root: Path
@@ -47,7 +73,8 @@ class RegionFiles:
     data: Path
 
 
-def _park_toml(unit: str, meters: list[tuple[str, str, str]], year: int, tz: str) -> str:
+def _park_toml(unit: str, meters: list[tuple[str, str, str]], year: int, tz: str,
+               monthly_output: list[float] | None = None) -> str:
     lines = [f'# synthetic key energy-using unit {unit} (greenpark demo --region): not real data', "",
              "[park]", f'id = "P{unit[1:]}"', f'name_zh = "重点用能单位 {unit}（合成）"',
              f'name_en = "Key energy-using unit {unit} (synthetic)"', f'timezone = "{tz}"',
@@ -57,6 +84,8 @@ def _park_toml(unit: str, meters: list[tuple[str, str, str]], year: int, tz: str
     for mid, carrier, unit_ in meters:
         lines += ["[[meters]]", f'id = "{mid}"', f'owner = "{unit}"', f'carrier = "{carrier}"', f'unit = "{unit_}"',
                   "interval_minutes = 15", ""]
+    if monthly_output is not None:
+        lines += _product_toml(unit, year, monthly_output)
     return "\n".join(lines)
 
 
@@ -98,11 +127,20 @@ def generate_region(out_dir: str | Path, units: int, *, meters: int = 10, days: 
                         "value": pa.array(values[keep])})
         pq.write_table(tbl, root / "data" / f"{uid}.parquet", row_group_size=1_000_000)
         total += tbl.num_rows
-        (root / "units" / uid).mkdir(exist_ok=True)
-        (root / "units" / uid / "park.toml").write_text(_park_toml(uid, mlist, year, timezone), encoding="utf-8")
-        unit_lines += ["[[units]]", f'id = "{uid}"', f'park = "units/{uid}/park.toml"', ""]
         coef = np.array([_kgce_per_unit(m[1]) for m in mlist])[:, None]
         kgce = values * keep * coef
+        # the product's monthly output [t]: the month's energy as produced (before missing readings),
+        # scaled to the whole month, over the unit's intensity; months without data: the mean day
+        produced = (values * coef).sum(axis=0)
+        per_day = np.bincount(month_of, weights=produced, minlength=12) / np.maximum(
+            np.bincount(month_of, minlength=12) / 96, 1e-9)
+        per_day[np.bincount(month_of, minlength=12) == 0] = produced.sum() / ndays
+        month_days = np.array([calendar.monthrange(year, m)[1] for m in range(1, 13)])
+        output = [round(float(x), 1) for x in per_day * month_days / PRODUCT_INTENSITY[_product_kind(u)]]
+        (root / "units" / uid).mkdir(exist_ok=True)
+        (root / "units" / uid / "park.toml").write_text(_park_toml(uid, mlist, year, timezone, output),
+                                                         encoding="utf-8")
+        unit_lines += ["[[units]]", f'id = "{uid}"', f'park = "units/{uid}/park.toml"', ""]
         for mo in sorted(set(month_of.tolist())):
             # the monthly report: the meters' month plus a reporting error
             err = 0.08 if (u % 11 == 0 and mo == 0) else float(rng.normal(0, 0.01))
