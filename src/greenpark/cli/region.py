@@ -117,20 +117,22 @@ def _csv_rows(res: dict) -> list[dict]:
 
 
 def _products_table(products: list[dict]) -> Table:
-    from greenpark.cli.common import header, lab
+    from rich.markup import escape
 
-    t = Table(title=lab("column", "kgce_per_unit"))
+    from greenpark.cli.common import header, lab, lang
+
+    t = Table(title=escape(lab("column", "kgce_per_unit")))
     for code, unit in (("key_unit", None), ("product", None), ("output", None), ("energy_kgce", "kgce"),
                        ("kgce_per_unit", "kgce/unit"), ("grade1", "kgce/unit"), ("grade2", "kgce/unit"),
                        ("grade", None)):
-        t.add_column(header(code, unit), justify="left" if code in ("key_unit", "product", "grade") else "right")
+        t.add_column(escape(header(code, unit)), justify="left" if code in ("key_unit", "product", "grade") else "right")
 
     def num(v, digits: int = 1) -> str:
         return "—" if v is None else f"{v:,.{digits}f}"
 
     for p in products:
-        t.add_row(p["unit_id"], f"{p['product_id']} {p['name_zh']} {p['name_en']}",
+        t.add_row(p["unit_id"], escape(f"{p['product_id']} {p['name_zh'] if lang() == 'zh' else p['name_en']}"),
                   f"{num(p['output'])} {p['unit']}", num(p["energy_kgce"], 0), num(p["kgce_per_unit"], 2),
                   num(p["grade1"], 2), num(p["grade2"], 2),
-                  lab("grade", p["grade"]) if p["grade"] else (p["note"] or "—"))
+                  lab("grade", p["grade"]) if p["grade"] else escape(p["note"] or "—"))
     return t
