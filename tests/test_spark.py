@@ -236,3 +236,81 @@ def test_region_report_flags_units_and_each_unit_opens_on_its_own(tmp_path, spar
     sp.sync_park(p)
     e = energy.compute(sp.con, p, core_energy.parse_period("2025"))
     assert round(e["park"]["tce"], 6) == round(units["U0005"]["energy_tce"], 6)
+
+
+# -- publishing carbon results on the lake ----------------------------------------------------------
+NEW_JIANGSU_FACTOR = """
+[[carbon_grid_factors]]
+id = "jiangsu_avg_2024_test"
+data_year = 2024
+basis = "average"
+level = "provincial"
+region = "jiangsu"
+value = 0.5
+published = 2025-11-30
+source = "test: a hypothetical newer provincial factor"
+"""
+
+
+def _unstamped(obj):
+    """The carbon JSON without publication timestamps (the only field two stores cannot share)."""
+    if isinstance(obj, dict):
+        return {k: _unstamped(v) for k, v in obj.items() if k != "published_at"}
+    if isinstance(obj, list):
+        return [_unstamped(v) for v in obj]
+    return obj
+
+
+def test_carbon_publish_and_restate_on_the_lake_as_on_duckdb(demo_dir, tmp_path, spark_session):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from greenpark.cli import app
+    from greenpark.store.spark import SparkStore
+
+    p = park_mod.load(demo_dir / "park.toml")
+    # the demo's readings with nothing published, in a DuckDB file and in a lake
+    shutil.copy(demo_dir / "greenpark.duckdb", tmp_path / "duck.duckdb")
+    with Store(str(tmp_path / "duck.duckdb"), p.park.timezone) as duck:
+        assert duck.con.execute("SELECT count(*) FROM carbon_results").fetchone()[0] >= 1
+        with duck.transaction():
+            duck.con.execute("DELETE FROM carbon_certificate_uses")
+            duck.con.execute("DELETE FROM carbon_results")
+        SparkStore(str(tmp_path / "lake"), p.park.timezone).lake.export_store(duck, ("rollup_monthly",))
+    # a park.toml with a newer provincial factor (for --restate)
+    newer = tmp_path / "newer" / "park.toml"
+    newer.parent.mkdir()
+    newer.write_text((demo_dir / "park.toml").read_text(encoding="utf-8") + NEW_JIANGSU_FACTOR, encoding="utf-8")
+
+    def carbon(db: list[str], *args: str, park=demo_dir / "park.toml", fmt: str = "json"):
+        out = CliRunner().invoke(app, ["carbon", "--period", "2025", "--park", str(park), "--format", fmt, *db, *args])
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout) if fmt == "json" else out.stdout
+
+    dbs = {"duckdb": ["--db", str(tmp_path / "duck.duckdb")], "spark": ["--engine", "spark", "--db", str(tmp_path / "lake")]}
+    runs = {}
+    for name, db in dbs.items():
+        first = carbon(db, "--publish")
+        assert first["lineage"]["published"]["status"] == "published_now"
+        again = carbon(db, "--publish", fmt="table")  # already published: says so, publishes nothing new
+        assert "2025 is published: factors of published result #1" in again
+        restated = carbon(db, "--restate", park=newer)
+        assert restated["lineage"]["published"]["status"] == "restated"
+        assert restated["lineage"]["published"]["restates"] == 1 and restated["lineage"]["published"]["result_id"] == 2
+        after = carbon(db, park=newer)  # read after publish: the restatement is the published result
+        assert after["lineage"]["published"]["status"] == "pinned" and after["lineage"]["published"]["result_id"] == 2
+        runs[name] = [first, restated, after]
+    assert runs["spark"][0]["certificates"]["by_enterprise"]  # the demo applies certificates: uses are written
+    for d, s in zip(runs["duckdb"], runs["spark"], strict=True):
+        assert _json(_unstamped(d)) == _json(_unstamped(s))
+    # the stored rows: the first result superseded by the restatement, the same certificate uses
+    with Store(str(tmp_path / "duck.duckdb"), p.park.timezone, read_only=True) as duck:
+        sp = SparkStore(str(tmp_path / "lake"), p.park.timezone)
+        for sql in ("SELECT result_id, period, level, region, superseded_by, restates, figures FROM carbon_results "
+                    "ORDER BY result_id",
+                    "SELECT * FROM carbon_certificate_uses ORDER BY result_id, certificate_id"):
+            rows = duck.con.execute(sql).fetchall()
+            assert rows and sp.con.execute(sql).fetchall() == rows
+        assert [r[:2] for r in duck.con.execute("SELECT result_id, superseded_by FROM carbon_results ORDER BY 1")
+                .fetchall()] == [(1, 2), (2, None)]

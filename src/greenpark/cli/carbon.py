@@ -340,7 +340,7 @@ def carbon_cmd(
         try:
             report = ca.carbon_report(store, p, year, method=method.value if method else None,
                                       level=level.value if level else None, region=region, restate=restate,
-                                      write=(publish or restate) and store.engine != "spark")
+                                      write=publish or restate)
         except ca.AccountsError as exc:
             raise UserError(str(exc)) from None
         if len(report.rejected) and format != Format.table:

@@ -495,6 +495,42 @@ class Lake:
         hourly.unpersist()
         self.attach()
 
+    # -- published carbon results (greenpark.store.results) ----------------------------------------
+    def _typed(self, table: str, data: pa.Table):
+        """A Spark DataFrame of ``data`` with the store's columns and types of ``table``."""
+        schema = schemas()[table]
+        return self.spark.createDataFrame(data.select(schema.names).cast(schema)).selectExpr(
+            *[f"CAST(`{f.name}` AS {_spark_type(f.type)}) AS `{f.name}`" for f in schema])
+
+    def publish_result(self, row: dict[str, Any]) -> None:
+        """Add a published result (a ``carbon_results`` row) to its ``period=`` partition; when it
+        ``restates`` a row, that row gets ``superseded_by`` = the new ``result_id`` (the same key,
+        so the same partition). The partition is rewritten (staged, :meth:`_write`) and the views
+        re-attached."""
+        from pyspark.sql import functions as F
+
+        new = self._typed("carbon_results", pa.Table.from_pylist([row], schema=schemas()["carbon_results"]))
+        old = self.frame("carbon_results").where(F.col("period") == int(row["period"]))
+        if row.get("restates") is not None:
+            old = old.withColumn("superseded_by", F.when(F.col("result_id") == int(row["restates"]),
+                                                         F.lit(int(row["result_id"])).cast("bigint"))
+                                 .otherwise(F.col("superseded_by")))
+        self._write("carbon_results", old.unionByName(new))
+        self.attach()
+
+    def add_uses(self, uses) -> None:
+        """Add certificate uses (a pandas frame of ``carbon_certificate_uses`` columns) to their
+        ``period=`` partitions (rewritten, staged) and re-attach the views."""
+        from pyspark.sql import functions as F
+
+        schema = schemas()["carbon_certificate_uses"]
+        new = self._typed("carbon_certificate_uses", pa.Table.from_pandas(uses[schema.names], schema=schema,
+                                                                          preserve_index=False))
+        periods = sorted({int(p) for p in uses["period"]})
+        old = self.frame("carbon_certificate_uses").where(F.col("period").isin(periods))
+        self._write("carbon_certificate_uses", old.unionByName(new))
+        self.attach()
+
 
 def _q(s: str) -> str:
     return s.replace("'", "''")

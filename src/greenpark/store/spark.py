@@ -203,6 +203,9 @@ class SparkConnection:
         self.spark = spark
         self.timezone = timezone
         self._last: SparkResult | None = None
+        #: the store's lake (:class:`greenpark.store.lake.Lake`): where the store's writes go
+        #: (:mod:`greenpark.store.results` publishes through it), None for a bare session
+        self.lake = None
 
     def execute(self, sql: str, params: list | tuple | None = None) -> SparkResult:
         from pyspark.errors import AnalysisException
@@ -230,7 +233,9 @@ class SparkConnection:
         return self._last.description if self._last else None
 
     def cursor(self) -> SparkConnection:
-        return SparkConnection(self.spark, self.timezone)
+        cur = SparkConnection(self.spark, self.timezone)
+        cur.lake = self.lake
+        return cur
 
     connect = cursor
 
@@ -259,7 +264,9 @@ class SparkStore:
 
     ``lake`` is a local path or an object-store URL Spark reads (``s3a://...``, ``abfss://...``);
     ``con`` speaks DuckDB's SQL (translated). Only the reads of the accounts and the writes of
-    :mod:`greenpark.store.lake` are supported; the store's other SQL raises TranslationError."""
+    :mod:`greenpark.store.lake` are supported (published carbon results included:
+    :mod:`greenpark.store.results` writes them with :meth:`~greenpark.store.lake.Lake.publish_result`);
+    the store's other SQL raises TranslationError."""
 
     engine = "spark"
 
@@ -276,6 +283,7 @@ class SparkStore:
         self.read_only = read_only
         self.con = SparkConnection(session(master), timezone)
         self.lake = Lake(lake, self.con)
+        self.con.lake = self.lake
         self.lake.attach()
 
     @contextmanager
