@@ -261,6 +261,7 @@ def _unstamped(obj):
     return obj
 
 
+@pytest.mark.slow  # about 50 s on 2 cores: eight carbon runs, four of them on Spark
 def test_carbon_publish_and_restate_on_the_lake_as_on_duckdb(demo_dir, tmp_path, spark_session):
     import shutil
 
