@@ -74,6 +74,17 @@ def test_product_energy_hand_computed():
     assert len(pm) == 4 * 3  # four products x the report's three months (not the twelve declared)
 
 
+def test_product_energy_counting_an_incomplete_month_is_flagged():
+    months, products, quotas = _example()
+    months["completeness_ok"] = True
+    months.loc[(months["unit_id"].isin(["A", "C"])) & (months["month"] == JAN), "completeness_ok"] = False
+    ann, _, flags = keyunits.product_energy(months, products, quotas, [JAN, FEB])
+    a = ann.set_index("product_id")
+    assert (a.loc["A-P", "months_incomplete"], a.loc["B-Q", "months_incomplete"]) == (1, 0)
+    # C has no unit-product energy (two products): nothing to warn about
+    assert {f["code"]: f["ids"] for f in flags}["keyunit.product_energy_incomplete"] == ["A:A-P"]
+
+
 def test_product_energy_without_products_or_quotas_has_no_rows():
     months, products, quotas = _example()
     for p, q in ((products.iloc[0:0], quotas), (products, quotas.iloc[0:0])):

@@ -221,6 +221,7 @@ def test_region_report_flags_units_and_each_unit_opens_on_its_own(tmp_path, spar
     assert grades["above_grade2"] == ["U0005", "U0010"]
     assert grades["grade1"] == ["U0003", "U0006", "U0007", "U0009", "U0012"]
     assert codes["keyunit.product_above_grade2"] == ["U0005:U0005-P1", "U0010:U0010-P1"]
+    assert codes["keyunit.product_energy_incomplete"] == ["U0007:U0007-P1"] and prods["U0007"]["months_incomplete"] == 1
     feb = [x for x in out["product_months"] if x["month"] == "2025-02-01T00:00"]
     assert len(feb) == 12 and all(x["kgce_per_unit"] is None and x["output"] > 0 for x in feb)
     # the CLI's CSV rows (one per unit and product) and table
@@ -261,7 +262,7 @@ def _unstamped(obj):
     return obj
 
 
-@pytest.mark.slow  # about 50 s on 2 cores: eight carbon runs, four of them on Spark
+@pytest.mark.slow  # 20-50 s on 2 cores: seven carbon runs, four of them on Spark
 def test_carbon_publish_and_restate_on_the_lake_as_on_duckdb(demo_dir, tmp_path, spark_session):
     import shutil
 

@@ -101,7 +101,7 @@ def report_cmd(region: RegionArg, year: Annotated[int, typer.Option(help="Calend
 
 
 #: the product columns of the CSV (prefixed ``product_``) and of the table
-_PRODUCT_FIELDS = ("product_id", "unit", "months", "output", "energy_kgce", "kgce_per_unit", "grade1", "grade2",
+_PRODUCT_FIELDS = ("product_id", "unit", "months", "months_incomplete", "output", "energy_kgce", "kgce_per_unit", "grade1", "grade2",
                    "grade", "standard", "quota_source", "note")
 
 

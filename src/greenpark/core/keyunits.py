@@ -84,8 +84,8 @@ def unit_table(m: pd.DataFrame) -> pd.DataFrame:
 #: why a product-month has no unit energy although the product has output
 MONTH_IN_PROGRESS = "month in progress: the output is declared per whole month"
 
-PRODUCT_COLUMNS = ["unit_id", "product_id", "name_zh", "name_en", "unit", "months", "output", "energy_kgce",
-                   "kgce_per_unit", "grade1", "grade2", "grade", "standard", "quota_source", "note"]
+PRODUCT_COLUMNS = ["unit_id", "product_id", "name_zh", "name_en", "unit", "months", "months_incomplete", "output",
+                   "energy_kgce", "kgce_per_unit", "grade1", "grade2", "grade", "standard", "quota_source", "note"]
 PRODUCT_MONTH_COLUMNS = ["unit_id", "product_id", "month", "output", "energy_kgce", "kgce_per_unit", "note"]
 
 
@@ -104,7 +104,8 @@ def product_energy(months: pd.DataFrame, products: pd.DataFrame, quotas: pd.Data
     """Unit-product energy of the quota-covered products of key units.
 
     ``months``: ``unit_id, month`` (date, the 1st), ``energy_kgce`` [kgce] (the unit's comprehensive
-    energy consumption of the month; one row per unit and month of the report). ``products``:
+    energy consumption of the month; one row per unit and month of the report) and optionally
+    ``completeness_ok`` (:func:`monthly_checks`). ``products``:
     ``unit_id, product_id, name_zh, name_en, unit, month, output`` [product unit] (park.toml
     ``[[products]]`` of the year, one row per product and month). ``quotas``: ``product_id, standard,
     grade1, grade2`` [kgce/unit], ``quota_source``. ``complete``: the months whose data is complete in
@@ -115,8 +116,10 @@ def product_energy(months: pd.DataFrame, products: pd.DataFrame, quotas: pd.Data
     (``months`` counts them): output and energy summed over them, kgce_per_unit =
     energy / output when the unit makes one product that year (energy is not allocated between
     several products: None and a note, as in the park's energy accounts). A month in progress has
-    no monthly unit energy (its output is a whole month's). Units without quota-covered products
-    have no rows.
+    no monthly unit energy (its output is a whole month's). ``months_incomplete`` counts the
+    months taken whose readings are below the completeness limit: their energy is understated and
+    the grade may look better than it is (flag ``keyunit.product_energy_incomplete``). Units
+    without quota-covered products have no rows.
     """
     from greenpark.core.energy import unit_product_energy, unit_product_note
     from greenpark.core.indicators import product_grades
@@ -127,7 +130,9 @@ def product_energy(months: pd.DataFrame, products: pd.DataFrame, quotas: pd.Data
     prods["month"] = pd.to_datetime(prods["month"])
     n = prods.groupby("unit_id")["product_id"].nunique().rename("n_products")
     covered = prods[prods["product_id"].isin(quotas["product_id"])].merge(n, on="unit_id")
-    energy = months[["unit_id", "month", "energy_kgce"]].assign(month=lambda d: pd.to_datetime(d["month"]))
+    energy = months.assign(month=pd.to_datetime(months["month"]))
+    energy["incomplete"] = ~energy["completeness_ok"].astype(bool) if "completeness_ok" in energy else False
+    energy = energy[["unit_id", "month", "energy_kgce", "incomplete"]]
     pm = covered.merge(energy, on=["unit_id", "month"], how="inner")  # the report's months only
     done = pm["month"].isin(pd.to_datetime(pd.Series(complete, dtype=object)))
     pm["kgce_per_unit"] = unit_product_energy(pm["energy_kgce"], pm["output"], pm["n_products"])
@@ -139,9 +144,11 @@ def product_energy(months: pd.DataFrame, products: pd.DataFrame, quotas: pd.Data
     keys = ["unit_id", "product_id", "name_zh", "name_en", "unit", "n_products"]
     ann = covered[keys].drop_duplicates().merge(
         full.groupby(["unit_id", "product_id"], as_index=False).agg(
-            months=("month", "size"), output=("output", "sum"), energy_kgce=("energy_kgce", "sum")),
+            months=("month", "size"), months_incomplete=("incomplete", "sum"), output=("output", "sum"),
+            energy_kgce=("energy_kgce", "sum")),
         on=["unit_id", "product_id"], how="left")
     ann["months"] = ann["months"].fillna(0).astype(int)
+    ann["months_incomplete"] = ann["months_incomplete"].fillna(0).astype(int)
     ann["kgce_per_unit"] = unit_product_energy(ann["energy_kgce"], ann["output"], ann["n_products"])
     ann["note"] = pd.Series(unit_product_note(ann["output"].fillna(0.0), ann["n_products"]), index=ann.index,
                             dtype=object)
@@ -157,5 +164,11 @@ def product_energy(months: pd.DataFrame, products: pd.DataFrame, quotas: pd.Data
         flags.append(flag("keyunit.product_above_grade2",
                           f"{len(bad)} quota-covered products whose unit energy is above the quota's grade 2 "
                           "(park.toml [[energy_quotas]]; see each product's standard and source)",
+                          ids=[f"{u}:{p}" for u, p in zip(bad["unit_id"], bad["product_id"], strict=True)]))
+    bad = ann[(ann["months_incomplete"] > 0) & ann["kgce_per_unit"].notna()]
+    if len(bad):
+        flags.append(flag("keyunit.product_energy_incomplete",
+                          f"{len(bad)} quota-covered products whose unit energy counts months below the completeness "
+                          "limit: their energy is understated and the grade may look better than it is",
                           ids=[f"{u}:{p}" for u, p in zip(bad["unit_id"], bad["product_id"], strict=True)]))
     return ann[PRODUCT_COLUMNS], pm[PRODUCT_MONTH_COLUMNS], flags

@@ -222,7 +222,7 @@ def report(region: Region, year: int, *, store=None, daily_out: str | None = Non
     units["tce_per_10k_cny_value_added"] = (units["energy_tce"] / units["value_added_10k_cny"]).where(
         units["value_added_10k_cny"].notna())
     products, product_months, pflags = keyunits.product_energy(
-        months.assign(energy_kgce=months["kgce"].fillna(0.0))[["unit_id", "month", "energy_kgce"]],
+        checked.assign(energy_kgce=checked["kgce"].fillna(0.0))[["unit_id", "month", "energy_kgce", "completeness_ok"]],
         *_products(region, year), keyunits.complete_months(year, as_of))
     flags = flags + pflags
     carriers = by_carrier.rename(columns={"owner": "unit_id"})
