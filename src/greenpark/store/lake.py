@@ -398,10 +398,13 @@ class Lake:
         kept = "FALSE" if protect is None else f"coalesce(o.import_id > {protect} AND o.value <> n.value, FALSE)"
         new = """SELECT meter_id, ts, value, CAST(year(hour) AS VARCHAR) AS year, CAST(month(hour) AS VARCHAR) AS month,
                          owner FROM _gp_checked WHERE why IS NULL"""
-        if not old.inputFiles():  # nothing stored in these partitions yet: every row is new
+        if not old.inputFiles():  # nothing stored in these partitions yet: every valid row is new, and
+            # the checkpointed rows are read as they are (no second copy, no count)
             merged = con.execute(f"""
                 SELECT meter_id, ts, value, {import_id} AS import_id, 'new' AS state, CAST(NULL AS DOUBLE) AS old_value,
                        CAST(NULL AS BIGINT) AS old_import_id, year, month, owner AS enterprise FROM ({new}) n""")._frame
+            con.register_frame("_gp_merged", merged)
+            counts = {"new": result.rows_read - result.rejected}
         else:
             merged = con.execute(f"""
                 SELECT coalesce(n.meter_id, o.meter_id) AS meter_id, coalesce(n.ts, o.ts) AS ts,
@@ -413,10 +416,9 @@ class Lake:
                        o.value AS old_value, o.import_id AS old_import_id,
                        coalesce(n.year, o.year) AS year, coalesce(n.month, o.month) AS month,
                        coalesce(n.owner, o.enterprise) AS enterprise
-                FROM ({new}) n FULL JOIN _gp_old o ON n.meter_id = o.meter_id AND n.ts = o.ts""")._frame
-        merged = merged.localCheckpoint()
-        con.register_frame("_gp_merged", merged)
-        counts = dict(con.execute("SELECT state, count(*) FROM _gp_merged GROUP BY state").fetchall())
+                FROM ({new}) n FULL JOIN _gp_old o ON n.meter_id = o.meter_id AND n.ts = o.ts""")._frame.localCheckpoint()
+            con.register_frame("_gp_merged", merged)
+            counts = dict(con.execute("SELECT state, count(*) FROM _gp_merged GROUP BY state").fetchall())
         result.accepted, result.unchanged = counts.get("new", 0), counts.get("unchanged", 0)
         result.corrected, result.kept = counts.get("corrected", 0), counts.get("kept", 0)
         if result.accepted or result.corrected:
