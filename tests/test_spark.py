@@ -22,6 +22,7 @@ from greenpark.services import energy  # noqa: E402
 from greenpark.services import targets as ts  # noqa: E402
 from greenpark.store import Store  # noqa: E402
 from greenpark.store.spark import TranslationError, translate  # noqa: E402
+from test_carbon_cli import NEW_FACTOR  # noqa: E402  (the newer provincial factor a restatement takes)
 
 
 @pytest.fixture(scope="module")
@@ -240,19 +241,6 @@ def test_region_report_flags_units_and_each_unit_opens_on_its_own(tmp_path, spar
 
 
 # -- publishing carbon results on the lake ----------------------------------------------------------
-NEW_JIANGSU_FACTOR = """
-[[carbon_grid_factors]]
-id = "jiangsu_avg_2024_test"
-data_year = 2024
-basis = "average"
-level = "provincial"
-region = "jiangsu"
-value = 0.5
-published = 2025-11-30
-source = "test: a hypothetical newer provincial factor"
-"""
-
-
 def _unstamped(obj):
     """The carbon JSON without publication timestamps (the only field two stores cannot share)."""
     if isinstance(obj, dict):
@@ -283,7 +271,7 @@ def test_carbon_publish_and_restate_on_the_lake_as_on_duckdb(demo_dir, tmp_path,
     # a park.toml with a newer provincial factor (for --restate)
     newer = tmp_path / "newer" / "park.toml"
     newer.parent.mkdir()
-    newer.write_text((demo_dir / "park.toml").read_text(encoding="utf-8") + NEW_JIANGSU_FACTOR, encoding="utf-8")
+    newer.write_text((demo_dir / "park.toml").read_text(encoding="utf-8") + NEW_FACTOR, encoding="utf-8")
 
     def carbon(db: list[str], *args: str, park=demo_dir / "park.toml", fmt: str = "json"):
         out = CliRunner().invoke(app, ["carbon", "--period", "2025", "--park", str(park), "--format", fmt, *db, *args])

@@ -37,15 +37,19 @@ ingest_mod = lazy_module("greenpark.ingest")  # imported on first use: `greenpar
 store_readings = lazy_module("greenpark.store.readings")
 
 
+def stage_columns() -> tuple:
+    """The columns of an import's progress bar: name, bar, percentage, current stage, time."""
+    return (TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[stage]}"), TimeElapsedColumn())
+
+
 def run_ingest(store: Store, park, files: list[Path], force: bool = False, quiet: bool = False,
                profile: str | None = None, encoding: str | None = None) -> list:
     """Import files with a progress bar; returns the ImportResults (IngestError for unreadable files)."""
     with store.transaction():
         store.sync_park(park)
     results = []
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
-               TextColumn("{task.fields[stage]}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, disable=quiet, transient=False) as bar:
+    with Progress(*stage_columns(), console=console, disable=quiet, transient=False) as bar:
         total = bar.add_task("import", total=len(files), stage="")
         for f in files:
             def step(stage: str, frac: float, _f=f) -> None:
@@ -62,10 +66,8 @@ def run_ingest(store: Store, park, files: list[Path], force: bool = False, quiet
 
 def run_lake_ingest(store, park, files: list[Path], force: bool = False, quiet: bool = False) -> list:
     """Import Parquet files or folders into a Spark store's lake with a progress bar (stage by stage)."""
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
-               TextColumn("{task.fields[stage]}"), TimeElapsedColumn())
     out = []
-    with Progress(*columns, console=console, disable=quiet, transient=False) as bar:
+    with Progress(*stage_columns(), console=console, disable=quiet, transient=False) as bar:
         for f in files:
             task = bar.add_task(f.name, total=1.0, stage="")
 

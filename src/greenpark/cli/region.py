@@ -37,15 +37,13 @@ def ingest_cmd(region: RegionArg,
                force: Annotated[bool, typer.Option("--force", help="Re-process a batch already imported.")] = False,
                master: MasterOpt = None, format: FormatOpt = Format.table) -> None:
     """Import readings of the region's units into its lake (quarantine and idempotency as every import)."""
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress
 
-    from greenpark.cli.data import reasons_table_of
+    from greenpark.cli.data import reasons_table_of, stage_columns
     from greenpark.services import region as region_mod
 
     r = _load(region)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
-               TextColumn("{task.fields[stage]}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, disable=format != Format.table) as bar:
+    with Progress(*stage_columns(), console=console, disable=format != Format.table) as bar:
         task = bar.add_task("import", total=1.0, stage="")
         res = region_mod.ingest(r, data or str(r.source_path.parent / "data"), force=force, master=master,
                                 progress=lambda stage, frac: bar.update(task, completed=frac, stage=stage))
