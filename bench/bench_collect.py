@@ -174,7 +174,7 @@ def _collector(url: str, n_msgs: int, per: int, rate: float = 0.0, name: str = "
 
     c.delivery.deliver = timed
     c.start()
-    time.sleep(0.5)
+    assert c.wait_ready(), "the collector did not subscribe"
     total = n_msgs * per
     out = WORK / f"pub-{name}.json"
     pub = _publish(url, "gw", n_msgs, per, rate, out)

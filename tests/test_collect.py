@@ -139,6 +139,7 @@ def test_duplicates_out_of_order_malformed_and_late_readings(tmp_path):
         p = park_mod.load(cs.write_park(tmp_path, broker.url))
         c = runner.from_park(p)
         c.start()
+        assert c.wait_ready()
         pub = cs.publisher(broker.url)
         rows = cs.produce(96, seed=3, start=96 * 10)  # day 11
         shuffled = rows[:]
@@ -242,6 +243,7 @@ def test_broker_restart_mid_stream_loses_and_doubles_nothing(tmp_path):
         p = park_mod.load(cs.write_park(tmp_path, broker.url))
         c = runner.from_park(p)
         c.start()
+        assert c.wait_ready()
         assert _wait(lambda: c.stats.sources["gw"]["connected"], 20)
         pub = cs.publisher(broker.url)
         rows = cs.produce(600, seed=13)
@@ -275,6 +277,7 @@ def test_status_cli_api_and_metrics_show_what_arrives(tmp_path):
         p = park_mod.load(pt)
         c = runner.from_park(p)
         c.start()
+        assert c.wait_ready()
         pub = cs.publisher(broker.url)
         rows = cs.produce(96, seed=2)[:-1]  # M3's last reading of the day is missing: 1 gap
         for i in cs.publish_batches(pub, rows, per_message=20):
@@ -355,6 +358,7 @@ def test_server_stopped_while_the_collector_delivers_through_the_api(tmp_path):
         c = runner.from_park(p, token=token)
         c.retry_s = 0.3
         c.start()
+        assert c.wait_ready()
         pub = cs.publisher(broker.url)
         rows = cs.produce(300, seed=17)
         first, second = rows[:450], rows[450:]
@@ -437,6 +441,7 @@ def test_tasmota_registers_out_of_order_become_the_exact_intervals(tmp_path):
         c = runner.from_park(p)
         c.linger_s = 0.05  # many small imports: registers arrive across batches
         c.start()
+        assert c.wait_ready()
         pub = cs.publisher(broker.url)
         rnd = random.Random(4)
         t0 = dt.datetime(2025, 2, 1)
@@ -485,6 +490,7 @@ def test_polled_sources_spool_before_the_poll_counts_and_record_errors(tmp_path)
     dev = _Device()
     c = runner.Collector(Spool(tmp_path / "spool"), runner.StoreDelivery(p), polled_sources=[dev], linger_s=0.05)
     c.start()
+    assert c.wait_ready()
     assert _wait(lambda: c.stats.sources["dev"]["polls"] >= 8)
     c.stop()
     st = c.stats.snapshot()["sources"]["dev"]
@@ -538,12 +544,14 @@ def test_tls_and_password(tmp_path, monkeypatch):
         monkeypatch.setenv("GP_TEST_MQTT_PW", "wrong")
         c = runner.from_park(park_mod.load(pt))
         c.start()
-        assert _wait(lambda: c.stats.sources["gw"]["last_error"], 20)  # refused: the password is wrong
+        assert not c.wait_ready(2)  # refused: the password is wrong, nothing is subscribed
+        assert _wait(lambda: c.stats.sources["gw"]["last_error"], 20)
         assert not c.stats.sources["gw"]["connected"]
         c.stop()
         monkeypatch.setenv("GP_TEST_MQTT_PW", "s3cret-pass")
         c = runner.from_park(park_mod.load(pt))
         c.start()
+        assert c.wait_ready()
         assert _wait(lambda: c.stats.sources["gw"]["connected"], 20)
         import paho.mqtt.client as mqtt
 
@@ -573,6 +581,7 @@ def test_collector_into_postgresql(tmp_path, request):
         p = park_mod.load(cs.write_park(tmp_path, broker.url))
         c = runner.from_park(p, db=db)
         c.start()
+        assert c.wait_ready()
         pub = cs.publisher(broker.url)
         rows = cs.produce(40, seed=29)
         shuffled = rows[:]
@@ -610,6 +619,7 @@ def test_live_demo_polls_simulated_modbus_and_dlt645_meters(tmp_path):
             c = runner.from_park(p)
             c.linger_s = 0.1
             c.start()
+            assert c.wait_ready()
             assert _wait(lambda: all(c.stats.sources[n]["polls"] >= 4 for n in ("demo-modbus", "demo-dlt645")), 30)
             c.stop()
         finally:

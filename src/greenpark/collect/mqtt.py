@@ -271,6 +271,10 @@ class MqttSource:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        c.on_subscribe = self._on_subscribe
+        #: set once the broker granted the subscriptions of the current connection (messages published
+        #: before it reach no subscriber: the broker keeps them only for a session that had subscribed)
+        self.subscribed = threading.Event()
         self._client = c
         self._host, self._port = host, port
 
@@ -284,7 +288,14 @@ class MqttSource:
         log.info(json.dumps({"event": "mqtt.connected", "source": self.name, "broker": f"{self._host}:{self._port}",
                              "session_present": bool(flags.session_present)}))
 
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        if any(rc.is_failure for rc in reason_codes):
+            self.stats.error(self.name, f"broker refused a subscription: {', '.join(map(str, reason_codes))}")
+            return
+        self.subscribed.set()
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.subscribed.clear()
         self.stats.connected(self.name, False)
         if not self._stop.is_set():
             self.stats.error(self.name, f"disconnected from the broker ({reason_code}); reconnecting")

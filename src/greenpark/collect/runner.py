@@ -289,6 +289,11 @@ class Collector:
                              "sources": [s.name for s in (*self.mqtt_sources, *self.polled_sources)],
                              "spool": str(self.spool.folder), "spool_depth": self.spool.depth}))
 
+    def wait_ready(self, timeout: float = 10.0) -> bool:
+        """Wait until every MQTT source holds its subscriptions (after :meth:`start`); False on timeout."""
+        deadline = time.monotonic() + timeout
+        return all(m.subscribed.wait(max(0.0, deadline - time.monotonic())) for m in self.mqtt_sources)
+
     def stop(self, drain_s: float = 5.0) -> None:
         for m in self.mqtt_sources:
             m.stop()
